@@ -1,0 +1,117 @@
+"""The `Layer` contract, stated once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..parameter import Parameter
+
+
+class Layer:
+    """Base class of every layer: ``forward(x) -> y`` and ``backward(dy) -> dx``.
+
+    Notation, used in every layer's docstring: ``x`` is the input, shape
+    ``(N, D_in)``; ``y`` the output, shape ``(N, D_out)``; for any quantity
+    ``a``, ``da`` means dL/da, the gradient of the scalar loss L with respect
+    to ``a``.
+
+    The contract:
+
+    - ``forward(x)`` computes ``y`` and caches exactly what ``backward`` needs.
+    - ``backward(dy)`` returns ``dx`` for the most recent ``forward`` and
+      **sets** (overwrites, never accumulates) ``.grad`` of each of the
+      layer's parameters. A layer runs once per pass, so no zero-grad step is
+      needed (contrast `bprop.graph.Value`, where a node can feed many
+      consumers and gradients must add up).
+    - ``parameters()`` lists the layer's `Parameter` objects.
+    - ``train()`` / ``eval()`` switch the mode (only Dropout behaves
+      differently).
+
+    A new layer subclasses `Layer` and implements ``forward`` and
+    ``backward``; `bprop.gradcheck.check_gradients` verifies it.
+
+    Examples
+    --------
+    >>> class Square(Layer):
+    ...     def forward(self, x):
+    ...         self._x = x
+    ...         return x * x
+    ...     def backward(self, dy):
+    ...         return 2 * self._x * dy
+    >>> Square().forward(np.array([[3.0]]))
+    array([[9.]])
+    """
+
+    training: bool = True
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} must implement forward(x)")
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} must implement backward(dy)")
+
+    def backward_params(self, dy: np.ndarray) -> None:
+        """Set the parameter gradients only; dx is not needed.
+
+        The training loop calls this on the first layer, whose input gradient
+        nobody uses. Layers that can skip work (Linear saves a third of its
+        backward) override it.
+        """
+        self.backward(dy)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x)
+
+    def parameters(self) -> list[Parameter]:
+        return [v for v in vars(self).values() if isinstance(v, Parameter)]
+
+    def train(self, mode: bool = True) -> Layer:
+        """Set training mode (``mode=True``) or evaluation mode; returns self."""
+        self.training = mode
+        return self
+
+    def eval(self) -> Layer:
+        return self.train(False)
+
+    def output_dim(self, input_dim: int) -> int:
+        """Number of output features for ``input_dim`` input features."""
+        return input_dim
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments (JSON-able) that rebuild this layer."""
+        return {}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+    def _cached(self, name: str) -> Any:
+        """The value cached by forward, or a clear error if forward never ran."""
+        value = getattr(self, name, None)
+        if value is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward() called before forward(): "
+                "call forward(x) first, then backward(dy)"
+            )
+        return value
+
+
+def check_input(x: Any, layer: Layer) -> np.ndarray:
+    """Validate a layer input: a 2-D array of floats with no NaN or inf."""
+    if not isinstance(x, np.ndarray):
+        x = np.asarray(x)
+    if x.dtype.kind not in "f":
+        if x.dtype.kind in "iub":
+            x = x.astype(np.float64)
+        else:
+            raise ValueError(
+                f"{type(layer).__name__}.forward expects a numeric array, got dtype {x.dtype}"
+            )
+    if x.ndim != 2:
+        raise ValueError(
+            f"{type(layer).__name__}.forward expects x of shape (batch, features), "
+            f"got an array of shape {x.shape} (ndim={x.ndim})"
+        )
+    return x
