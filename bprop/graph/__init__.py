@@ -1,0 +1,20 @@
+"""Scalar computational graphs: reverse mode (`Value`), forward mode (`Dual`), drawings.
+
+The layers in `bprop.layers` do backpropagation a whole matrix at a time;
+this package does it one number at a time, so that every gate's local
+gradient can be printed, drawn and checked by hand.
+"""
+
+from .draw import draw
+from .dual import Dual, derivative, forward_gradient
+from .value import Value, gradient, topological_order
+
+__all__ = [
+    "Dual",
+    "Value",
+    "derivative",
+    "draw",
+    "forward_gradient",
+    "gradient",
+    "topological_order",
+]
