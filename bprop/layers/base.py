@@ -115,3 +115,18 @@ def check_input(x: Any, layer: Layer) -> np.ndarray:
             f"got an array of shape {x.shape} (ndim={x.ndim})"
         )
     return x
+
+
+def layer_rngs(layer: Layer) -> list[np.random.Generator]:
+    """Every random generator a layer (or a stack, recursively) draws from.
+
+    Checkpoints save their states, and the gradient checker replays them so
+    that Dropout draws the same mask on every forward.
+    """
+    found = []
+    for sub in getattr(layer, "layers", []):
+        found.extend(layer_rngs(sub))
+    rng = getattr(layer, "rng", None)
+    if isinstance(rng, np.random.Generator):
+        found.append(rng)
+    return found

@@ -1,0 +1,145 @@
+"""Element-wise activation layers and the inference-time `Softmax`.
+
+Each activation caches the one array its derivative needs: Sigmoid and Tanh
+their output ``y`` (the derivative is a function of ``y``), ReLU and
+LeakyReLU a mask of the positive inputs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..validation import check_nonnegative
+from .base import Layer, check_input
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Logistic function ``1 / (1 + exp(-x))`` without overflow for any finite x.
+
+    ``exp(-x)`` overflows for x < -709 (float64), so negative entries use the
+    equivalent form ``exp(x) / (1 + exp(x))``. Computing ``exp(-|x|)`` once
+    serves both halves.
+    """
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z)).astype(x.dtype, copy=False)
+
+
+class Sigmoid(Layer):
+    """Logistic sigmoid.
+
+    Forward: ``y = 1 / (1 + exp(-x))``; backward: ``dx = dy * y * (1 - y)``.
+    Shapes: x, y, dy, dx all ``(N, D)``.
+
+    Examples
+    --------
+    >>> Sigmoid().forward(np.array([[0.0]]))
+    array([[0.5]])
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._y = sigmoid(check_input(x, self))
+        return self._y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        y = self._cached("_y")
+        return dy * y * (1.0 - y)
+
+
+class Tanh(Layer):
+    """Hyperbolic tangent.
+
+    Forward: ``y = tanh(x)``; backward: ``dx = dy * (1 - y**2)``.
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._y = np.tanh(check_input(x, self))
+        return self._y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        y = self._cached("_y")
+        return dy * (1.0 - y * y)
+
+
+class ReLU(Layer):
+    """Rectified linear unit.
+
+    Forward: ``y = max(x, 0)``; backward: ``dx = dy * [x > 0]``. The kink at 0
+    gets derivative 0 (the gradient checker keeps inputs away from it).
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = check_input(x, self)
+        self._mask = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        return dy * self._cached("_mask")
+
+
+class LeakyReLU(Layer):
+    """Leaky ReLU: a small slope instead of zero for negative inputs.
+
+    Forward: ``y = x if x > 0 else a*x``; backward: ``dx = dy * (1 if x > 0 else a)``.
+
+    Parameters
+    ----------
+    negative_slope : float, default=0.01
+        The slope ``a`` for ``x <= 0``; must be >= 0.
+    """
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        self.negative_slope = check_nonnegative("negative_slope", negative_slope)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = check_input(x, self)
+        self._mask = x > 0
+        return np.where(self._mask, x, x * self.negative_slope)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        mask = self._cached("_mask")
+        return np.where(mask, dy, dy * self.negative_slope)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"negative_slope": self.negative_slope}
+
+
+class Identity(Layer):
+    """The identity: ``y = x``, ``dx = dy``. A linear output for regression."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._seen = True
+        return check_input(x, self)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        self._cached("_seen")
+        return dy
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, stable for any finite x: subtract the row max first."""
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    e /= e.sum(axis=1, keepdims=True)
+    return e
+
+
+class Softmax(Layer):
+    """Row-wise softmax, an output layer for inference (probabilities).
+
+    For training, feed the raw scores to `bprop.losses.SoftmaxNLL`, which
+    fuses softmax with the log-likelihood for stability.
+
+    Forward: ``y_i = exp(x_i - max x) / sum_j exp(x_j - max x)`` per row.
+    Backward (the softmax Jacobian applied to dy)::
+
+        dx = y * (dy - sum_j(dy_j * y_j))        per row
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._y = softmax(check_input(x, self))
+        return self._y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        y = self._cached("_y")
+        return y * (dy - np.sum(dy * y, axis=1, keepdims=True))

@@ -1,0 +1,98 @@
+"""`Linear`: the fully connected layer ``y = x @ W + b``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..init import as_rng, check_dtype, initialize
+from ..parameter import Parameter
+from ..validation import check_int
+from .base import Layer, check_input
+
+
+class Linear(Layer):
+    """Fully connected layer.
+
+    Forward::
+
+        y = x @ W + b                 x (N, D_in), W (D_in, D_out), b (D_out,), y (N, D_out)
+
+    Backward, given dy = dL/dy of shape (N, D_out)::
+
+        dW = x.T @ dy                 (D_in, D_out)
+        db = dy.sum(axis=0)           (D_out,)
+        dx = dy @ W.T                 (N, D_in)
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input and output feature counts.
+    init : str, default="glorot_uniform"
+        Weight initialiser, one of `bprop.init.INITIALIZERS` or ``"normal"``
+        (with ``std``). Biases start at zero.
+    std : float, default=0.01
+        Standard deviation for ``init="normal"``.
+    dtype : float32 or float64, default=float64
+        The dtype of the parameters; feed inputs of the same dtype to keep a
+        network float32 end to end.
+    rng : int, numpy Generator or None
+        Seed or generator for the initialiser.
+
+    Examples
+    --------
+    >>> layer = Linear(3, 2, rng=0)
+    >>> layer.forward(np.ones((4, 3))).shape
+    (4, 2)
+    """
+
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        *,
+        init: str = "glorot_uniform",
+        std: float = 0.01,
+        dtype: Any = np.float64,
+        rng: int | np.random.Generator | None = None,
+    ) -> None:
+        self.n_in = check_int("Linear: n_in", n_in)
+        self.n_out = check_int("Linear: n_out", n_out)
+        self.init, self.std = init, std
+        dt = check_dtype(dtype)
+        W = initialize(init, as_rng(rng), self.n_in, self.n_out, std=std).astype(dt)
+        self.weight = Parameter(W, "weight", decay=True)
+        self.bias = Parameter(np.zeros(self.n_out, dtype=dt), "bias", decay=False)
+        self._x: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = check_input(x, self)
+        if x.shape[1] != self.n_in:
+            raise ValueError(
+                f"Linear({self.n_in}, {self.n_out}) expects x with {self.n_in} features, "
+                f"got shape {x.shape}"
+            )
+        self._x = x
+        y = x @ self.weight.value
+        y += self.bias.value
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        self.backward_params(dy)
+        return dy @ self.weight.value.T
+
+    def backward_params(self, dy: np.ndarray) -> None:
+        x = self._cached("_x")
+        np.matmul(x.T, dy, out=self.weight.grad)
+        np.sum(dy, axis=0, out=self.bias.grad)
+
+    def output_dim(self, input_dim: int) -> int:
+        return self.n_out
+
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"n_in": self.n_in, "n_out": self.n_out, "init": self.init}
+        if self.init == "normal":
+            config["std"] = self.std
+        config["dtype"] = np.dtype(self.weight.dtype).name
+        return config

@@ -1,0 +1,103 @@
+"""The `Loss` contract: ``forward(pred, target) -> float``, ``backward() -> dpred``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class Loss:
+    """Base class of losses: a scalar batch mean and its gradient.
+
+    ``forward(pred, target, sample_weight=None)`` returns the (weighted) mean
+    over the batch of a per-sample loss ``l_i``::
+
+        L = sum_i w_i * l_i / sum_i w_i          (w_i = 1 without weights: the plain mean)
+
+    and caches what ``backward()`` needs; ``backward()`` returns
+    ``dpred = dL/dpred`` with the shape of ``pred``. The 1/N (or 1/sum w) of the
+    mean is part of the gradient: forgetting it is the classic bug that makes
+    the step size depend on the batch size.
+    """
+
+    #: whether the loss is for classification (the loop then reports accuracy)
+    is_classifier: bool = False
+
+    def forward(
+        self, pred: np.ndarray, target: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> float:
+        raise NotImplementedError
+
+    def backward(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, pred: np.ndarray, target: np.ndarray, sample_weight: Any = None) -> float:
+        return self.forward(pred, target, sample_weight)
+
+    def accuracy(self, pred: np.ndarray, target: np.ndarray) -> float | None:
+        """Fraction of correct predictions, or None for a regression loss."""
+        return None
+
+    def predict(self, pred: np.ndarray) -> np.ndarray:
+        """What the network's raw output predicts (labels, or values for regression)."""
+        return pred
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    def _cached(self, name: str) -> Any:
+        value = getattr(self, name, None)
+        if value is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward() called before forward(): "
+                "call forward(pred, target) first"
+            )
+        return value
+
+
+def check_pred(pred: Any, loss: Loss) -> np.ndarray:
+    pred = np.asarray(pred)
+    if pred.dtype.kind != "f":
+        if pred.dtype.kind not in "iub":
+            raise ValueError(f"{type(loss).__name__}: pred must be numeric, got dtype {pred.dtype}")
+        pred = pred.astype(np.float64)
+    if pred.ndim != 2:
+        raise ValueError(
+            f"{type(loss).__name__}: pred must have shape (batch, outputs), got shape {pred.shape}"
+        )
+    return pred
+
+
+def check_target_2d(target: Any, pred: np.ndarray, loss: Loss) -> np.ndarray:
+    """A float target of pred's shape; a 1-D target is read as ``(n, 1)``."""
+    target = np.asarray(target)
+    if target.dtype.kind not in "fiub":
+        raise ValueError(f"{type(loss).__name__}: target must be numeric, got dtype {target.dtype}")
+    if target.ndim == 1:
+        target = target.reshape(-1, 1)
+    if target.shape != pred.shape:
+        raise ValueError(
+            f"{type(loss).__name__}: target shape {target.shape} does not match "
+            f"pred shape {pred.shape} (a 1-D target is read as (n, 1))"
+        )
+    return target.astype(pred.dtype, copy=False)
+
+
+def check_weights(sample_weight: Any, n: int, dtype: np.dtype, loss: Loss) -> np.ndarray:
+    """Per-sample weights, normalised to sum to 1 (so the loss is a weighted mean)."""
+    if sample_weight is None:
+        return np.full(n, 1.0 / n, dtype=dtype)
+    w = np.asarray(sample_weight, dtype=dtype)
+    if w.shape != (n,):
+        raise ValueError(
+            f"{type(loss).__name__}: sample_weight must have shape ({n},), got {w.shape}"
+        )
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or not w.sum() > 0:
+        raise ValueError(
+            f"{type(loss).__name__}: sample_weight must be finite and >= 0 with a positive sum"
+        )
+    return w / w.sum()

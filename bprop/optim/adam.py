@@ -1,0 +1,76 @@
+"""`Adam`: adaptive moment estimation, in scikit-learn's form."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from ..parameter import Parameter
+from ..validation import check_positive, check_unit_interval
+from .base import Optimizer
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2014) with scikit-learn's defaults and update form.
+
+    At step t (counting from 1), for every parameter W with gradient g
+    (weight decay added as in `SGD`)::
+
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g**2
+        lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t)
+        W -= lr_t * m / (sqrt(v) + eps)
+
+    The bias corrections are folded into ``lr_t``, exactly as scikit-learn's
+    ``AdamOptimizer`` does, so the same hyperparameters give the same steps.
+
+    Parameters
+    ----------
+    params : iterable of Parameter
+    lr : float, default=0.001
+    beta1, beta2 : float, default=0.9, 0.999
+        In [0, 1).
+    eps : float, default=1e-8
+        > 0.
+    weight_decay : float, default=0.0
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float = 0.001,
+        *,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr, weight_decay)
+        self.beta1 = check_unit_interval("beta1", beta1)
+        self.beta2 = check_unit_interval("beta2", beta2)
+        self.eps = check_positive("eps", eps)
+        self.m = [np.zeros_like(p.value) for p in self.params]
+        self.v = [np.zeros_like(p.value) for p in self.params]
+
+    def step(self) -> None:
+        self.t += 1
+        b1, b2, t = self.beta1, self.beta2, self.t
+        lr_t = self.lr * np.sqrt(1 - b2**t) / (1 - b1**t)
+        for p, m, v in zip(self.params, self.m, self.v, strict=True):
+            g = self.regularized_grad(p)
+            f = p.value.dtype.type
+            m *= f(b1)
+            m += f(1 - b1) * g
+            v *= f(b2)
+            v += f(1 - b2) * g * g
+            p.value -= f(lr_t) * m / (np.sqrt(v) + f(self.eps))
+
+    def _buffers(self) -> dict[str, list[np.ndarray]]:
+        return {"m": self.m, "v": self.v}
+
+    def __repr__(self) -> str:
+        return (
+            f"Adam(lr={self.lr}, beta1={self.beta1}, beta2={self.beta2}, eps={self.eps}, "
+            f"weight_decay={self.weight_decay})"
+        )

@@ -1,0 +1,71 @@
+"""The `Optimizer` contract: ``step()`` updates parameters from their ``.grad``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from ..parameter import Parameter
+from ..validation import check_nonnegative, check_positive
+
+
+class Optimizer:
+    """Base class: holds the parameter list, the learning rate and per-parameter state.
+
+    Subclasses implement ``step()``. ``lr`` and ``weight_decay`` are plain
+    attributes: schedules change ``lr`` between steps.
+    """
+
+    def __init__(self, params: Iterable[Parameter], lr: float, weight_decay: float) -> None:
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+        for p in self.params:
+            if not isinstance(p, Parameter):
+                raise ValueError(
+                    f"{type(self).__name__} expects bprop Parameters (model.parameters()), "
+                    f"got {type(p).__name__}"
+                )
+        self.lr = check_positive("lr", lr)
+        self.weight_decay = check_nonnegative("weight_decay", weight_decay)
+        self.t = 0  # number of steps taken
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+    def regularized_grad(self, p: Parameter) -> np.ndarray:
+        """``g + weight_decay * W`` for decayed parameters: the gradient of
+        ``L + 0.5 * weight_decay * ||W||^2``. Biases (``decay=False``) are not decayed."""
+        if self.weight_decay and p.decay:
+            return p.grad + p.value.dtype.type(self.weight_decay) * p.value
+        return p.grad
+
+    def state_dict(self) -> dict[str, Any]:
+        """Hyperparameters, the step count and per-parameter buffers (for checkpoints)."""
+        state: dict[str, Any] = {"lr": self.lr, "weight_decay": self.weight_decay, "t": self.t}
+        for name, buffers in self._buffers().items():
+            for i, b in enumerate(buffers):
+                state[f"{name}.{i}"] = b.copy()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.lr = float(state["lr"])
+        self.weight_decay = float(state["weight_decay"])
+        self.t = int(state["t"])
+        for name, buffers in self._buffers().items():
+            for i, b in enumerate(buffers):
+                saved = np.asarray(state[f"{name}.{i}"])
+                if saved.shape != b.shape:
+                    raise ValueError(
+                        f"optimizer state {name}.{i} has shape {saved.shape}, "
+                        f"the parameter needs {b.shape}"
+                    )
+                b[...] = saved
+
+    def _buffers(self) -> dict[str, list[np.ndarray]]:
+        return {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(lr={self.lr}, weight_decay={self.weight_decay})"

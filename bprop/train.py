@@ -1,0 +1,325 @@
+"""The one training loop: minibatch SGD over epochs, with history and callbacks.
+
+Both `bprop.estimators` and the ``bprop train`` command line call `Trainer`.
+One step on a minibatch ``(x, t)`` is the lecture's recipe::
+
+    y  = model.forward(x)            # fprop, each layer caching what it needs
+    L  = loss.forward(y, t)
+    dy = loss.backward()             # dL/dy
+    model.backward_params(dy)        # bprop in reverse order; sets every .grad
+    optimizer.step()                 # W -= lr * ... for every Parameter
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .callbacks import Callback, ProgressBar
+from .init import as_rng
+from .layers.base import Layer, layer_rngs
+from .losses.base import Loss
+from .optim.base import Optimizer
+from .validation import check_int
+
+
+class DivergedError(RuntimeError):
+    """The loss became NaN or infinite during training."""
+
+
+class History:
+    """Per-epoch records: ``epoch``, ``loss``, ``val_loss``, ``val_accuracy``, ``lr``, ``seconds``.
+
+    ``history["loss"]`` is the list of one column; ``history.records`` the
+    list of dicts (one per epoch). Missing values (no validation data) are NaN.
+    """
+
+    columns = ("epoch", "loss", "val_loss", "val_accuracy", "lr", "seconds")
+
+    def __init__(self, records: Iterable[dict[str, float]] = ()) -> None:
+        self.records: list[dict[str, float]] = [dict(r) for r in records]
+
+    def append(self, logs: dict[str, float]) -> None:
+        self.records.append({c: float(logs.get(c, math.nan)) for c in self.columns})
+
+    def __getitem__(self, key: str) -> list[float]:
+        if key not in self.columns:
+            raise KeyError(f"unknown history column {key!r}; columns: {self.columns}")
+        return [r[key] for r in self.records]
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __repr__(self) -> str:
+        return f"History({len(self)} epochs)"
+
+
+class Trainer:
+    """Trains ``model`` on ``loss`` with ``optimizer`` in shuffled minibatches.
+
+    Parameters
+    ----------
+    model : Layer
+        Usually a `bprop.layers.Sequential`.
+    loss : Loss
+    optimizer : Optimizer
+        Built on ``model.parameters()``.
+    batch_size : int, default=32
+        Samples per step; the last batch of an epoch may be smaller.
+    shuffle : bool, default=True
+        Draw a new permutation of the samples every epoch.
+    rng : int, numpy Generator or None
+        Seed or generator for the shuffling.
+    callbacks : sequence of Callback
+        Early stopping, schedules, checkpoints, ...
+    progress : bool, default=False
+        Show a progress bar (drawn only when stdout is a terminal).
+
+    Attributes
+    ----------
+    epoch : int
+        Epochs completed so far; ``fit`` continues from here.
+    history : History
+    stop_training : bool
+        Set by a callback to stop after the current epoch.
+    """
+
+    def __init__(
+        self,
+        model: Layer,
+        loss: Loss,
+        optimizer: Optimizer,
+        *,
+        batch_size: int = 32,
+        shuffle: bool = True,
+        rng: int | np.random.Generator | None = None,
+        callbacks: Sequence[Callback] = (),
+        progress: bool = False,
+    ) -> None:
+        if not isinstance(model, Layer):
+            raise ValueError(f"model must be a bprop Layer, got {type(model).__name__}")
+        if not isinstance(loss, Loss):
+            raise ValueError(f"loss must be a bprop Loss, got {type(loss).__name__}")
+        if not isinstance(optimizer, Optimizer):
+            raise ValueError(f"optimizer must be a bprop Optimizer, got {type(optimizer).__name__}")
+        self.model, self.loss, self.optimizer = model, loss, optimizer
+        self.batch_size = check_int("batch_size", batch_size)
+        self.shuffle = bool(shuffle)
+        self.rng = as_rng(rng)
+        self.callbacks = list(callbacks) + ([ProgressBar()] if progress else [])
+        for cb in self.callbacks:
+            if not isinstance(cb, Callback):
+                raise ValueError(f"callbacks must be bprop Callbacks, got {type(cb).__name__}")
+        self.epoch = 0
+        self.target_epochs = 0
+        self.history = History()
+        self.stop_training = False
+
+    @property
+    def dtype(self) -> np.dtype:
+        params = self.model.parameters()
+        return params[0].value.dtype if params else np.dtype(np.float64)
+
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        epochs: int,
+        *,
+        sample_weight: Any = None,
+        validation_data: tuple[Any, Any] | None = None,
+    ) -> History:
+        """Train until ``epochs`` epochs are complete in all (or a callback stops it).
+
+        Continues from ``self.epoch``: a second ``fit(X, y, epochs=self.epoch + 1)``
+        trains one more epoch with the optimizer's state intact.
+
+        Raises
+        ------
+        DivergedError
+            When the loss becomes NaN or inf (names the epoch and batch).
+        """
+        check_int("epochs", epochs, minimum=0)
+        X, y, sample_weight = self.check_data(X, y, sample_weight)
+        if validation_data is not None:
+            validation_data = self.check_data(*validation_data, None, name="validation data")[:2]
+        self.target_epochs, self.stop_training = int(epochs), False
+        self._call("on_train_begin")
+        try:
+            while self.epoch < self.target_epochs and not self.stop_training:
+                self._call("on_epoch_begin", self.epoch)
+                lr, start = self.optimizer.lr, time.perf_counter()
+                logs: dict[str, float] = {"epoch": self.epoch + 1, "lr": lr}
+                logs["loss"] = self.run_epoch(X, y, sample_weight)
+                if validation_data is not None:
+                    val = self.evaluate(*validation_data)
+                    logs.update({f"val_{k}": v for k, v in val.items()})
+                logs["seconds"] = time.perf_counter() - start
+                self.epoch += 1
+                self.history.append(logs)
+                self._call("on_epoch_end", self.epoch - 1, logs)
+        finally:
+            self._call("on_train_end")
+        return self.history
+
+    def run_epoch(
+        self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> float:
+        """One pass over the data in minibatches; returns the mean training loss.
+
+        Expects data already checked by `check_data` (as `fit` does).
+        """
+        self.model.train()
+        n, bs = X.shape[0], self.batch_size
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        total, weight_total = 0.0, 0.0
+        for b, start in enumerate(range(0, n, bs)):
+            idx = order[start : start + bs]
+            sw = None if sample_weight is None else sample_weight[idx]
+            self._call("on_batch_begin", b, len(idx))
+            loss = self.loss.forward(self.model.forward(X[idx]), y[idx], sw)
+            if not math.isfinite(loss):
+                raise DivergedError(
+                    f"the loss became {loss} at epoch {self.epoch + 1}, batch {b + 1}: "
+                    f"training diverged. Try a smaller learning rate (lr={self.optimizer.lr:g}), "
+                    "standardized inputs, or gradient-checking a custom layer."
+                )
+            self.model.backward_params(self.loss.backward())
+            self.optimizer.step()
+            w = len(idx) if sw is None else float(sw.sum())
+            total, weight_total = total + loss * w, weight_total + w
+            self._call("on_batch_end", b, loss)
+        return total / weight_total if weight_total else math.nan
+
+    def predict_raw(self, X: Any, chunk: int = 4096) -> np.ndarray:
+        """The network's outputs in evaluation mode, computed in chunks."""
+        X = self.check_data(X, None, None)[0]
+        self.model.eval()
+        out = [self.model.forward(X[i : i + chunk]) for i in range(0, X.shape[0], chunk)]
+        return np.concatenate(out) if out else np.empty((0, 0), dtype=self.dtype)
+
+    def evaluate(self, X: Any, y: Any, sample_weight: Any = None) -> dict[str, float]:
+        """``{"loss": ...}`` (the loss without regularisation), plus ``"accuracy"``
+        for classification losses."""
+        X, y, sample_weight = self.check_data(X, y, sample_weight)
+        pred = self.predict_raw(X)
+        result = {"loss": self.loss.forward(pred, y, sample_weight)}
+        acc = self.loss.accuracy(pred, y)
+        if acc is not None:
+            result["accuracy"] = acc
+        return result
+
+    def check_data(
+        self, X: Any, y: Any, sample_weight: Any, *, name: str = "X"
+    ) -> tuple[np.ndarray, Any, Any]:
+        """Validate the data at the boundary and cast X to the model's dtype (once)."""
+        X = np.asarray(X)
+        if X.dtype.kind not in "fiub":
+            raise ValueError(f"{name} must be numeric, got dtype {X.dtype}")
+        if X.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (samples, features), got shape {X.shape}")
+        X = X.astype(self.dtype, copy=False)
+        if not np.isfinite(X).all():
+            raise ValueError(f"{name} contains NaN or infinity; clean or impute it before training")
+        if y is not None:
+            y = np.asarray(y)
+            if y.shape[0] != X.shape[0]:
+                raise ValueError(
+                    f"{name} has {X.shape[0]} samples but its targets have {y.shape[0]}"
+                )
+            if y.dtype.kind == "f":
+                if not np.isfinite(y).all():
+                    raise ValueError(f"the targets of {name} contain NaN or infinity")
+                y = y.astype(self.dtype, copy=False)
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=self.dtype)
+            if sample_weight.shape != (X.shape[0],):
+                raise ValueError(
+                    f"sample_weight must have shape ({X.shape[0]},), got {sample_weight.shape}"
+                )
+            if not np.isfinite(sample_weight).all() or (sample_weight < 0).any():
+                raise ValueError("sample_weight must be finite and >= 0")
+        return X, y, sample_weight
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a checkpoint needs to resume exactly: weights, optimizer
+        state, epoch count, history and every random generator's state."""
+        return {
+            "epoch": self.epoch,
+            "params": [p.value.copy() for p in self.model.parameters()],
+            "optimizer": self.optimizer.state_dict(),
+            "history": [dict(r) for r in self.history.records],
+            "rng": json.dumps(self.rng.bit_generator.state),
+            "layer_rngs": [json.dumps(g.bit_generator.state) for g in layer_rngs(self.model)],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        params = self.model.parameters()
+        if len(state["params"]) != len(params):
+            raise ValueError(
+                f"checkpoint holds {len(state['params'])} parameters, the model has {len(params)}"
+            )
+        for p, value in zip(params, state["params"], strict=True):
+            if np.shape(value) != p.value.shape:
+                raise ValueError(
+                    f"checkpoint parameter {p.name} has shape {np.shape(value)}, "
+                    f"the model needs {p.value.shape}"
+                )
+            p.value[...] = value
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.epoch = int(state["epoch"])
+        self.history = History(state["history"])
+        self.rng.bit_generator.state = json.loads(state["rng"])
+        for g, s in zip(layer_rngs(self.model), state.get("layer_rngs", []), strict=False):
+            g.bit_generator.state = json.loads(s)
+
+    def _call(self, hook: str, *args: Any) -> None:
+        for cb in self.callbacks:
+            getattr(cb, hook)(self, *args)
+
+
+def fit(
+    model: Layer,
+    loss: Loss,
+    optimizer: Optimizer,
+    X: Any,
+    y: Any,
+    *,
+    epochs: int = 10,
+    batch_size: int = 32,
+    shuffle: bool = True,
+    rng: int | np.random.Generator | None = None,
+    callbacks: Sequence[Callback] = (),
+    progress: bool = False,
+    sample_weight: Any = None,
+    validation_data: tuple[Any, Any] | None = None,
+) -> History:
+    """Train ``model`` in one call: ``Trainer(...).fit(X, y, epochs)``.
+
+    Examples
+    --------
+    >>> from bprop.layers import Linear, Sequential, Tanh
+    >>> from bprop.losses import SquaredError
+    >>> from bprop.optim import SGD
+    >>> X = np.linspace(-1, 1, 40).reshape(-1, 1); y = X ** 2
+    >>> net = Sequential(Linear(1, 8, rng=0), Tanh(), Linear(8, 1, rng=1))
+    >>> history = fit(net, SquaredError(), SGD(net.parameters(), lr=0.1), X, y, epochs=5, rng=0)
+    >>> len(history)
+    5
+    """
+    trainer = Trainer(
+        model,
+        loss,
+        optimizer,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        rng=rng,
+        callbacks=callbacks,
+        progress=progress,
+    )
+    return trainer.fit(X, y, epochs, sample_weight=sample_weight, validation_data=validation_data)

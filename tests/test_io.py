@@ -1,0 +1,87 @@
+"""Model files: round trip, no pickle, clear errors for foreign files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import bprop
+from bprop.layers import Dropout, Layer, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Softmax
+from bprop.registry import lookup, register_layer
+
+
+def test_round_trip_keeps_architecture_and_weights(tmp_path, rng):
+    net = Sequential(
+        Linear(4, 6, rng=0),
+        LeakyReLU(0.2),
+        Dropout(0.1),
+        Linear(6, 3, init="he_normal", rng=1),
+        Sigmoid(),
+        Linear(3, 2, dtype=np.float32, rng=2),
+        Softmax(),
+    )
+    path = bprop.save(net, tmp_path / "model.npz")
+    loaded = bprop.load(path)
+    assert repr(loaded) == repr(net)
+    x = rng.normal(size=(5, 4))
+    np.testing.assert_array_equal(loaded.eval().forward(x), net.eval().forward(x))
+    assert loaded[5].weight.value.dtype == np.float32
+    with np.load(path, allow_pickle=False) as archive:  # readable without pickle
+        assert "__bprop__" in archive.files
+
+
+def test_metadata_round_trip(tmp_path):
+    path = bprop.save(Linear(2, 2, rng=0), tmp_path / "m.npz", metadata={"classes": [3, 5]})
+    assert bprop.io.load_metadata(path) == {"classes": [3, 5]}
+
+
+def test_foreign_files_are_rejected(tmp_path):
+    plain = tmp_path / "plain.npz"
+    np.savez(plain, a=np.zeros(3))
+    with pytest.raises(ValueError, match="not a bprop model file"):
+        bprop.load(plain)
+    text = tmp_path / "text.npz"
+    text.write_text("hello")
+    with pytest.raises(ValueError, match="not a bprop model file"):
+        bprop.load(text)
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, __bprop__=np.array([{"x": 1}], dtype=object))
+    with pytest.raises(ValueError, match="not a bprop model file"):
+        bprop.load(pickled)
+
+
+def test_unknown_layer_type_is_reported(tmp_path):
+    class Mystery(Layer):
+        def forward(self, x):
+            return x
+
+        def backward(self, dy):
+            return dy
+
+    path = bprop.save(Sequential(Linear(2, 2, rng=0), Mystery()), tmp_path / "m.npz")
+    with pytest.raises(ValueError, match="unknown layer 'Mystery'"):
+        bprop.load(path)
+    register_layer(Mystery)
+    assert isinstance(bprop.load(path)[1], Mystery)
+
+
+def test_registry_suggests_near_misses():
+    assert lookup("layer", "ReLU") is ReLU
+    with pytest.raises(ValueError, match="did you mean 'ReLU'"):
+        lookup("layer", "Relu")
+    with pytest.raises(ValueError, match="did you mean 'SoftmaxNLL'"):
+        lookup("loss", "SoftmaxNll")
+
+
+def test_save_is_atomic_on_failure(tmp_path, monkeypatch):
+    path = bprop.save(Linear(2, 2, rng=0), tmp_path / "m.npz")
+    before = path.read_bytes()
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", boom)
+    with pytest.raises(OSError):
+        bprop.save(Linear(2, 2, rng=1), path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]

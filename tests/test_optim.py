@@ -1,0 +1,142 @@
+"""Optimizers and schedules: exact arithmetic on tiny parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bprop import Parameter
+from bprop.optim import SGD, Adam, Constant, Cosine, InverseScaling, ReduceOnPlateau, StepDecay
+
+
+def _params():
+    w = Parameter(np.array([1.0, -2.0]), "weight", decay=True)
+    b = Parameter(np.array([0.5]), "bias", decay=False)
+    w.grad[:] = [0.5, 0.25]
+    b.grad[:] = [1.0]
+    return w, b
+
+
+def test_plain_sgd_step():
+    w, b = _params()
+    SGD([w, b], lr=0.1).step()
+    np.testing.assert_array_equal(w.value, [1.0 - 0.1 * 0.5, -2.0 - 0.1 * 0.25])
+    np.testing.assert_array_equal(b.value, [0.5 - 0.1 * 1.0])
+
+
+def test_weight_decay_only_on_decayed_parameters():
+    w, b = _params()
+    SGD([w, b], lr=1.0, weight_decay=0.1).step()
+    np.testing.assert_allclose(w.value, [1.0 - 0.5 - 0.1 * 1.0, -2.0 - 0.25 - 0.1 * -2.0])
+    np.testing.assert_allclose(b.value, [0.5 - 1.0])
+
+
+def test_momentum_two_steps():
+    w, _ = _params()
+    opt = SGD([w], lr=0.1, momentum=0.9)
+    opt.step()  # v = g
+    np.testing.assert_allclose(w.value, [1.0 - 0.05, -2.0 - 0.025])
+    opt.step()  # v = 0.9 g + g
+    np.testing.assert_allclose(
+        w.value, [1.0 - 0.05 - 0.1 * 1.9 * 0.5, -2.0 - 0.025 - 0.1 * 1.9 * 0.25]
+    )
+
+
+def test_nesterov_step():
+    w, _ = _params()
+    opt = SGD([w], lr=0.1, momentum=0.9, nesterov=True)
+    opt.step()  # v = g; W -= lr (g + mu v) = lr * 1.9 g
+    np.testing.assert_allclose(w.value, [1.0 - 0.1 * 1.9 * 0.5, -2.0 - 0.1 * 1.9 * 0.25])
+
+
+def test_adam_first_steps_match_formula():
+    w, _ = _params()
+    opt = Adam([w], lr=0.01)
+    g = w.grad.copy()
+    opt.step()
+    m, v = 0.1 * g, 0.001 * g * g
+    lr_t = 0.01 * np.sqrt(1 - 0.999) / (1 - 0.9)
+    expected = np.array([1.0, -2.0]) - lr_t * m / (np.sqrt(v) + 1e-8)
+    np.testing.assert_allclose(w.value, expected, rtol=1e-12)
+    opt.step()
+    m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g
+    lr_t = 0.01 * np.sqrt(1 - 0.999**2) / (1 - 0.9**2)
+    np.testing.assert_allclose(w.value, expected - lr_t * m / (np.sqrt(v) + 1e-8), rtol=1e-12)
+
+
+def test_float32_parameters_stay_float32():
+    w = Parameter(np.ones(3, dtype=np.float32), "w")
+    w.grad[:] = 0.5
+    for opt in (SGD([w], lr=0.1, momentum=0.9, weight_decay=1e-3), Adam([w])):
+        opt.step()
+        assert w.value.dtype == np.float32
+
+
+def test_state_dict_round_trip():
+    w, b = _params()
+    opt = SGD([w, b], lr=0.1, momentum=0.9)
+    opt.step()
+    state = opt.state_dict()
+    w2, b2 = _params()
+    opt2 = SGD([w2, b2], lr=0.5, momentum=0.9)
+    opt2.load_state_dict(state)
+    assert opt2.lr == 0.1 and opt2.t == 1
+    np.testing.assert_array_equal(opt2.velocity[0], opt.velocity[0])
+
+
+class _FakeTrainer:
+    def __init__(self, lr):
+        self.optimizer = SGD([_params()[0]], lr=lr)
+
+
+@pytest.mark.parametrize(
+    "schedule,expected",
+    [
+        (Constant(), [1.0, 1.0, 1.0, 1.0]),
+        (InverseScaling(power_t=0.5), [1.0, 1 / np.sqrt(2), 1 / np.sqrt(3), 0.5]),
+        (StepDecay(step_size=2, gamma=0.5), [1.0, 1.0, 0.5, 0.5]),
+        (Cosine(epochs=2, min_lr=0.0), [1.0, 0.5, 0.0, 0.0]),
+    ],
+    ids=repr,
+)
+def test_epoch_schedules(schedule, expected):
+    trainer = _FakeTrainer(lr=1.0)
+    schedule.on_train_begin(trainer)
+    lrs = []
+    for epoch in range(4):
+        schedule.on_epoch_begin(trainer, epoch)
+        lrs.append(trainer.optimizer.lr)
+    np.testing.assert_allclose(lrs, expected, atol=1e-15)
+
+
+def test_reduce_on_plateau():
+    trainer = _FakeTrainer(lr=1.0)
+    sched = ReduceOnPlateau(monitor="val_loss", factor=0.5, patience=2, min_lr=0.2)
+    lrs = []
+    for epoch, val in enumerate([1.0, 0.9, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95]):
+        sched.on_epoch_end(trainer, epoch, {"val_loss": val})
+        lrs.append(trainer.optimizer.lr)
+    assert lrs == [1.0, 1.0, 1.0, 0.5, 0.5, 0.25, 0.25, 0.2]
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"lr": 0}, "lr must be a finite number > 0"),
+        ({"lr": -1}, "lr must be a finite number > 0"),
+        ({"lr": float("nan")}, "lr must be a finite number > 0"),
+        ({"momentum": 1.0}, "momentum must be a number in \\[0, 1\\)"),
+        ({"momentum": -0.1}, "momentum must be a number in \\[0, 1\\)"),
+        ({"weight_decay": -1}, "weight_decay must be a finite number >= 0"),
+    ],
+)
+def test_sgd_rejects_bad_hyperparameters(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        SGD(list(_params()), **{"lr": 0.1, **kwargs})
+
+
+def test_optimizer_rejects_non_parameters():
+    with pytest.raises(ValueError, match="empty parameter list"):
+        SGD([], lr=0.1)
+    with pytest.raises(ValueError, match="expects bprop Parameters"):
+        SGD([np.zeros(2)], lr=0.1)

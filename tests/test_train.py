@@ -1,0 +1,235 @@
+"""The training loop: learning, history, callbacks, divergence, resumption."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+from bprop import Trainer, fit
+from bprop.callbacks import Callback, EarlyStopping
+from bprop.layers import Dropout, Linear, ReLU, Sequential, Tanh
+from bprop.losses import SoftmaxNLL, SquaredError
+from bprop.optim import SGD, Adam, StepDecay
+from bprop.train import DivergedError
+
+
+def _mlp(n_in, n_hidden, n_out, seed=0, dtype=np.float64):
+    return Sequential(
+        Linear(n_in, n_hidden, rng=seed, dtype=dtype),
+        ReLU(),
+        Linear(n_hidden, n_out, rng=seed + 1, dtype=dtype),
+    )
+
+
+def test_mlp_learns_xor():
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+    y = np.array([0, 1, 1, 0])
+    net = Sequential(Linear(2, 8, rng=0), Tanh(), Linear(8, 2, rng=1))
+    fit(
+        net,
+        SoftmaxNLL(),
+        SGD(net.parameters(), lr=0.5, momentum=0.9),
+        X,
+        y,
+        epochs=200,
+        batch_size=4,
+        rng=0,
+    )
+    assert np.array_equal(net.forward(X).argmax(axis=1), y)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    X = (X - X.mean(0)) / (X.std(0) + 1e-8)
+    return train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+
+
+def test_mlp_learns_digits(digits):
+    Xtr, Xte, ytr, yte = digits
+    net = _mlp(64, 64, 10)
+    trainer = Trainer(
+        net,
+        SoftmaxNLL(),
+        SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4),
+        batch_size=32,
+        rng=0,
+    )
+    history = trainer.fit(Xtr, ytr, epochs=20, validation_data=(Xte, yte))
+    result = trainer.evaluate(Xte, yte)
+    assert result["accuracy"] >= 0.95
+    assert history["val_accuracy"][-1] == result["accuracy"]
+    assert history["loss"][-1] < history["loss"][0]
+    assert [r["epoch"] for r in history.records] == list(range(1, 21))
+    assert all(s > 0 for s in history["seconds"])
+
+
+def test_float32_training_keeps_float32(digits):
+    Xtr, _, ytr, _ = digits
+    net = _mlp(64, 16, 10, dtype=np.float32)
+    seen = []
+
+    class Spy(Callback):
+        def on_batch_end(self, trainer, batch, loss):
+            seen.append(
+                {p.value.dtype for p in trainer.model.parameters()}
+                | {p.grad.dtype for p in trainer.model.parameters()}
+            )
+
+    fit(
+        net,
+        SoftmaxNLL(),
+        SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4),
+        Xtr,
+        ytr,
+        epochs=1,
+        rng=0,
+        callbacks=[Spy()],
+    )
+    assert all(s == {np.dtype(np.float32)} for s in seen)
+    assert net.forward(Xtr[:3].astype(np.float32)).dtype == np.float32
+
+
+def test_same_seed_same_weights(digits):
+    Xtr, _, ytr, _ = digits
+
+    def run():
+        net = Sequential(Linear(64, 16, rng=0), Dropout(0.2, rng=5), ReLU(), Linear(16, 10, rng=1))
+        fit(net, SoftmaxNLL(), Adam(net.parameters()), Xtr, ytr, epochs=2, rng=3)
+        return [p.value for p in net.parameters()]
+
+    for a, b in zip(run(), run(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_first_layer_input_gradient_is_not_computed(digits, monkeypatch):
+    Xtr, _, ytr, _ = digits
+    net = _mlp(64, 8, 10)
+    calls = []
+    monkeypatch.setattr(net[0], "backward", lambda dy: calls.append(dy))
+    fit(net, SoftmaxNLL(), SGD(net.parameters(), lr=0.1), Xtr[:64], ytr[:64], epochs=1)
+    assert calls == []
+
+
+def test_divergence_names_epoch_and_batch():
+    X = np.random.default_rng(0).normal(size=(64, 3)) * 1e3
+    y = X @ np.ones((3, 1)) * 1e3
+    net = Sequential(Linear(3, 1, rng=0))
+    with pytest.raises(DivergedError, match=r"at epoch \d+, batch \d+.*smaller learning rate"):
+        fit(net, SquaredError(), SGD(net.parameters(), lr=10.0), X, y, epochs=50, rng=0)
+
+
+def test_early_stopping_restores_best_weights(digits):
+    Xtr, Xte, ytr, yte = digits
+    net = _mlp(64, 32, 10)
+    stopper = EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+    snapshots = {}
+
+    class Snap(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            snapshots[epoch + 1] = [p.value.copy() for p in trainer.model.parameters()]
+
+    # A learning rate this large oscillates, so validation loss soon stops improving.
+    history = fit(
+        net,
+        SoftmaxNLL(),
+        SGD(net.parameters(), lr=0.8, momentum=0.9),
+        Xtr,
+        ytr,
+        epochs=60,
+        rng=0,
+        validation_data=(Xte, yte),
+        callbacks=[Snap(), stopper],
+    )
+    assert stopper.stopped_epoch is not None and len(history) < 60
+    best = int(np.nanargmin(history["val_loss"])) + 1
+    assert stopper.best_epoch == best
+    for p, v in zip(net.parameters(), snapshots[best], strict=True):
+        np.testing.assert_array_equal(p.value, v)
+
+
+def test_schedule_lr_is_logged(digits):
+    Xtr, _, ytr, _ = digits
+    net = _mlp(64, 8, 10)
+    history = fit(
+        net,
+        SoftmaxNLL(),
+        SGD(net.parameters(), lr=0.1),
+        Xtr,
+        ytr,
+        epochs=4,
+        callbacks=[StepDecay(step_size=2, gamma=0.5)],
+    )
+    assert history["lr"] == [0.1, 0.1, 0.05, 0.05]
+    assert math.isnan(history["val_loss"][0])
+
+
+def test_resume_from_state_dict_equals_uninterrupted_run(digits):
+    Xtr, _, ytr, _ = digits
+
+    def make():
+        net = Sequential(Linear(64, 16, rng=0), Dropout(0.3, rng=9), ReLU(), Linear(16, 10, rng=1))
+        return Trainer(net, SoftmaxNLL(), SGD(net.parameters(), lr=0.05, momentum=0.9), rng=4)
+
+    straight = make()
+    straight.fit(Xtr, ytr, epochs=4)
+    first = make()
+    first.fit(Xtr, ytr, epochs=2)
+    state = first.state_dict()
+    resumed = make()
+    resumed.load_state_dict(state)
+    resumed.fit(Xtr, ytr, epochs=4)
+    assert len(resumed.history) == 4
+    for a, b in zip(straight.model.parameters(), resumed.model.parameters(), strict=True):
+        np.testing.assert_array_equal(a.value, b.value)
+
+
+def test_sample_weights_zero_means_ignored(rng):
+    X = rng.normal(size=(40, 2))
+    y = (X[:, 0] > 0).astype(int)
+    w = np.ones(40)
+    w[:20] = 0
+    results = []
+    for Xi, yi, wi in ((X, y, w), (X[20:], y[20:], None)):
+        net = _mlp(2, 4, 2)
+        fit(
+            net,
+            SoftmaxNLL(),
+            SGD(net.parameters(), lr=0.1),
+            Xi,
+            yi,
+            epochs=1,
+            batch_size=40,
+            shuffle=False,
+            sample_weight=wi,
+        )
+        results.append(net[0].weight.value)
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "X,y,match",
+    [
+        (np.ones(5), np.zeros(5), "must be 2-D"),
+        (np.array([["a", "b"]]), np.zeros(1), "must be numeric"),
+        (np.array([[np.nan, 1.0]]), np.zeros(1, dtype=int), "NaN or infinity"),
+        (np.ones((3, 2)), np.zeros(4, dtype=int), "3 samples but its targets have 4"),
+    ],
+)
+def test_bad_data_is_rejected(X, y, match):
+    net = _mlp(2, 3, 2)
+    with pytest.raises(ValueError, match=match):
+        fit(net, SoftmaxNLL(), SGD(net.parameters(), lr=0.1), X, y, epochs=1)
+
+
+def test_bad_trainer_arguments():
+    net = _mlp(2, 3, 2)
+    opt = SGD(net.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
+        Trainer(net, SoftmaxNLL(), opt, batch_size=0)
+    with pytest.raises(ValueError, match="loss must be a bprop Loss"):
+        Trainer(net, "SoftmaxNLL", opt)
