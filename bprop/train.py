@@ -87,6 +87,9 @@ class Trainer:
     history : History
     stop_training : bool
         Set by a callback to stop after the current epoch.
+    batch_indices : ndarray or None
+        Which samples (rows of X) the current minibatch holds, for callbacks
+        that need more than its size (per-batch sample-weight sums, ...).
     """
 
     def __init__(
@@ -119,6 +122,7 @@ class Trainer:
         self.target_epochs = 0
         self.history = History()
         self.stop_training = False
+        self.batch_indices: np.ndarray | None = None
 
     @property
     def dtype(self) -> np.dtype:
@@ -181,6 +185,7 @@ class Trainer:
         for b, start in enumerate(range(0, n, bs)):
             idx = order[start : start + bs]
             sw = None if sample_weight is None else sample_weight[idx]
+            self.batch_indices = idx
             self._call("on_batch_begin", b, len(idx))
             loss = self.loss.forward(self.model.forward(X[idx]), y[idx], sw)
             if not math.isfinite(loss):
