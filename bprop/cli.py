@@ -1,0 +1,71 @@
+"""The ``bprop`` command line: ``bprop train|eval|predict|gradcheck|print-config``.
+
+Each subcommand lives in its own module with ``add_parser(subparsers)`` and
+``run(args) -> int``; add a module to `COMMANDS` to add a subcommand. Errors in
+what the user supplied (a config, a file, an argument) are
+`bprop.schema.ConfigError`: `main` prints them as one line and exits with
+status 2, never with a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from .schema import ConfigError
+
+COMMANDS = [
+    "bprop.commands.train",
+    "bprop.commands.evaluate",
+    "bprop.commands.predict",
+    "bprop.commands.gradcheck",
+    "bprop.commands.print_config",
+]
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("bprop")
+    except Exception:  # not installed (running from a source tree)
+        import bprop
+
+        return getattr(bprop, "__version__", "unknown")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every subcommand of `COMMANDS` registered."""
+    parser = argparse.ArgumentParser(
+        prog="bprop",
+        description="Train, evaluate and inspect bprop networks from YAML configs.",
+        epilog="Run 'bprop COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"bprop {_version()}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(name).add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``bprop`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except ConfigError as err:
+        print(f"bprop: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bprop: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""``bprop eval RUN_DIR [--data NAME|FILE] [--split test|val|train]``: a run's metrics."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from ..schema import ConfigError
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "eval", help="evaluate a trained run on its test split or on other data",
+        description="Load RUN_DIR/model.npz and print its metrics as JSON: on a split of the "
+                    "run's own data (rebuilt exactly from its config and seed), or on every "
+                    "row of another data set or csv/npz file, preprocessed as in training.")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--data", metavar="NAME|FILE",
+                   help="a data set name (iris, moons, ...) or a .csv/.npz file")
+    p.add_argument("--target", metavar="COLUMN",
+                   help="the target column of a --data csv (name or index)")
+    p.add_argument("--split", choices=("test", "val", "train"), default="test",
+                   help="which part of the run's own data (default: test)")
+    p.set_defaults(run=run)
+
+
+def load_run(run_dir: str) -> tuple[dict[str, Any], Any, Any]:
+    """The resolved config, the trained model and its `Preprocessor`."""
+    from .. import io
+    from ..config import load_yaml, resolve
+    from ..data import Preprocessor
+
+    path = Path(run_dir)
+    if not (path / "config.yaml").is_file():
+        raise ConfigError(run_dir, "not a run directory (no config.yaml)")
+    cfg = resolve(load_yaml(str(path / "config.yaml")))
+    try:
+        model = io.load(path / "model.npz")
+        prep = Preprocessor.from_dict(io.load_metadata(path / "model.npz")["preprocessing"])
+    except FileNotFoundError:
+        raise ConfigError(run_dir, "no model.npz: the run has not finished "
+                                   f"(continue it with bprop train --resume {run_dir})") from None
+    except (ValueError, KeyError) as err:
+        raise ConfigError(str(path / "model.npz"), f"cannot load the model: {err}") from None
+    return cfg, model, prep
+
+
+def _other_data(spec: str, target: str | None, cfg: dict[str, Any], prep: Any):
+    from .. import data
+    from ..config import find_file
+
+    suffix = Path(spec).suffix.lower()
+    if suffix in (".csv", ".npz"):
+        dcfg: dict[str, Any] = {"name": suffix[1:], "path": find_file(spec, ".", "--data")}
+        if suffix == ".csv":
+            default = cfg["data"].get("target", prep.target_names[0])
+            dcfg["target"] = default if target is None else (
+                int(target) if target.lstrip("-").isdigit() else target)
+    else:
+        dcfg = {"name": spec}
+    try:
+        checked = data.check_config(dcfg, path="--data")
+    except ConfigError as err:
+        raise ConfigError("--data", err.message) from None
+    raw = data.load(checked, seed=cfg["seed"])
+    return prep.transform(raw.X), prep.encode_target(raw.y)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..components import build
+    from ..experiment import metrics, prepare
+
+    cfg, model, prep = load_run(args.run_dir)
+    if args.data is None:
+        ds = prepare(cfg).data
+        X, y = getattr(ds, f"X_{args.split}"), getattr(ds, f"y_{args.split}")
+        if X is None:
+            raise ConfigError("--split", "this run has no validation split (data.val_size 0)")
+        where = f"{args.split} split"
+    else:
+        X, y = _other_data(args.data, args.target, cfg, prep)
+        where = args.data
+    result = {"data": where, "n_samples": int(len(X))}
+    result.update(metrics(model, build("loss", cfg["loss"]), X, y, prep, prefix=""))
+    print(json.dumps(result, indent=2))
+    return 0

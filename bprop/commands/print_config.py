@@ -1,0 +1,26 @@
+"""``bprop print-config CONFIG.yaml [key.path=value ...]``: the resolved config."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "print-config", help="print the resolved config (defaults filled in)",
+        description="Validate CONFIG with its overrides, fill in every default, and print "
+                    "the YAML that 'bprop train' would run and write to config.yaml.")
+    p.add_argument("config", metavar="CONFIG.yaml")
+    p.add_argument("overrides", nargs="*", metavar="key.path=value")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..config import dump, load_config
+    from ..experiment import prepare
+
+    cfg = load_config(args.config, args.overrides)
+    prepare(cfg)  # loads the data: checks the file and fills in a default loss
+    print(dump(cfg), end="")
+    return 0

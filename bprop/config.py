@@ -1,0 +1,212 @@
+"""YAML run configs: load, apply ``key.path=value`` overrides, validate, resolve.
+
+`load_config` turns a YAML file into a *resolved* config: every key present,
+every default filled in, every value checked, in a fixed order, so that the
+copy written to a run directory is re-runnable as is. Anything wrong raises
+`bprop.schema.ConfigError`, whose message names the key path, the bad value
+and what is allowed.
+
+The format (every key but ``model`` has a default; see ``configs/*.yaml``)::
+
+    name: digits            # run name; default: the file's stem
+    seed: 0                 # one seed for data, split, init, shuffling, dropout
+    data: {name: digits, test_size: 0.2, val_size: 0.1, standardize: true}
+    model:                  # the layer stack; input sizes are inferred
+      - {type: Linear, out: 64}
+      - ReLU                # a bare name for a layer without arguments
+      - {type: Linear, out: 10}
+    loss: SoftmaxNLL        # default: SoftmaxNLL for classes, SquaredError for numbers
+    optimizer: {type: SGD, lr: 0.1, momentum: 0.9}
+    schedule: Constant      # or {type: StepDecay, step_size: 10, gamma: 0.5}, ...
+    train: {epochs: 30, batch_size: 32, dtype: float32}
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from typing import Any
+
+import yaml
+
+from . import components, data
+from .schema import ConfigError, Field, check_mapping, did_you_mean, join_path
+
+__all__ = ["ConfigError", "apply_overrides", "dump", "load_config", "load_yaml", "resolve"]
+
+TRAIN = {
+    "epochs": Field(int, 30, low=1),
+    "batch_size": Field(int, 32, low=1),
+    "dtype": Field(str, "float64", choices=("float32", "float64")),
+    "shuffle": Field(bool, True),
+    "early_stopping": Field(bool, False),
+    "monitor": Field(str, "val_loss", choices=("val_loss", "val_accuracy", "loss")),
+    "patience": Field(int, 10, low=1),
+    "min_delta": Field(float, 0.0, low=0),
+    "restore_best_weights": Field(bool, False),
+    "checkpoint_every": Field(int, 1, low=1),
+}
+TOP = ("name", "seed", "data", "model", "loss", "optimizer", "schedule", "train")
+
+
+def load_yaml(path: str) -> dict[str, Any]:
+    """Read a YAML mapping with ``yaml.safe_load``; file and syntax errors name the file."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            raw = yaml.safe_load(f)
+    except FileNotFoundError:
+        raise ConfigError(path, "no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(path, "is a directory, expected a YAML file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(path, f"cannot read: {err}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise ConfigError(path, f"malformed YAML: {where}{problem}") from None
+    if raw is None:
+        raise ConfigError(path, "is empty; a config needs at least a 'model' list")
+    if not isinstance(raw, dict):
+        raise ConfigError(path, f"must hold a YAML mapping (key: value lines), "
+                                f"got {type(raw).__name__}")
+    return raw
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Return a copy of ``raw`` with each ``key.path=value`` applied.
+
+    The value is read as a YAML scalar or flow collection (``0.1`` is a float,
+    ``true`` a bool, ``[1, 2]`` a list); list items are addressed by index
+    (``model.0.out=32`` or ``model[0].out=32``). A bare component name is
+    expanded on the way (``optimizer.lr=...`` works on ``optimizer: SGD``).
+    """
+    raw = copy.deepcopy(raw)
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(item, "an override must look like key.path=value")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise ConfigError(key, f"cannot read the value {text!r} as YAML") from None
+        parts = key.strip().replace("[", ".").replace("]", "").split(".")
+        _set_path(raw, parts, value, key)
+    return raw
+
+
+def _set_path(node: Any, parts: list[str], value: Any, key: str) -> None:
+    path = ""
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            if not part.lstrip("-").isdigit() or not -len(node) <= int(part) < len(node):
+                raise ConfigError(key, f"{path} has {len(node)} items; {part!r} is not "
+                                       f"an index in 0..{len(node) - 1}")
+            idx = int(part)
+        elif isinstance(node, dict):
+            idx = part
+        else:
+            raise ConfigError(key, f"{path} is {node!r}, not a mapping or list")
+        if last:
+            node[idx] = value
+            return
+        child = node.get(idx) if isinstance(node, dict) else node[idx]
+        if child is None:
+            child = {}
+        elif isinstance(child, str):  # `optimizer: SGD` becomes `{type: SGD}`
+            child = {"name" if (path, idx) == ("", "data") else "type": child}
+        node[idx] = child
+        node, path = child, join_path(path, idx)
+
+
+def resolve(raw: dict[str, Any], *, name: str = "run", base_dir: str = ".") -> dict[str, Any]:
+    """Validate a raw config and return it with every default filled in.
+
+    Parameters
+    ----------
+    raw : dict
+        As read from YAML (after overrides).
+    name : str
+        The default run name (the config file's stem).
+    base_dir : str
+        Where a relative ``data.path`` is looked up first (the config's folder);
+        the working directory is tried second. The resolved path is absolute.
+    """
+    for key in raw:
+        if key not in TOP:
+            raise ConfigError(str(key), f"unknown key {key!r}{did_you_mean(key, TOP)}; "
+                                        f"allowed: {', '.join(TOP)}")
+    if "model" not in raw:
+        raise ConfigError("model", "required key missing: the list of layers, e.g. "
+                                   "[{type: Linear, out: 10}]")
+    out: dict[str, Any] = {
+        "name": Field(str, name).check("name", raw.get("name", name)),
+        "seed": Field(int, 0, low=0).check("seed", raw.get("seed", 0)),
+        "data": data.check_config(raw.get("data")),
+    }
+    if "path" in out["data"]:
+        out["data"]["path"] = find_file(out["data"]["path"], base_dir)
+    train = check_mapping("train", raw.get("train"), TRAIN)
+    out["model"] = components.check_model(raw["model"])
+    out["loss"] = components.check_loss(raw.get("loss"))
+    out["optimizer"] = components.check_optimizer(raw.get("optimizer"))
+    out["schedule"] = components.check_schedule(raw.get("schedule"), epochs=train["epochs"])
+    out["train"] = train
+    _check_monitors(out)
+    return out
+
+
+def _check_monitors(cfg: dict[str, Any]) -> None:
+    no_val = cfg["data"]["val_size"] == 0
+    train, sched = cfg["train"], cfg["schedule"]
+    watched = [("train.monitor", train["monitor"])] if train["early_stopping"] else []
+    if isinstance(sched, dict) and "monitor" in sched:
+        watched.append(("schedule.monitor", sched["monitor"]))
+    for path, metric in watched:
+        if metric.startswith("val_") and no_val:
+            raise ConfigError(path, f"{metric!r} needs validation data, but data.val_size "
+                                    "is 0; set data.val_size > 0 or monitor 'loss'")
+        if metric == "val_accuracy" and cfg["loss"] == "SquaredError":
+            raise ConfigError(path, "'val_accuracy' needs a classification loss; "
+                                    "monitor 'val_loss' for regression")
+
+
+def find_file(path: str, base_dir: str, key: str = "data.path") -> str:
+    """The absolute path of ``path``, looked up in ``base_dir`` first, then here."""
+    path = os.path.expanduser(path)
+    tried = [path] if os.path.isabs(path) else [os.path.join(base_dir, path), path]
+    for candidate in tried:
+        if os.path.isfile(candidate):
+            if not os.access(candidate, os.R_OK):
+                raise ConfigError(key, f"file is not readable: {candidate!r}")
+            return os.path.abspath(candidate)
+    looked = " or ".join(repr(t) for t in dict.fromkeys(tried))
+    raise ConfigError(key, f"no such file: {looked}")
+
+
+def load_config(path: str, overrides: list[str] = ()) -> dict[str, Any]:
+    """Read, override and resolve the config at ``path``; raises `ConfigError`."""
+    raw = apply_overrides(load_yaml(path), list(overrides))
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return resolve(raw, name=stem, base_dir=os.path.dirname(os.path.abspath(path)))
+
+
+def dump(cfg: dict[str, Any]) -> str:
+    """The config as YAML, in its key order, lists of layers in flow style."""
+    lines = []
+    for key, value in cfg.items():
+        if key == "model":
+            lines.append("model:")
+            lines += [f"  - {_flow(layer)}" for layer in value]
+        elif isinstance(value, dict):
+            lines.append(f"{key}:")
+            lines += [f"  {k}: {_flow(v)}" for k, v in value.items()]
+        else:
+            lines.append(f"{key}: {_flow(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _flow(value: Any) -> str:
+    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=1000)
+    return text.strip().removesuffix("...").strip()

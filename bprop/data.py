@@ -1,0 +1,291 @@
+"""Data sets for configs: scikit-learn's bundled sets, synthetic sets and files.
+
+A config's ``data`` section names a set and its parameters; `check_config`
+validates it, `load` builds the arrays, and `split` makes the
+train/validation/test parts (stratified for classification) and fits the
+standardization on the training part only. `Preprocessor` records that
+standardization and the class labels so that ``bprop eval`` and
+``bprop predict`` can apply them to new data.
+
+Examples
+--------
+>>> cfg = check_config({"name": "iris"})
+>>> ds = split(load(cfg, seed=0), cfg, task="classification", seed=0)
+>>> ds.X_train.shape[1], ds.classes
+(4, [0, 1, 2])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import datasets
+from .schema import ConfigError, Field, check_mapping, did_you_mean, join_path
+
+__all__ = ["Dataset", "Preprocessor", "RawData", "check_config", "load", "split"]
+
+COMMON = {
+    "name": Field(str, "digits"),
+    "test_size": Field(float, 0.2, low=0, high=1, low_open=True, high_open=True),
+    "val_size": Field(float, 0.1, low=0, high=1, high_open=True),
+    "stratify": Field(bool, True),
+    "standardize": Field(bool, True),
+    "standardize_target": Field(bool, True),
+}
+
+
+@dataclass
+class RawData:
+    """Arrays as loaded, before splitting: ``X`` (n, d) floats, ``y`` (n,) or (n, k)."""
+
+    X: np.ndarray
+    y: np.ndarray
+    feature_names: list[str]
+    target_names: list[str]
+    task: str | None  # None: a file, whose task the loss decides
+
+
+def check_config(value: Any, path: str = "data") -> dict[str, Any]:
+    """Validate a ``data`` section and fill in its defaults (common keys first).
+
+    Raises
+    ------
+    ConfigError
+        Naming the key path, the bad value and what is allowed.
+    """
+    if value is None:
+        value = {}
+    if isinstance(value, str):
+        value = {"name": value}
+    if not isinstance(value, dict):
+        raise ConfigError(path, f"must be a mapping or a data set name, got {value!r}")
+    name = COMMON["name"].check(join_path(path, "name"), value.get("name", "digits"))
+    if name not in datasets.SETS:
+        raise ConfigError(
+            join_path(path, "name"),
+            f"unknown data set {name!r}"
+            f"{did_you_mean(name, datasets.SETS)}; allowed: " + ", ".join(datasets.SETS),
+        )
+    cfg = check_mapping(path, value, {**COMMON, **datasets.SETS[name].params}, what=name)
+    if cfg["test_size"] + cfg["val_size"] >= 1:
+        raise ConfigError(
+            join_path(path, "val_size"),
+            f"test_size + val_size must be < 1, got {cfg['test_size']} + {cfg['val_size']}",
+        )
+    return cfg
+
+
+def load(cfg: dict[str, Any], seed: int) -> RawData:
+    """Load or generate the arrays of a checked ``data`` config.
+
+    A file's ``path`` is used as given (`bprop.config` makes it absolute).
+    """
+    spec = datasets.SETS[cfg["name"]]
+    params = {k: cfg[k] for k in spec.params}
+    X, y, feature_names, target_names = spec.loader(params, seed)
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or len(X) != len(y):
+        raise ConfigError(
+            "data", f"expected X of shape (n, d) and y of length n, got {X.shape} and {np.shape(y)}"
+        )
+    if len(X) < 3:
+        raise ConfigError("data", f"need at least 3 samples to split, got {len(X)}")
+    return RawData(X, np.asarray(y), list(feature_names), list(target_names), spec.task)
+
+
+@dataclass
+class Preprocessor:
+    """What was fitted on the training part: feature scaling, target scaling, classes.
+
+    Saved as ``preprocessing.json`` in a run directory.
+    """
+
+    task: str
+    feature_names: list[str]
+    x_mean: np.ndarray
+    x_scale: np.ndarray
+    classes: list[Any] | None = None
+    target_names: list[str] = field(default_factory=list)
+    y_mean: np.ndarray | None = None
+    y_scale: np.ndarray | None = None
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Standardize features with the training statistics."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != len(self.x_mean):
+            raise ConfigError(
+                "input", f"expected {len(self.x_mean)} feature columns, got shape {X.shape}"
+            )
+        return (X - self.x_mean) / self.x_scale
+
+    def encode_target(self, y: np.ndarray) -> np.ndarray:
+        """Class labels to indices 0..k-1, or standardized regression targets."""
+        if self.task == "classification":
+            lookup = {c: i for i, c in enumerate(self.classes)}
+            try:
+                return np.array([lookup[_plain(v)] for v in y], dtype=np.int64)
+            except KeyError as err:
+                raise ConfigError(
+                    "target", f"unknown class label {err.args[0]!r}; the model knows {self.classes}"
+                ) from None
+        y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        return (y - self.y_mean) / self.y_scale if self.y_mean is not None else y
+
+    def decode_output(self, out: np.ndarray) -> np.ndarray:
+        """Undo the target standardization of a regression network's output."""
+        return out * self.y_scale + self.y_mean if self.y_mean is not None else out
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in d.items()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Preprocessor:
+        arrays = {
+            k: None if d.get(k) is None else np.asarray(d[k], dtype=np.float64)
+            for k in ("x_mean", "x_scale", "y_mean", "y_scale")
+        }
+        return cls(
+            d["task"],
+            d["feature_names"],
+            classes=d.get("classes"),
+            target_names=d.get("target_names", []),
+            **arrays,
+        )
+
+
+@dataclass
+class Dataset:
+    """Train, validation (may be None) and test parts, preprocessed."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray | None
+    y_val: np.ndarray | None
+    X_test: np.ndarray
+    y_test: np.ndarray
+    prep: Preprocessor
+
+    @property
+    def task(self) -> str:
+        return self.prep.task
+
+    @property
+    def classes(self) -> list[Any] | None:
+        return self.prep.classes
+
+    @property
+    def n_features(self) -> int:
+        return self.X_train.shape[1]
+
+    @property
+    def n_outputs(self) -> int:
+        """Classes for classification, target columns for regression."""
+        if self.task == "classification":
+            return len(self.classes)
+        return self.y_train.shape[1]
+
+    def astype(self, dtype: Any) -> Dataset:
+        """The same parts with features (and regression targets) cast to ``dtype``."""
+
+        def cast(a: np.ndarray | None, is_y: bool = False) -> np.ndarray | None:
+            if a is None or (is_y and self.task == "classification"):
+                return a
+            return a.astype(dtype, copy=False)
+
+        return Dataset(
+            cast(self.X_train),
+            cast(self.y_train, True),
+            cast(self.X_val),
+            cast(self.y_val, True),
+            cast(self.X_test),
+            cast(self.y_test, True),
+            self.prep,
+        )
+
+
+def split(raw: RawData, cfg: dict[str, Any], *, task: str, seed: int) -> Dataset:
+    """Split into train/val/test (stratified for classification) and standardize."""
+    from sklearn.model_selection import train_test_split
+
+    y = raw.y
+    classes = None
+    if task == "classification":
+        if y.ndim != 1:
+            raise ConfigError("data", f"classification needs one target column, got {y.shape}")
+        classes = sorted({_plain(v) for v in y}, key=lambda c: (str(type(c)), c))
+        if len(classes) < 2:
+            raise ConfigError("data", f"classification needs at least 2 classes, got {classes}")
+    elif not np.issubdtype(y.dtype, np.number):
+        raise ConfigError(
+            "data",
+            "regression needs numeric targets, got values such as "
+            f"{_plain(y.flat[0])!r} (use loss: SoftmaxNLL for labels)",
+        )
+    strat = cfg["stratify"] and task == "classification"
+    idx = np.arange(len(raw.X))
+    try:
+        rest, test = train_test_split(
+            idx, test_size=cfg["test_size"], random_state=seed, stratify=y if strat else None
+        )
+        val = None
+        if cfg["val_size"] > 0:
+            frac = cfg["val_size"] / (1 - cfg["test_size"])
+            rest, val = train_test_split(
+                rest, test_size=frac, random_state=seed + 1, stratify=y[rest] if strat else None
+            )
+    except ValueError as err:
+        raise ConfigError(
+            "data",
+            f"cannot split {len(idx)} samples with test_size="
+            f"{cfg['test_size']}, val_size={cfg['val_size']}: {err}"
+            + (" (or set data.stratify: false)" if strat else ""),
+        ) from None
+    prep = _fit_preprocessor(raw, cfg, task, classes, rest)
+    parts = [
+        (prep.transform(raw.X[i]), prep.encode_target(y[i])) if i is not None else (None, None)
+        for i in (rest, val, test)
+    ]
+    return Dataset(*parts[0], *parts[1], *parts[2], prep)
+
+
+def _fit_preprocessor(
+    raw: RawData, cfg: dict[str, Any], task: str, classes: list[Any] | None, train: np.ndarray
+) -> Preprocessor:
+    d = raw.X.shape[1]
+    x_mean, x_scale = np.zeros(d), np.ones(d)
+    if cfg["standardize"]:
+        x_mean, x_scale = _mean_scale(raw.X[train])
+    y_mean = y_scale = None
+    if task == "regression" and cfg["standardize_target"]:
+        y_mean, y_scale = _mean_scale(raw.y[train].astype(np.float64).reshape(len(train), -1))
+    return Preprocessor(
+        task, raw.feature_names, x_mean, x_scale, classes, raw.target_names, y_mean, y_scale
+    )
+
+
+def _mean_scale(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    std = a.std(axis=0)
+    # A constant feature (digits' border pixels) keeps scale 1 instead of dividing by 0.
+    return a.mean(axis=0), np.where(std > 1e-12, std, 1.0)
+
+
+def _plain(v: Any) -> Any:
+    """A numpy scalar as a plain Python value, so that labels survive JSON."""
+    v = v.item() if isinstance(v, np.generic) else v
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
+def guess_task(raw: RawData) -> str:
+    """The task of a file's target: labels if non-numeric or all integers."""
+    y = raw.y
+    if raw.task:
+        return raw.task
+    if y.ndim == 1 and (
+        not np.issubdtype(y.dtype, np.number) or np.all(np.mod(y.astype(np.float64), 1) == 0)
+    ):
+        return "classification"
+    return "regression"

@@ -1,0 +1,265 @@
+"""The catalogue of data sets a config can name, each with its own parameters.
+
+``SETS`` maps a name to a `SetSpec`: the task (None for files, whose task the
+loss decides), the extra keys it accepts in a config's ``data`` section and a
+loader ``(params, seed) -> (X, y, feature_names, target_names)``.
+"""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .schema import ConfigError, Field, did_you_mean
+
+__all__ = ["SETS", "SetSpec"]
+
+Loaded = tuple[np.ndarray, np.ndarray, list[str], list[str]]
+
+
+@dataclass(frozen=True)
+class SetSpec:
+    """A data set: its task, its parameters and how to load it."""
+
+    task: str | None
+    params: dict[str, Field]
+    loader: Callable[[dict[str, Any], int], Loaded]
+
+
+def _bundled(name: str) -> Callable[[dict[str, Any], int], Loaded]:
+    def load(params: dict[str, Any], seed: int) -> Loaded:
+        import sklearn.datasets
+
+        b = getattr(sklearn.datasets, f"load_{name}")()
+        targets = list(b.target_names) if b.target.ndim == 2 else ["target"]
+        return b.data, b.target, [str(f) for f in b.feature_names], targets
+
+    return load
+
+
+def _names(d: int) -> list[str]:
+    return [f"x{i}" for i in range(d)]
+
+
+def _xor(p: dict[str, Any], seed: int) -> Loaded:
+    """Points in the square [-1, 1]^2, labelled 1 where x0 and x1 have opposite signs."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, size=(p["n_samples"], 2))
+    y = ((X[:, 0] > 0) ^ (X[:, 1] > 0)).astype(np.int64)
+    return X + p["noise"] * rng.standard_normal(X.shape), y, _names(2), ["target"]
+
+
+def _spirals(p: dict[str, Any], seed: int) -> Loaded:
+    """Interleaved spiral arms, one per class (the CS231n toy problem)."""
+    rng = np.random.default_rng(seed)
+    k, n = p["n_classes"], p["n_samples"]
+    counts = [n // k + (j < n % k) for j in range(k)]
+    xs, ys = [], []
+    for j, m in enumerate(counts):
+        r = np.linspace(0.05, 1.0, m)
+        # Arm j starts at angle 2*pi*j/k and winds `turns` times; noise jitters the angle.
+        t = 2 * np.pi * (j / k + p["turns"] * r) + p["noise"] * rng.standard_normal(m)
+        xs.append(np.c_[r * np.sin(t), r * np.cos(t)])
+        ys.append(np.full(m, j))
+    return np.vstack(xs), np.concatenate(ys), _names(2), ["target"]
+
+
+def _sklearn_make(fn: str, **fixed: Any) -> Callable[[dict[str, Any], int], Loaded]:
+    def load(p: dict[str, Any], seed: int) -> Loaded:
+        import sklearn.datasets
+
+        try:
+            X, y = getattr(sklearn.datasets, f"make_{fn}")(random_state=seed, **p, **fixed)
+        except ValueError as err:
+            raise ConfigError("data", f"bad parameters for {fn}: {err}") from None
+        names = ["target"] if y.ndim == 1 else [f"y{i}" for i in range(y.shape[1])]
+        return X, y, _names(X.shape[1]), names
+
+    return load
+
+
+def _read_csv(p: dict[str, Any], seed: int) -> Loaded:
+    path = p["path"]
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = [r for r in csv.reader(f, delimiter=p["delimiter"]) if r]
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise ConfigError("data.path", f"cannot read {path!r}: {err}") from None
+    if not rows:
+        raise ConfigError("data.path", f"{path!r} is empty")
+    names = [c.strip() for c in rows.pop(0)] if p["header"] else _names(len(rows[0]))
+    for i, row in enumerate(rows):
+        if len(row) != len(names):
+            line = i + 1 + p["header"]
+            raise ConfigError(
+                "data.path", f"{path!r} line {line} has {len(row)} columns, expected {len(names)}"
+            )
+    if len(names) < 2:
+        raise ConfigError(
+            "data.path",
+            f"{path!r} needs a target and at least one feature column, got {len(names)} column(s)",
+        )
+    col = _target_column(p["target"], names, path, p["header"])
+    table = np.array(rows, dtype=object).reshape(len(rows), len(names))
+    feats = [j for j in range(len(names)) if j != col]
+    X = np.empty((len(rows), len(feats)))
+    for k, j in enumerate(feats):
+        for i, v in enumerate(table[:, j]):
+            try:
+                X[i, k] = float(v)
+            except ValueError:
+                raise ConfigError(
+                    "data.path",
+                    f"{path!r} line {i + 1 + p['header']}, column "
+                    f"{names[j]!r}: {v!r} is not a number",
+                ) from None
+    y = np.array([v.strip() for v in table[:, col]])
+    try:
+        y = y.astype(np.float64)
+    except ValueError:
+        pass  # string labels: fine for classification
+    return X, y, [names[j] for j in feats], [names[col]]
+
+
+def _target_column(target: Any, names: list[str], path: str, header: bool) -> int:
+    if isinstance(target, int):
+        if not -len(names) <= target < len(names):
+            raise ConfigError(
+                "data.target",
+                f"column index {target} out of range for {path!r}, which has {len(names)} columns",
+            )
+        return target % len(names)
+    if not header:
+        raise ConfigError(
+            "data.target",
+            f"a column name ({target!r}) needs header: true; use a column index instead",
+        )
+    if target not in names:
+        raise ConfigError(
+            "data.target",
+            f"no column {target!r} in {path!r}"
+            f"{did_you_mean(target, names)}; columns: {', '.join(names)}",
+        )
+    return names.index(target)
+
+
+def _read_npz(p: dict[str, Any], seed: int) -> Loaded:
+    path = p["path"]
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as err:
+        raise ConfigError("data.path", f"cannot read {path!r} as .npz: {err}") from None
+    for key in ("x_key", "y_key"):
+        if p[key] not in arrays:
+            raise ConfigError(
+                f"data.{key}",
+                f"no array {p[key]!r} in {path!r}"
+                f"{did_you_mean(p[key], arrays)}; arrays: {', '.join(arrays)}",
+            )
+    X, y = arrays[p["x_key"]], arrays[p["y_key"]]
+    if X.ndim != 2 or not np.issubdtype(X.dtype, np.number):
+        raise ConfigError(
+            "data.x_key",
+            f"{p['x_key']!r} must be a 2-D numeric array, got shape {X.shape}, dtype {X.dtype}",
+        )
+    names = ["target"] if y.ndim == 1 else [f"y{i}" for i in range(y.shape[1])]
+    return X, y, _names(X.shape[1]), names
+
+
+_N = Field(int, 500, low=10)
+
+
+def _noise(default: float) -> Field:
+    return Field(float, default, low=0)
+
+
+SETS: dict[str, SetSpec] = {
+    **{
+        n: SetSpec("classification", {}, _bundled(n))
+        for n in ("digits", "iris", "wine", "breast_cancer")
+    },
+    **{n: SetSpec("regression", {}, _bundled(n)) for n in ("diabetes", "linnerud")},
+    "xor": SetSpec("classification", {"n_samples": _N, "noise": _noise(0.0)}, _xor),
+    "moons": SetSpec(
+        "classification", {"n_samples": _N, "noise": _noise(0.1)}, _sklearn_make("moons")
+    ),
+    "circles": SetSpec(
+        "classification",
+        {
+            "n_samples": _N,
+            "noise": _noise(0.05),
+            "factor": Field(float, 0.5, low=0, high=1, low_open=True, high_open=True),
+        },
+        _sklearn_make("circles"),
+    ),
+    "blobs": SetSpec(
+        "classification",
+        {
+            "n_samples": _N,
+            "centers": Field(int, 3, low=2),
+            "n_features": Field(int, 2, low=1),
+            "cluster_std": Field(float, 1.0, low=0, low_open=True),
+        },
+        _sklearn_make("blobs"),
+    ),
+    "spirals": SetSpec(
+        "classification",
+        {
+            "n_samples": Field(int, 600, low=10),
+            "n_classes": Field(int, 3, low=2),
+            "noise": _noise(0.2),
+            "turns": Field(float, 1.0, low=0, low_open=True),
+        },
+        _spirals,
+    ),
+    "classification": SetSpec(
+        "classification",
+        {
+            "n_samples": _N,
+            "n_features": Field(int, 20, low=1),
+            "n_informative": Field(int, 2, low=1),
+            "n_redundant": Field(int, 2, low=0),
+            "n_classes": Field(int, 2, low=2),
+            "n_clusters_per_class": Field(int, 2, low=1),
+            "class_sep": Field(float, 1.0, low=0, low_open=True),
+            "flip_y": Field(float, 0.01, low=0, high=1),
+        },
+        _sklearn_make("classification"),
+    ),
+    "regression": SetSpec(
+        "regression",
+        {
+            "n_samples": _N,
+            "n_features": Field(int, 10, low=1),
+            "n_informative": Field(int, 10, low=1),
+            "n_targets": Field(int, 1, low=1),
+            "noise": _noise(10.0),
+        },
+        _sklearn_make("regression"),
+    ),
+    "csv": SetSpec(
+        None,
+        {
+            "path": Field(str, ...),
+            "target": Field(str, -1, alt=(int,)),
+            "header": Field(bool, True),
+            "delimiter": Field(str, ","),
+        },
+        _read_csv,
+    ),
+    "npz": SetSpec(
+        None,
+        {
+            "path": Field(str, ...),
+            "x_key": Field(str, "X"),
+            "y_key": Field(str, "y"),
+        },
+        _read_npz,
+    ),
+}

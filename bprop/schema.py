@@ -1,0 +1,205 @@
+"""Typed config fields and one-line error messages that name the key path.
+
+Every user-facing config error is a `ConfigError`: a key path such as
+``optimizer.lr`` and a message that shows the bad value and what is allowed,
+with a "did you mean" hint for near misses. The command line prints it as one
+line and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["ConfigError", "Field", "check_mapping", "did_you_mean", "join_path"]
+
+
+class ConfigError(ValueError):
+    """A bad config value, data file or command-line argument.
+
+    Parameters
+    ----------
+    path : str
+        Where the problem is: a key path (``"model[2].p"``) or a file name;
+        empty when it concerns the whole config.
+    message : str
+        What is wrong, with the bad value and what is allowed.
+    """
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+        self.message = message
+
+
+def did_you_mean(word: Any, choices: Iterable[str]) -> str:
+    """Return ``" (did you mean 'x'?)"`` for a close match, else ``""``."""
+    matches = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    if not matches:
+        lowered = {c.lower(): c for c in choices}
+        if str(word).lower() in lowered:
+            matches = [lowered[str(word).lower()]]
+    return f" (did you mean {matches[0]!r}?)" if matches else ""
+
+
+def join_path(path: str, key: str | int) -> str:
+    """Extend a key path: ``join_path("model", 2) == "model[2]"``."""
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a mapping",
+    }.get(type(value), type(value).__name__)
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(x)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One config key: its type, default and allowed values.
+
+    Parameters
+    ----------
+    kind : type
+        ``int``, ``float``, ``bool`` or ``str``. A float field accepts
+        integers and numeric strings such as ``"1e-4"`` (which YAML reads as a
+        string, a classic trap); an int field rejects ``True``.
+    default : object
+        The value filled in when the key is absent; ``...`` marks a required key.
+    low, high : float, optional
+        Bounds; ``low_open``/``high_open`` make them exclusive.
+    choices : tuple of str, optional
+        The allowed strings.
+    nullable : bool
+        Whether ``null`` is allowed.
+    alt : tuple of type
+        Other accepted types (e.g. a csv ``target`` may be a name or an index).
+    """
+
+    kind: type
+    default: Any
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple[str, ...] | None = None
+    nullable: bool = False
+    alt: tuple[type, ...] = ()
+
+    def describe(self) -> str:
+        """What is allowed, in words: ``"a number in (0, 1)"``."""
+        if self.choices:
+            return "one of " + ", ".join(map(str, self.choices))
+        word = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}[
+            self.kind
+        ]
+        if self.low is not None and self.high is not None:
+            lb, rb = "(" if self.low_open else "[", ")" if self.high_open else "]"
+            word += f" in {lb}{_fmt(self.low)}, {_fmt(self.high)}{rb}"
+        elif self.low is not None:
+            word += f" {'>' if self.low_open else '>='} {_fmt(self.low)}"
+        elif self.high is not None:
+            word += f" {'<' if self.high_open else '<='} {_fmt(self.high)}"
+        if self.alt:
+            word += " or " + " or ".join(_type_name(t()) for t in self.alt)
+        return word + (" or null" if self.nullable else "")
+
+    def check(self, path: str, value: Any) -> Any:
+        """Return ``value`` coerced to ``kind``; raise `ConfigError` if not allowed."""
+        if value is None and self.nullable:
+            return None
+        if isinstance(value, self.alt) and not isinstance(value, bool):
+            return value
+        coerced = self._coerce(value)
+        if coerced is None:
+            raise ConfigError(
+                path, f"must be {self.describe()}, got {value!r} ({_type_name(value)})"
+            )
+        if self.choices and coerced not in self.choices:
+            raise ConfigError(
+                path,
+                f"must be {self.describe()}, got {value!r}" + did_you_mean(value, self.choices),
+            )
+        if self.kind in (int, float) and not self._in_range(coerced):
+            raise ConfigError(path, f"must be {self.describe()}, got {value!r}")
+        return coerced
+
+    def _coerce(self, value: Any) -> Any:
+        if self.kind is bool:
+            return value if isinstance(value, bool) else None
+        if self.kind is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+            return value if ok else None
+        if self.kind is float:
+            if isinstance(value, bool):
+                return None
+            if isinstance(value, (int, float)):
+                return float(value)
+            if isinstance(value, str):
+                try:
+                    return float(value)
+                except ValueError:
+                    return None
+            return None
+        return value if isinstance(value, self.kind) else None
+
+    def _in_range(self, x: float) -> bool:
+        if isinstance(x, float) and not math.isfinite(x):
+            return False
+        if self.low is not None and (x < self.low or (self.low_open and x == self.low)):
+            return False
+        return self.high is None or not (x > self.high or (self.high_open and x == self.high))
+
+
+def check_mapping(
+    path: str, value: Any, fields: Mapping[str, Field], *, what: str = ""
+) -> dict[str, Any]:
+    """Validate a mapping against ``fields`` and fill in the defaults.
+
+    Parameters
+    ----------
+    path : str
+        The key path of the mapping, for messages.
+    value : mapping or None
+        The user's mapping (None means empty).
+    fields : mapping of str to Field
+        The allowed keys.
+    what : str
+        Names the owner in the unknown-key message (``"Linear"``).
+
+    Returns
+    -------
+    dict
+        Every key of ``fields``, in their order, with checked values.
+    """
+    if value is None:
+        value = {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(path, f"must be a mapping, got {value!r} ({_type_name(value)})")
+    for key in value:
+        if key not in fields:
+            owner = f"{what} has no key" if what else "unknown key"
+            allowed = ", ".join(fields) or "none"
+            raise ConfigError(
+                join_path(path, str(key)),
+                f"{owner} {key!r}{did_you_mean(key, fields)}; allowed: {allowed}",
+            )
+    for key, field in fields.items():
+        if field.default is ... and key not in value:
+            raise ConfigError(join_path(path, key), f"required key missing ({field.describe()})")
+    return {k: f.check(join_path(path, k), value.get(k, f.default)) for k, f in fields.items()}
