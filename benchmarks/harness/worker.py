@@ -1,0 +1,102 @@
+"""Measure one contender in this process: epoch times, references, memory.
+
+The parent (`benchmarks/run.py`) starts one process per measurement, so
+every contender's memory is its own and the contenders can be interleaved.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import resource
+import time
+from pathlib import Path
+
+from .workload import Case, Reference, load_data
+
+# name -> (module, class, modules to import before the data is loaded)
+CONTENDERS = {
+    "gemm-bound": ("numpy_loops", "GemmOnly", []),
+    "numpy-textbook": ("numpy_loops", "TextbookNumpy", []),
+    "numpy-careful": ("numpy_loops", "CarefulNumpy", []),
+    "bprop": ("peers", "BpropTrainer", ["bprop.train", "bprop.layers", "bprop.optim"]),
+    "bprop-mlp": ("peers", "BpropMLP", ["bprop.estimators"]),
+    "sklearn": ("peers", "SklearnMLP", ["sklearn.neural_network"]),
+    "torch": ("peers", "Torch", ["torch"]),
+}
+SETTLE_S = 0.1  # let idle BLAS/OpenMP threads stop spinning between timed sections
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS mark (VmHWM) so it covers training only."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(case: Case) -> dict:
+    module, cls_name, preload = CONTENDERS[case.contender]
+    for name in preload:  # import costs belong to the baseline, not to training
+        importlib.import_module(name)
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    threads = case.threads or os.cpu_count()
+    os.environ["BPROP_BENCH_THREADS"] = str(threads)  # for torch.set_num_threads
+    limits = threadpool_limits(threads)
+    X, y = load_data(case.data_dir, case.dtype)
+    reference = Reference(X, case.batch_size)
+    rss_loaded, peak_reset = rss_mb(), reset_peak_rss()
+    cls = getattr(importlib.import_module(f"{__package__}.{module}"), cls_name)
+    contender = cls(X, y, case.batch_size)
+    result = {"case": case.as_dict(), "rss_loaded_mb": rss_loaded, "peak_reset": peak_reset}
+    result["blas"] = [
+        {k: info.get(k) for k in ("internal_api", "num_threads", "version", "architecture")}
+        for info in threadpool_info()
+    ]
+    epoch_s, ref_s, losses = [], [], []
+
+    def timed_reference() -> None:
+        time.sleep(SETTLE_S)
+        ref_s.append(reference.time())
+        time.sleep(SETTLE_S)
+
+    if case.mode == "fit":
+        timed_reference()
+        start = time.perf_counter()
+        contender.fit(1 + case.epochs)
+        epoch_s.append(time.perf_counter() - start)
+        timed_reference()
+    else:
+        timed_reference()
+        last = [time.perf_counter()]
+
+        def after_epoch(loss: float) -> None:
+            epoch_s.append(time.perf_counter() - last[0])
+            losses.append(float(loss))
+            timed_reference()
+            last[0] = time.perf_counter()
+
+        contender.train(1 + case.epochs, after_epoch)
+    limits.restore_original_limits()
+    result.update(
+        epoch_s=epoch_s, ref_s=ref_s, losses=losses,
+        peak_rss_mb=peak_rss_mb(), rss_end_mb=rss_mb(),
+    )
+    return result
