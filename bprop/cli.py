@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -53,7 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``bprop`` console script; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # Overrides may come after options (train CONFIG --out DIR lr=0.1), which a
+    # plain parse_args rejects: collect the key=value leftovers by hand.
+    args, extra = parser.parse_known_args(argv)
+    unknown = [e for e in extra if e.startswith("-") or "=" not in e]
+    if unknown or (extra and not hasattr(args, "overrides")):
+        parser.error(f"unrecognized arguments: {' '.join(unknown or extra)}")
+    if extra:
+        args.overrides = [*args.overrides, *extra]
     if not hasattr(args, "run"):
         parser.print_help(sys.stderr)
         return 2
@@ -62,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as err:
         print(f"bprop: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `bprop ... | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         print("bprop: interrupted", file=sys.stderr)
         return 130

@@ -45,6 +45,10 @@ def _int_seed(ss: np.random.SeedSequence) -> int:
     return int(ss.generate_state(1)[0] >> 1)  # sklearn wants < 2**32; >> 1 stays positive
 
 
+def _name(spec: str | dict[str, Any]) -> str:
+    return spec if isinstance(spec, str) else spec["type"]
+
+
 def resolve_task(cfg: dict[str, Any], raw: data.RawData) -> str:
     """The task the loss implies; fills in ``cfg["loss"]`` when it was left out."""
     name = cfg["data"]["name"]
@@ -52,7 +56,7 @@ def resolve_task(cfg: dict[str, Any], raw: data.RawData) -> str:
         task = raw.task or data.guess_task(raw)
         cfg["loss"] = "SoftmaxNLL" if task == "classification" else "SquaredError"
         return task
-    loss_name = cfg["loss"] if isinstance(cfg["loss"], str) else cfg["loss"]["type"]
+    loss_name = _name(cfg["loss"])
     cls = registry.lookup("loss", loss_name)
     task = "classification" if getattr(cls, "is_classifier", False) else "regression"
     if raw.task and raw.task != task:
@@ -63,8 +67,7 @@ def resolve_task(cfg: dict[str, Any], raw: data.RawData) -> str:
 
 
 def _check_output(cfg: dict[str, Any], ds: data.Dataset, out_dim: int) -> None:
-    name, loss = cfg["data"]["name"], cfg["loss"]
-    loss = loss if isinstance(loss, str) else loss["type"]
+    name, loss = cfg["data"]["name"], _name(cfg["loss"])
     if loss == "SigmoidCrossEntropy":
         if ds.n_outputs != 2:
             raise ConfigError("loss", f"SigmoidCrossEntropy is for two classes but {name} has "
@@ -106,7 +109,10 @@ def prepare(cfg: dict[str, Any], *, progress: bool = False,
     raw = data.load(cfg["data"], seed=_int_seed(s_data))
     task = resolve_task(cfg, raw)
     dtype = dtype or cfg["train"]["dtype"]
-    ds = data.split(raw, cfg["data"], task=task, seed=_int_seed(s_split)).astype(dtype)
+    # Standardized targets suit squared error; a Poisson loss needs counts as they are.
+    dcfg = {**cfg["data"], "standardize_target": cfg["data"]["standardize_target"]
+            and _name(cfg["loss"]) == "SquaredError"}
+    ds = data.split(raw, dcfg, task=task, seed=_int_seed(s_split)).astype(dtype)
     model, out_dim = components.build_model(cfg["model"], ds.n_features, dtype=dtype,
                                             seed_seq=s_model)
     _check_output(cfg, ds, out_dim)
