@@ -23,6 +23,7 @@ COMMANDS = [
     "bprop.commands.predict",
     "bprop.commands.gradcheck",
     "bprop.commands.print_config",
+    "bprop.exercises.cli",
 ]
 
 
