@@ -1,0 +1,7 @@
+"""``python -m bprop.exercises make OUT_DIR`` / ``grade DIR``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,110 @@
+"""Checks of the Linear backward exercise."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import numpy as np
+
+from ... import layers
+from ...gradcheck import check_gradients
+from ...losses import SquaredError
+from ..spec import Check, Exercise, Outcome
+from ._tools import compare, seeded
+
+TRANSPOSE = "W is not transposed: dx = dy @ W.T has x's shape (N, D_in)"
+
+
+def _pair(mod: ModuleType, n_in: int, n_out: int, seed: int):
+    """The student's layer and the library's, with the same weights, after one pass."""
+    rng = seeded(seed)
+    student = mod.Linear(n_in, n_out, rng=seed)
+    student.weight.value = rng.normal(size=(n_in, n_out))
+    student.bias.value = rng.normal(size=n_out)
+    truth = layers.Linear(n_in, n_out)
+    truth.weight.value[...] = student.weight.value
+    truth.bias.value[...] = student.bias.value
+    x, dy = rng.normal(size=(5, n_in)), rng.normal(size=(5, n_out))
+    student.forward(x)
+    truth.forward(x)
+    return student, truth, x, dy
+
+
+def _dx(mod: ModuleType) -> Outcome:
+    student, truth, x, dy = _pair(mod, 3, 4, seed=3)
+    W = student.weight.value
+    try:
+        dx = student.backward(dy)
+    except ValueError as err:  # numpy's shape errors: most often a missing transpose
+        square, _, _, dy_sq = _pair(mod, 4, 4, seed=3)
+        try:
+            dx_sq = square.backward(dy_sq)
+        except Exception:
+            raise err from None
+        if np.allclose(dx_sq, dy_sq @ square.weight.value):
+            return Outcome(False, f"dx: {TRANSPOSE} (numpy said: {err})")
+        raise
+    mistakes = {
+        "dx is transposed: dx = dy @ W.T has x's shape (N, D_in)": W @ dy.T,
+        "divided by N: dy already carries the loss's 1/N, so dx = dy @ W.T": dy @ W.T / len(x),
+    }
+    return compare("dx", dx, truth.backward(dy), mistakes)
+
+
+def _dW(mod: ModuleType) -> Outcome:
+    student, truth, x, dy = _pair(mod, 3, 4, seed=4)
+    student.backward(dy)
+    truth.backward(dy)
+    mistakes = {
+        "dW is transposed: dW = x.T @ dy has W's shape (D_in, D_out)": dy.T @ x,
+        "divided by N: dy already carries the loss's 1/N, so dW = x.T @ dy": x.T @ dy / len(x),
+    }
+    return compare("weight.grad", student.weight.grad, truth.weight.grad, mistakes)
+
+
+def _db(mod: ModuleType) -> Outcome:
+    student, truth, x, dy = _pair(mod, 3, 4, seed=5)
+    student.backward(dy)
+    truth.backward(dy)
+    mistakes = {
+        "db must be summed over the batch (axis 0): b is shared by all N rows": dy,
+        "db summed over the wrong axis: sum over the batch, axis 0": dy.sum(axis=1),
+        "divided by N: dy already carries the loss's 1/N, so db = dy.sum(axis=0)": dy.mean(0),
+    }
+    return compare("bias.grad", student.bias.grad, truth.bias.grad, mistakes)
+
+
+def _sets_gradients(mod: ModuleType) -> Outcome:
+    student, _, x, dy = _pair(mod, 3, 4, seed=6)
+    student.backward(dy)
+    first = student.weight.grad.copy(), student.bias.grad.copy()
+    student.forward(x)
+    student.backward(dy)
+    if np.allclose(student.weight.grad, 2 * first[0]) or np.allclose(
+        student.bias.grad, 2 * first[1]
+    ):
+        return Outcome(False, "gradients accumulate across calls: set .grad = ..., do not +=")
+    return Outcome(True)
+
+
+def _gradcheck(mod: ModuleType) -> Outcome:
+    rng = seeded(7)
+    model = layers.Sequential(mod.Linear(3, 4, rng=7), layers.Tanh(), mod.Linear(4, 2, rng=8))
+    x, target = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    report = check_gradients(model, SquaredError(), x, target)
+    message = "" if report.ok else f"gradient check failed:\n{report}"
+    return Outcome(report.ok, message, report.max_rel_error)
+
+
+EXERCISE = Exercise(
+    name="linear",
+    title="Linear backward",
+    filename="linear.py",
+    checks=(
+        Check("dx matches bprop.layers.Linear", 3, _dx),
+        Check("weight.grad matches bprop.layers.Linear", 3, _dW),
+        Check("bias.grad matches bprop.layers.Linear", 1, _db),
+        Check("backward sets gradients (no accumulation)", 1, _sets_gradients),
+        Check("a Linear-Tanh-Linear stack passes the gradient checker", 2, _gradcheck),
+    ),
+)

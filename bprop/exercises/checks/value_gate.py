@@ -1,0 +1,104 @@
+"""Checks of the Value gate (softplus) exercise."""
+
+from __future__ import annotations
+
+import math
+from types import ModuleType
+
+from ...graph import Value
+from ..spec import Check, Exercise, Outcome
+
+POINTS = (-3.0, -0.5, 0.0, 0.8, 4.0)
+
+
+def _softplus(x: float) -> float:
+    return math.log1p(math.exp(-abs(x))) + max(x, 0.0)
+
+
+def _sigmoid(x: float) -> float:
+    return 0.5 * (1.0 + math.tanh(0.5 * x))
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-7, abs_tol=1e-9)
+
+
+def _forward(mod: ModuleType) -> Outcome:
+    for x in POINTS:
+        out = mod.softplus(Value(x))
+        if not isinstance(out, Value):
+            return Outcome(False, f"softplus must return a Value, got {type(out).__name__}")
+        if not _close(out.data, _softplus(x)):
+            return Outcome(False, f"softplus({x:g}).data = {out.data:.6g}, "
+                                  f"expected log(1 + e^x) = {_softplus(x):.6g}")
+    return Outcome(True)
+
+
+def _local_gradient(mod: ModuleType) -> Outcome:
+    """d softplus/dx with an upstream gradient of 3, one use of x."""
+    for x in POINTS:
+        v = Value(x)
+        (3.0 * mod.softplus(v)).backward()
+        expected = 3.0 * _sigmoid(x)
+        if _close(v.grad, expected):
+            continue
+        if _close(v.grad, _sigmoid(x)):
+            message = "ignored the upstream gradient: multiply the local gradient by out.grad"
+        elif _close(v.grad, 3.0 * math.exp(x)):
+            message = "local gradient e^x is missing the division: d/dx log(1+e^x) = e^x/(1+e^x)"
+        elif _close(v.grad, 3.0 * _sigmoid(-x)):
+            message = "sign inside the sigmoid: the local gradient is 1 / (1 + e^-x)"
+        elif v.grad == 0.0:
+            message = "x.grad stayed 0: did out._backward get set, and does the node list x?"
+        else:
+            message = f"x.grad = {v.grad:.6g} at x = {x:g}, expected {expected:.6g}"
+        return Outcome(False, message)
+    return Outcome(True)
+
+
+def _fork(mod: ModuleType) -> Outcome:
+    """x feeds two softplus gates and a product: every use must add to x.grad."""
+    x = 0.8
+    v = Value(x)
+    out = mod.softplus(v)
+    # Probe the gate alone: with 5 already in x.grad (from another use of x),
+    # its backward must add its share, not replace what is there.
+    v.grad, out.grad = 5.0, 1.0
+    out._backward()
+    if _close(v.grad, _sigmoid(x)):
+        return Outcome(False, "x.grad is overwritten: gradients add up at forks, use x.grad += ...")
+    v = Value(x)
+    (mod.softplus(v) + mod.softplus(v) * 2.0 + v * 5.0).backward()
+    expected = 3.0 * _sigmoid(x) + 5.0
+    if _close(v.grad, expected):
+        return Outcome(True)
+    message = f"with x used three times, x.grad = {v.grad:.6g}, expected {expected:.6g}"
+    return Outcome(False, message)
+
+
+def _finite_differences(mod: ModuleType) -> Outcome:
+    worst = 0.0
+    for x in POINTS:
+        v = Value(x)
+        mod.softplus(v).backward()
+        eps = 1e-6
+        numeric = (mod.softplus(Value(x + eps)).data - mod.softplus(Value(x - eps)).data) / (
+            2 * eps
+        )
+        worst = max(worst, abs(v.grad - numeric) / max(abs(v.grad), abs(numeric), 1.0))
+    ok = worst < 1e-6
+    return Outcome(ok, "" if ok else "backward disagrees with finite differences of forward",
+                   worst)
+
+
+EXERCISE = Exercise(
+    name="value_gate",
+    title="A Value gate: softplus",
+    filename="value_gate.py",
+    checks=(
+        Check("forward: log(1 + e^x)", 2, _forward),
+        Check("backward: local gradient x upstream gradient", 4, _local_gradient),
+        Check("gradients add up at forks", 3, _fork),
+        Check("backward agrees with finite differences", 1, _finite_differences),
+    ),
+)

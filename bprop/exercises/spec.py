@@ -1,0 +1,50 @@
+"""What an exercise is: a student file and the checks that grade it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+
+
+@dataclass
+class Outcome:
+    """The result of one check.
+
+    Attributes
+    ----------
+    passed : bool
+    message : str
+        On failure, what went wrong, naming the likely mistake when the
+        wrong answer matches a known one.
+    grad_error : float or None
+        Largest relative error against finite differences, if the check
+        compared gradients numerically.
+    """
+
+    passed: bool
+    message: str = ""
+    grad_error: float | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    """One graded property: ``run(student_module)`` returns an `Outcome` (or raises)."""
+
+    description: str
+    points: int
+    run: Callable[[ModuleType], Outcome]
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """An exercise: the file the student edits and the checks that grade it."""
+
+    name: str
+    title: str
+    filename: str
+    checks: tuple[Check, ...]
+
+    @property
+    def points(self) -> int:
+        return sum(c.points for c in self.checks)
