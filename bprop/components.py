@@ -74,9 +74,12 @@ def _construct(path: str, cls: type, *args: Any, **kwargs: Any) -> Any:
     try:
         return cls(*args, **kwargs)
     except (ValueError, TypeError) as err:
-        msg = str(err)
-        prefix = "" if msg.startswith(cls.__name__) else f"{cls.__name__}: "
-        raise ConfigError(path, prefix + msg) from None
+        msg = str(err).removeprefix(f"{cls.__name__}: ")
+        # "lr must be > 0" belongs to optimizer.lr: name the key when the message does.
+        first = msg.split(" ", 1)[0]
+        if first in kwargs:
+            raise ConfigError(join_path(path, RENAMED.get(first, first)), msg) from None
+        raise ConfigError(path, f"{cls.__name__}: {msg}") from None
 
 
 def check_model(value: Any, path: str = "model") -> list[str | dict[str, Any]]:

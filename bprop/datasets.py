@@ -104,6 +104,8 @@ def _read_csv(p: dict[str, Any], seed: int) -> Loaded:
             "data.path",
             f"{path!r} needs a target and at least one feature column, got {len(names)} column(s)",
         )
+    if not rows:
+        raise ConfigError("data.path", f"{path!r} has a header but no data rows")
     col = _target_column(p["target"], names, path, p["header"])
     table = np.array(rows, dtype=object).reshape(len(rows), len(names))
     feats = [j for j in range(len(names)) if j != col]
@@ -150,6 +152,8 @@ def _target_column(target: Any, names: list[str], path: str, header: bool) -> in
 
 def _read_npz(p: dict[str, Any], seed: int) -> Loaded:
     path = p["path"]
+    if not zipfile.is_zipfile(path):
+        raise ConfigError("data.path", f"{path!r} is not an .npz archive (np.savez writes one)")
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
