@@ -58,8 +58,12 @@ def _entry(path: str, value: Any, kind: str, default: str | None = None) -> tupl
         value = default
     if isinstance(value, str):
         value = {"type": value}
+    if isinstance(value, dict) and "type" not in value and default is not None:
+        value = {"type": default, **value}  # `optimizer: {lr: 0.1}` means SGD
     if not isinstance(value, dict) or "type" not in value:
-        raise ConfigError(path, f"must be a {kind} name or a mapping with 'type', got {value!r}")
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise ConfigError(path, f"must be {article} {kind} name or a mapping with 'type', "
+                                f"got {value!r}")
     try:
         cls = registry.lookup(kind, value["type"])
     except ValueError as err:

@@ -280,12 +280,18 @@ def _plain(v: Any) -> Any:
 
 
 def guess_task(raw: RawData) -> str:
-    """The task of a file's target: labels if non-numeric or all integers."""
+    """The task of a file's target when no loss is given.
+
+    Labels if the target is not numeric, or holds a few integers (at most 50
+    distinct values, and at most half as many as there are rows); otherwise
+    numbers to regress. A config's ``loss`` settles any doubt.
+    """
     y = raw.y
     if raw.task:
         return raw.task
-    if y.ndim == 1 and (
-        not np.issubdtype(y.dtype, np.number) or np.all(np.mod(y.astype(np.float64), 1) == 0)
-    ):
+    if y.ndim != 1:
+        return "regression"
+    if not np.issubdtype(y.dtype, np.number):
         return "classification"
-    return "regression"
+    few = len(np.unique(y)) <= min(50, len(y) // 2)
+    return "classification" if few and np.all(np.mod(y, 1) == 0) else "regression"

@@ -1,0 +1,160 @@
+"""Config loading: defaults, overrides, and one clear message per bad config."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from bprop.config import apply_overrides, dump, load_config, load_yaml, resolve
+from bprop.schema import ConfigError, Field
+
+MINIMAL = {"model": [{"type": "Linear", "out": 10}]}
+
+
+def test_minimal_config_gets_every_default():
+    cfg = resolve(MINIMAL, name="mini")
+    assert list(cfg) == ["name", "seed", "data", "model", "loss", "optimizer", "schedule",
+                         "train"]
+    assert cfg["name"] == "mini" and cfg["seed"] == 0
+    assert cfg["data"]["name"] == "digits" and cfg["data"]["test_size"] == 0.2
+    assert cfg["optimizer"] == {"type": "SGD", "lr": 0.01, "momentum": 0.0,
+                                "nesterov": False, "weight_decay": 0.0}
+    assert cfg["schedule"] == "Constant"
+    assert cfg["train"]["epochs"] == 30 and cfg["train"]["dtype"] == "float64"
+    assert cfg["model"] == [{"type": "Linear", "out": 10, "init": "glorot_uniform"}]
+
+
+def test_resolved_config_round_trips_through_yaml():
+    raw = {**MINIMAL, "model": [{"type": "Linear", "out": 8}, "ReLU",
+                                {"type": "Dropout", "p": 0.1}, {"type": "Linear", "out": 10}],
+           "schedule": "Cosine", "optimizer": {"type": "Adam"}}
+    cfg = resolve(raw, name="x")
+    assert cfg["schedule"] == {"type": "Cosine", "epochs": 30, "min_lr": 0.0}
+    again = resolve(yaml.safe_load(dump(cfg)), name="other")
+    assert again == cfg
+
+
+def test_every_shipped_config_resolves():
+    import glob
+
+    paths = sorted(glob.glob("configs/*.yaml"))
+    assert len(paths) >= 6
+    for path in paths:
+        cfg = load_config(path)
+        assert resolve(yaml.safe_load(dump(cfg))) == cfg
+
+
+def test_float_field_accepts_yaml_exponent_strings():
+    # YAML 1.1 reads 1e-4 (no dot) as a string: accept it as the number it means.
+    assert Field(float, 0.0, low=0).check("x", "1e-4") == 1e-4
+    cfg = resolve(yaml.safe_load("model: [{type: Linear, out: 2}]\n"
+                                 "optimizer: {type: SGD, weight_decay: 1e-4}"))
+    assert cfg["optimizer"]["weight_decay"] == 1e-4
+
+
+@pytest.mark.parametrize("overrides, check", [
+    (["optimizer.lr=0.5"], lambda c: c["optimizer"]["lr"] == 0.5),
+    (["train.shuffle=false"], lambda c: c["train"]["shuffle"] is False),
+    (["model.0.out=3"], lambda c: c["model"][0]["out"] == 3),
+    (["model[0].out=4"], lambda c: c["model"][0]["out"] == 4),
+    (["data=iris"], lambda c: c["data"]["name"] == "iris"),
+    (["data.name=moons", "data.noise=0.3"], lambda c: c["data"]["noise"] == 0.3),
+    (["schedule.type=StepDecay", "schedule.step_size=5"],
+     lambda c: c["schedule"] == {"type": "StepDecay", "step_size": 5, "gamma": 0.1}),
+    (["optimizer={type: Adam, lr: 0.002}"], lambda c: c["optimizer"]["beta1"] == 0.9),
+    (["model=[{type: Linear, out: 5}, Tanh, {type: Linear, out: 10}]"],
+     lambda c: c["model"][1] == "Tanh"),
+])
+def test_overrides_are_typed_as_yaml(overrides, check):
+    raw = {**MINIMAL, "optimizer": "SGD", "schedule": "Constant"}
+    assert check(resolve(apply_overrides(raw, overrides)))
+
+
+def test_overrides_do_not_modify_the_input():
+    raw = {"model": [{"type": "Linear", "out": 10}]}
+    apply_overrides(raw, ["model.0.out=3"])
+    assert raw["model"][0]["out"] == 10
+
+
+BAD = [  # (config or override list, key path, words the message must contain)
+    ({"modle": []}, "modle", "did you mean 'model'"),
+    ({"data": {}}, "model", "required"),
+    ({"model": []}, "model", "non-empty list"),
+    ({"model": {"type": "Linear"}}, "model", "list"),
+    ({"model": [{"out": 3}]}, "model[0]", "'type'"),
+    ({"model": ["Relu"]}, "model[0].type", "did you mean 'ReLU'"),
+    ({"model": [{"type": "Linear"}]}, "model[0].out", "required"),
+    ({"model": [{"type": "Linear", "out": 0}]}, "model[0].out", ">= 1"),
+    ({"model": [{"type": "Linear", "out": 2, "outs": 3}]}, "model[0].outs", "did you mean"),
+    ({"model": [{"type": "Linear", "out": 2, "init": "glorot"}]}, "model[0].init",
+     "glorot_uniform"),
+    ({"model": [{"type": "Dropout", "p": 1.5}]}, "model[0].p", "[0, 1)"),
+    ({"model": [{"type": "Sequential"}]}, "model[0].type", "directly"),
+    (["loss=SoftmaxNL"], "loss.type", "did you mean 'SoftmaxNLL'"),
+    (["optimizer.type=RMSprop"], "optimizer.type", "allowed"),
+    (["optimizer.lr=-1"], "optimizer.lr", "> 0"),
+    (["optimizer.lr=fast"], "optimizer.lr", "'fast'"),
+    (["optimizer.momentom=0.9"], "optimizer.momentom", "did you mean 'momentum'"),
+    (["optimizer.momentum=1.5"], "optimizer.momentum", "[0, 1)"),
+    (["schedule=StepDecay", "schedule.step_size=0"], "schedule.step_size", ">= 1"),
+    (["schedule=Warmup"], "schedule.type", "allowed"),
+    (["train.epochs=ten"], "train.epochs", "an integer"),
+    (["train.batch_size=true"], "train.batch_size", "a boolean"),
+    (["train.dtype=float16"], "train.dtype", "float32, float64"),
+    (["train.early_stopping=true", "data.val_size=0"], "train.monitor", "val_size"),
+    (["data.name=digit"], "data.name", "did you mean 'digits'"),
+    (["data.test_size=1.5"], "data.test_size", "(0, 1)"),
+    (["data.test_size=0.7", "data.val_size=0.3"], "data.val_size", "< 1"),
+    (["data.name=moons", "data.n_samples=5.5"], "data.n_samples", "an integer"),
+    (["data.name=blobs", "data.centerz=3"], "data.centerz", "did you mean 'centers'"),
+    (["data.name=csv"], "data.path", "required"),
+    (["seed=-1"], "seed", ">= 0"),
+    (["model.7.out=3"], "model.7.out", "index"),
+]
+
+
+@pytest.mark.parametrize("bad, path, words", BAD)
+def test_bad_configs_name_the_key_path(bad, path, words):
+    raw = bad if isinstance(bad, dict) else apply_overrides(MINIMAL, [])
+    try:
+        if isinstance(bad, list):
+            raw = apply_overrides(raw, bad)
+        resolve(raw)
+    except ConfigError as err:
+        assert err.path == path, str(err)
+        assert words in str(err), str(err)
+        assert "\n" not in str(err)
+    else:
+        pytest.fail(f"{bad} was accepted")
+
+
+@pytest.mark.parametrize("text, words", [
+    ("model: [{type: Linear, out: 10}\n", "malformed YAML: line 2"),
+    ("model:\n\t- ReLU\n", "malformed YAML"),
+    ("", "is empty"),
+    ("- a\n- b\n", "mapping"),
+])
+def test_bad_yaml_names_the_file(tmp_path, text, words):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match="bad.yaml") as info:
+        load_yaml(str(path))
+    assert words in str(info.value)
+
+
+def test_missing_file_and_directory(tmp_path):
+    with pytest.raises(ConfigError, match="no such file"):
+        load_yaml(str(tmp_path / "nope.yaml"))
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_yaml(str(tmp_path))
+
+
+def test_data_path_is_found_beside_the_config(tmp_path, monkeypatch):
+    (tmp_path / "d.csv").write_text("a,b\n1,0\n2,1\n")
+    (tmp_path / "c.yaml").write_text("data: {name: csv, path: d.csv}\n"
+                                     "model: [{type: Linear, out: 2}]\n")
+    monkeypatch.chdir("/")
+    cfg = load_config(str(tmp_path / "c.yaml"))
+    assert cfg["data"]["path"] == str(tmp_path / "d.csv")
+    with pytest.raises(ConfigError, match="data.path: no such file"):
+        load_config(str(tmp_path / "c.yaml"), ["data.path=missing.csv"])
