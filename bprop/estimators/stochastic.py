@@ -128,7 +128,7 @@ def _split(est: Any, X: np.ndarray, Y: np.ndarray, sw: np.ndarray | None) -> tup
     """The training part and, with early stopping, the validation part (scikit-learn's split)."""
     if not est.early_stopping:
         return X, Y, sw, None
-    stratify = Y if est._is_classifier and est.n_outputs_ == 1 else None
+    stratify = Y.astype(bool) if est._is_classifier and est.n_outputs_ == 1 else None
     arrays = (X, Y) if sw is None else (X, Y, sw)
     parts = train_test_split(
         *arrays,
