@@ -1,0 +1,198 @@
+"""The ``bprop`` command line, run in-process: train, resume, eval, predict, errors."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from bprop import io, runs
+from bprop.cli import main
+
+CONFIGS = sorted(glob.glob("configs/*.yaml"))
+RUN_FILES = {"config.yaml", "history.csv", "checkpoint.npz", "model.npz", "summary.json",
+             "loss_curve.png"}
+
+
+def weights(run_dir):
+    return [p.value for p in io.load(os.path.join(run_dir, "model.npz")).parameters()]
+
+
+def train(*args):
+    return main(["train", *map(str, args), "--quiet"])
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=os.path.basename)
+def test_every_shipped_config_trains(path, tmp_path):
+    out = tmp_path / "run"
+    assert train(path, "--out", out, "train.epochs=2") == 0
+    assert RUN_FILES <= set(os.listdir(out))
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["epochs"] <= 2 and np.isfinite(summary["test_loss"])
+    if "diabetes" not in path:
+        assert 0 <= summary["test_accuracy"] <= 1
+    lines = (out / "history.csv").read_text().splitlines()
+    assert lines[0] == "epoch,loss,val_loss,val_accuracy,lr,seconds"
+    assert len(lines) == 1 + summary["epochs"]
+
+
+def test_digits_reaches_95_percent(tmp_path, capsys):
+    # What `make run` promises, with the shipped config unchanged.
+    assert train("configs/digits.yaml", "--out", tmp_path / "run") == 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["test_accuracy"] >= 0.95 and summary["epochs"] == 30
+    assert "test_accuracy" in capsys.readouterr().out
+
+
+def test_a_config_the_repo_does_not_ship(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    labels = np.where(X[:, 0] + X[:, 1] > 0, "yes", "no")
+    rows = "\n".join(f"{a:.4f},{b:.4f},{c:.4f},{t}" for (a, b, c), t in zip(X, labels,
+                                                                         strict=True))
+    (tmp_path / "d.csv").write_text("f1,f2,f3,answer\n" + rows + "\n")
+    (tmp_path / "mine.yaml").write_text(
+        "data: {name: csv, path: d.csv, target: answer}\n"
+        "model: [{type: Linear, out: 8}, {type: LeakyReLU, negative_slope: 0.1},\n"
+        "        {type: Dropout, p: 0.1}, {type: Linear, out: 2}]\n"
+        "optimizer: {type: Adam, lr: 0.01}\n"
+        "train: {epochs: 40, early_stopping: true, patience: 5, monitor: val_accuracy}\n")
+    assert train(tmp_path / "mine.yaml", "--out", tmp_path / "run") == 0
+    run = tmp_path / "run"
+    assert "loss: SoftmaxNLL" in (run / "config.yaml").read_text()  # the default, written out
+    assert json.loads((run / "summary.json").read_text())["test_accuracy"] > 0.9
+    # predict reads the header, ignores the target column and returns the original labels
+    assert main(["predict", str(run), str(tmp_path / "d.csv"), "-o", str(tmp_path / "p.csv")]) == 0
+    out = (tmp_path / "p.csv").read_text().splitlines()
+    assert out[0] == "prediction,p_no,p_yes" and len(out) == 201
+    assert np.mean([line.split(",")[0] == t for line, t in zip(out[1:], labels,
+                                                                strict=True)]) > 0.9
+
+
+def test_resolved_config_reruns_to_the_same_model(tmp_path):
+    assert train("configs/xor.yaml", "--out", tmp_path / "a", "train.epochs=3") == 0
+    assert train(tmp_path / "a" / "config.yaml", "--out", tmp_path / "b") == 0
+    for wa, wb in zip(weights(tmp_path / "a"), weights(tmp_path / "b"), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+
+
+STATEFUL = ["train.epochs=6", "model.1={type: Dropout, p: 0.2}", "train.checkpoint_every=2",
+            "schedule={type: StepDecay, step_size: 2, gamma: 0.5}",
+            "train.early_stopping=true", "train.patience=3", "optimizer.lr=0.05"]
+
+
+def test_sigterm_then_resume_gives_the_uninterrupted_weights(tmp_path, monkeypatch, capsys):
+    # Dropout masks, the shuffling, momentum, the schedule and early stopping all
+    # carry state across the interruption; the final weights must match exactly.
+    assert train("configs/digits.yaml", "--out", tmp_path / "a", *STATEFUL) == 0
+
+    def kill(self, trainer, batch, loss):
+        if trainer.epoch == 3 and batch == 5:  # mid-epoch 4, after a checkpoint at epoch 2
+            os.kill(os.getpid(), signal.SIGTERM)
+    monkeypatch.setattr(runs.Recorder, "on_batch_end", kill, raising=False)
+    assert train("configs/digits.yaml", "--out", tmp_path / "b", *STATEFUL) == 128 + 15
+    assert "checkpoint of epoch 3 saved" in capsys.readouterr().err
+    assert not (tmp_path / "b" / "model.npz").exists()
+    monkeypatch.undo()
+
+    assert main(["train", "--resume", str(tmp_path / "b"), "--quiet"]) == 0
+    for wa, wb in zip(weights(tmp_path / "a"), weights(tmp_path / "b"), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    sa, sb = (json.loads((tmp_path / r / "summary.json").read_text()) for r in "ab")
+    assert sa["test_loss"] == sb["test_loss"]
+    assert main(["train", "--resume", str(tmp_path / "b")]) == 0
+    assert "already complete" in capsys.readouterr().out
+
+
+def test_resume_can_extend_a_finished_run(tmp_path):
+    assert train("configs/xor.yaml", "--out", tmp_path / "a", "train.epochs=4") == 0
+    assert train("configs/xor.yaml", "--out", tmp_path / "b", "train.epochs=2") == 0
+    assert main(["train", "--resume", str(tmp_path / "b"), "train.epochs=4", "--quiet"]) == 0
+    for wa, wb in zip(weights(tmp_path / "a"), weights(tmp_path / "b"), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    assert "epochs: 4" in (tmp_path / "b" / "config.yaml").read_text()
+    assert main(["train", "--resume", str(tmp_path / "b"), "optimizer.lr=1"]) == 2
+
+
+def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):
+    assert train("configs/xor.yaml", "--out", tmp_path / "a", "train.epochs=2") == 0
+    before = (tmp_path / "a" / "checkpoint.npz").read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+    monkeypatch.setattr(np, "savez", crash)
+    with pytest.raises(OSError):
+        runs.save_checkpoint(tmp_path / "a" / "checkpoint.npz", {"trainer": {}, "callbacks": []})
+    assert (tmp_path / "a" / "checkpoint.npz").read_bytes() == before
+    assert not [f for f in os.listdir(tmp_path / "a") if f.endswith(".tmp")]
+
+
+def test_run_directories_are_never_overwritten(tmp_path, monkeypatch, capsys):
+    xor = os.path.abspath("configs/xor.yaml")
+    monkeypatch.chdir(tmp_path)
+    assert train(xor, "train.epochs=1") == 0
+    assert train(xor, "train.epochs=1") == 0  # same second: a -2 suffix, not a clash
+    made = sorted(os.listdir(tmp_path / "runs"))
+    assert len(made) == 2 and all(m.startswith("xor-") for m in made)
+    assert train(xor, "--out", f"runs/{made[0]}") == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_eval_predict_gradcheck_print_config(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert train("configs/diabetes.yaml", "--out", run, "train.epochs=3") == 0
+    capsys.readouterr()
+    assert main(["eval", str(run)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    summary = json.loads((run / "summary.json").read_text())
+    assert result["loss"] == pytest.approx(summary["test_loss"])
+    assert result["r2"] == pytest.approx(summary["test_r2"]) and result["n_samples"] == 89
+    assert main(["eval", str(run), "--data", "diabetes"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_samples"] == 442
+    (tmp_path / "x.csv").write_text("0,0,0,0,0,0,0,0,0,0\n")
+    assert main(["predict", str(run), str(tmp_path / "x.csv")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "prediction" and 50 < float(out[1]) < 300  # original units
+    assert main(["gradcheck", "configs/spirals.yaml"]) == 0
+    assert "gradients OK" in capsys.readouterr().out
+    assert main(["print-config", "configs/breast_cancer.yaml", "train.epochs=7"]) == 0
+    printed = capsys.readouterr().out
+    assert "epochs: 7" in printed and "loss: SigmoidCrossEntropy" in printed
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["train", "configs/nope.yaml"], "configs/nope.yaml: no such file"),
+    (["train", "configs/digits.yaml", "optimizer.lr=-1"], "optimizer.lr"),
+    (["train", "configs/digits.yaml", "model.2.out=7"], "set the last Linear's out to 10"),
+    (["train", "configs/diabetes.yaml", "loss=SoftmaxNLL"], "regression data set"),
+    (["train", "configs/digits.yaml", "oops"], "key.path=value"),
+    (["train", "configs/digits.yaml", "--oops"], "unrecognized arguments"),
+    (["train"], "CONFIG.yaml"),
+    (["train", "--resume", "configs"], "not a run directory"),
+    (["eval", "configs"], "not a run directory"),
+    (["predict", "configs", "x.csv"], "not a run directory"),
+    (["gradcheck", "configs/digits.yaml", "--samples", "0"], "--samples"),
+])
+def test_bad_input_exits_2_with_one_line(argv, words, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(os.path.join(os.path.dirname(__file__), ".."))
+    try:
+        status = main(argv)
+    except SystemExit as exit_:  # argparse's own usage errors
+        status = exit_.code
+    err = capsys.readouterr().err
+    assert status == 2 and words in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) <= 2  # argparse adds its usage line
+
+
+def test_version_and_help(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out.startswith("bprop ")
+    for command in ("train", "eval", "predict", "gradcheck", "print-config"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "usage: bprop " + command in capsys.readouterr().out
