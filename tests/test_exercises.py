@@ -1,5 +1,6 @@
 """The homework kit: make the student version, grade it, name the mistakes."""
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -116,6 +117,19 @@ def test_typical_mistakes_lose_points_with_a_message_naming_them(
     assert any(words in m for m in messages), messages
 
 
+def test_a_failing_dx_still_earns_the_parameter_gradient_points(reference):
+    _mutate(reference, "linear.py", "return dy @ W.T", "return dy @ W")
+    (result,) = grade(reference, only=["linear"]).exercises
+    earned = {c.description: c.points for c in result.checks}
+    assert earned == {
+        "dx matches bprop.layers.Linear": 0,
+        "weight.grad matches bprop.layers.Linear": 3,
+        "bias.grad matches bprop.layers.Linear": 1,
+        "backward sets gradients (no accumulation)": 1,
+        "a Linear-Tanh-Linear stack passes the gradient checker": 0,
+    }
+
+
 def test_broken_files_cost_only_their_exercise(reference):
     (reference / "linear.py").write_text("def oops(:\n")
     (reference / "sgd.py").unlink()
@@ -186,3 +200,22 @@ def test_python_m_entry_point(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "hw" / "custom_layer.py").exists()
+
+
+def test_grade_class_script_writes_one_csv_row_per_student(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location(
+        "grade_class", Path(__file__).resolve().parent.parent / "exercises" / "grade_class.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    make(tmp_path / "class" / "alice", solutions=True)
+    make(tmp_path / "class" / "bob")
+    assert script.main([str(tmp_path / "class"), "--csv", str(tmp_path / "g.csv")]) == 0
+    lines = (tmp_path / "g.csv").read_text().splitlines()
+    assert lines == [
+        "student,sigmoid,linear,softmax_nll,sgd,value_gate,custom_layer,total",
+        "alice,10,10,10,10,10,10,60",
+        "bob,0,0,0,0,0,0,0",
+    ]
+    assert (tmp_path / "class" / "bob" / "grades.json").exists()
+    assert script.main([str(tmp_path / "nowhere")]) == 2

@@ -62,4 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bprop.exercises")
     add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["exercises", *(sys.argv[1:] if argv is None else argv)])
-    return run(args)
+    try:
+        return run(args)
+    except BrokenPipeError:  # `... | head`: the reader left early; not an error
+        return 1
