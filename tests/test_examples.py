@@ -2,6 +2,7 @@
 
 import importlib.util
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +115,22 @@ def test_examples_run_as_scripts():
     )
     assert done.returncode == 0, done.stderr
     assert "f = q * z = -12" in done.stdout
+
+
+def _teaching_section() -> str:
+    text = (EXAMPLES.parent / "README.md").read_text()
+    return text[text.index("<!-- section: teaching -->"):
+                text.index("<!-- end section: teaching -->")]
+
+
+def test_readme_teaching_section_runs_and_lists_every_example(capsys):
+    section = _teaching_section()
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "README[teaching]", "exec"), {})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "-12.0 -4.0 -4.0 3.0"
+    assert float(lines[1]) == pytest.approx(math.sin(3) + 3 * math.cos(3))
+    for script in EXAMPLES.glob("*.py"):
+        assert f"`{script.name}`" in section, f"README does not list {script.name}"
