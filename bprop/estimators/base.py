@@ -17,13 +17,13 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..layers import Linear, Sequential
+from ..layers import Linear
 from ..layers.activations import sigmoid, softmax
 from ..losses import SigmoidCrossEntropy, SoftmaxNLL, SquaredError
 from ..losses.base import Loss
 from ..losses.poisson import PoissonDeviance
 from .lbfgs import fit_lbfgs
-from .network import build_network, linear_layers
+from .network import build_network, flat_layers, linear_layers, no_trace
 from .stochastic import fit_stochastic
 from .validation import (
     ARRAY_LIKE,
@@ -187,12 +187,13 @@ class BaseMLP(BaseEstimator):
 
     def _forward(self, X: np.ndarray) -> np.ndarray:
         """The network's raw outputs (before the output activation), in eval mode."""
-        self.model_.eval()
         X = X.astype(self.model_.parameters()[0].dtype, copy=False)
-        chunks = [
-            self.model_.forward(X[i : i + PREDICT_CHUNK])
-            for i in range(0, X.shape[0], PREDICT_CHUNK)
-        ]
+        with no_trace(self.model_, *flat_layers(self.model_)):
+            self.model_.eval()
+            chunks = [
+                self.model_.forward(X[i : i + PREDICT_CHUNK])
+                for i in range(0, X.shape[0], PREDICT_CHUNK)
+            ]
         return np.concatenate(chunks) if len(chunks) != 1 else chunks[0]
 
     def _output_from_raw(self, raw: np.ndarray) -> np.ndarray:
@@ -218,15 +219,17 @@ class BaseMLP(BaseEstimator):
         """
         check_is_fitted(self)
         x = self._check_X(X, reset=False).astype(self.coefs_[0].dtype, copy=False)
-        self.model_.eval()
+        layers = flat_layers(self.model_)
         found: list[np.ndarray] = []
-        seen_linear = False
-        for layer in _flat_layers(self.model_):
-            if isinstance(layer, Linear):
-                if seen_linear:
-                    found.append(x)
-                seen_linear = True
-            x = layer.forward(x)
+        with no_trace(self.model_, *layers):
+            self.model_.eval()
+            seen_linear = False
+            for layer in layers:
+                if isinstance(layer, Linear):
+                    if seen_linear:
+                        found.append(x)
+                    seen_linear = True
+                x = layer.forward(x)
         return found
 
     # ------------------------------------------------- scikit-learn's attributes
@@ -259,10 +262,3 @@ class BaseMLP(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
-
-
-def _flat_layers(model: Sequential) -> list[Any]:
-    out: list[Any] = []
-    for layer in model.layers:
-        out.extend(_flat_layers(layer) if isinstance(layer, Sequential) else [layer])
-    return out

@@ -18,6 +18,7 @@ import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 
 from ..layers import Dropout, Sequential
+from .network import flat_layers, no_trace
 
 
 class FullBatchObjective:
@@ -70,7 +71,7 @@ class FullBatchObjective:
 
 def fit_lbfgs(est: Any, X: np.ndarray, Y: np.ndarray, sw: np.ndarray | None) -> None:
     """Minimise the full-batch objective with L-BFGS-B; set ``n_iter_`` and ``loss_``."""
-    if any(isinstance(layer, Dropout) for layer in est.model_.layers):
+    if any(isinstance(layer, Dropout) for layer in flat_layers(est.model_)):
         raise ValueError(
             "Dropout needs a stochastic solver: use solver='sgd' or 'adam', or no dropout"
         )
@@ -86,15 +87,17 @@ def fit_lbfgs(est: Any, X: np.ndarray, Y: np.ndarray, sw: np.ndarray | None) -> 
         if est.verbose:
             print(f"Iteration {iteration[0]}, loss = {objective.data_loss + objective.penalty:.8f}")
 
-    result = scipy.optimize.minimize(
-        objective.loss_and_grad,
-        objective.pack(),
-        method="L-BFGS-B",
-        jac=True,
-        callback=report,
-        options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},
-    )
-    objective.loss_and_grad(result.x)  # leaves the network at the solution
+    # full-batch caches would stay in the layers (and in pickles): drop them after
+    with no_trace(est.model_, *flat_layers(est.model_), est._loss):
+        result = scipy.optimize.minimize(
+            objective.loss_and_grad,
+            objective.pack(),
+            method="L-BFGS-B",
+            jac=True,
+            callback=report,
+            options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},
+        )
+        objective.loss_and_grad(result.x)  # leaves the network at the solution
     est.n_iter_ = min(result.nit, est.max_iter)
     # scikit-learn reports the squared error as a mean over the outputs
     est.loss_ = objective.data_loss * est._loss_scale() + objective.penalty

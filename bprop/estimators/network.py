@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import copy
 import inspect
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -73,7 +74,7 @@ def sklearn_linear(
     fan_in: int, fan_out: int, activation: str, dtype: Any, random_state: np.random.RandomState
 ) -> Linear:
     """A Linear initialised as scikit-learn's ``_init_coef``: weights, then intercepts."""
-    layer = Linear(fan_in, fan_out, init="zeros", dtype=dtype)
+    layer = Linear(fan_in, fan_out, dtype=dtype)
     bound = init_bound(fan_in, fan_out, activation)
     layer.weight.value[...] = random_state.uniform(-bound, bound, (fan_in, fan_out))
     layer.bias.value[...] = random_state.uniform(-bound, bound, fan_out)
@@ -169,10 +170,31 @@ def _one_layer(item: Any, dim: int, dtype: Any, rng: np.random.Generator) -> Lay
 
 def linear_layers(model: Sequential) -> list[Linear]:
     """The network's Linear layers in order (searching nested Sequentials)."""
-    found: list[Linear] = []
+    return [layer for layer in flat_layers(model) if isinstance(layer, Linear)]
+
+
+def flat_layers(model: Sequential) -> list[Layer]:
+    """Every layer of the network, nested Sequentials flattened, in order."""
+    out: list[Layer] = []
     for layer in model.layers:
-        if isinstance(layer, Linear):
-            found.append(layer)
-        elif isinstance(layer, Sequential):
-            found.extend(linear_layers(layer))
-    return found
+        out.extend(flat_layers(layer) if isinstance(layer, Sequential) else [layer])
+    return out
+
+
+@contextmanager
+def no_trace(*objects: Any) -> Iterator[None]:
+    """Put back every attribute the layers (or a loss) set while inside the block.
+
+    A forward pass caches its inputs for backward (``self._x`` ...). After a
+    prediction on a large X those caches would hold megabytes, and a pickled
+    estimator would carry them; restoring each object's attribute dict (a
+    shallow copy: Parameters are the same objects, updated in place) leaves
+    no trace of the block but the parameter values.
+    """
+    saved = [(obj, dict(vars(obj))) for obj in objects]
+    try:
+        yield
+    finally:
+        for obj, attrs in saved:
+            vars(obj).clear()
+            vars(obj).update(attrs)
