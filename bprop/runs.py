@@ -209,21 +209,31 @@ class Recorder(Callback):
 
 
 def plot_history(records: list[dict[str, float]], path: str | os.PathLike, title: str) -> None:
-    """Training and validation loss per epoch, as a small PNG (matplotlib Agg)."""
+    """Loss per epoch (training and validation) and, for classification, the
+    validation accuracy beside it, as a small PNG (matplotlib's Agg backend)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    epochs = [r["epoch"] for r in records]
-    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=100)
-    ax.plot(epochs, [r["loss"] for r in records], label="training loss")
-    val = [r.get("val_loss", math.nan) for r in records]
-    if not all(math.isnan(v) for v in val):
-        ax.plot(epochs, val, label="validation loss")
-    ax.set(xlabel="epoch", ylabel="loss", title=title)
-    ax.grid(alpha=0.3)
+    def column(key: str) -> list[float] | None:
+        values = [r.get(key, math.nan) for r in records]
+        return None if all(math.isnan(v) for v in values) else values
+
+    epochs, acc = [r["epoch"] for r in records], column("val_accuracy")
+    fig, axes = plt.subplots(1, 2 if acc else 1, figsize=(9 if acc else 6, 3.4), dpi=100,
+                             squeeze=False)
+    ax = axes[0, 0]
+    ax.plot(epochs, column("loss"), label="training (mean over the epoch)")
+    if column("val_loss"):
+        ax.plot(epochs, column("val_loss"), label="validation (end of epoch)")
+    ax.set(xlabel="epoch", ylabel="loss", title=f"{title}: loss")
     ax.legend()
+    if acc:
+        axes[0, 1].plot(epochs, acc, color="C1")
+        axes[0, 1].set(xlabel="epoch", ylabel="accuracy", title=f"{title}: validation accuracy")
+    for a in axes.flat:
+        a.grid(alpha=0.3)
     fig.tight_layout()
     tmp = Path(path).with_name(f".{Path(path).name}.tmp.png")
     fig.savefig(tmp)

@@ -177,5 +177,5 @@ def finish(exp: Any, run_dir: Path, seconds: float) -> dict[str, Any]:
     summary["seconds"] = round(sum(r["seconds"] for r in records), 3) if records else seconds
     write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     if records:
-        plot_history(records, run_dir / "loss_curve.png", f"{exp.config['name']}: loss")
+        plot_history(records, run_dir / "loss_curve.png", exp.config["name"])
     return summary
