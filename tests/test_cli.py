@@ -196,3 +196,19 @@ def test_version_and_help(capsys):
         with pytest.raises(SystemExit):
             main([command, "--help"])
         assert "usage: bprop " + command in capsys.readouterr().out
+
+
+def test_readme_error_examples_are_what_bprop_prints(capsys):
+    import re
+    import shlex
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text[text.index("<!-- section: cli -->"):text.index("<!-- end section: cli -->")]
+    pairs = re.findall(r"^\$ (bprop .*)\n(bprop: error: .*)$", section, re.M)
+    assert len(pairs) >= 3
+    for command, shown in pairs:
+        assert main(shlex.split(command)[1:]) == 2
+        printed = capsys.readouterr().err.strip()
+        head = shown.split("...")[0]  # the README may elide a long list with "..."
+        assert printed.startswith(head), (printed, shown)
