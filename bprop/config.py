@@ -153,21 +153,31 @@ def resolve(raw: dict[str, Any], *, name: str = "run", base_dir: str = ".") -> d
     out["optimizer"] = components.check_optimizer(raw.get("optimizer"))
     out["schedule"] = components.check_schedule(raw.get("schedule"), epochs=train["epochs"])
     out["train"] = train
-    _check_monitors(out)
+    check_monitors(out)
     return out
 
 
-def _check_monitors(cfg: dict[str, Any]) -> None:
+def check_monitors(cfg: dict[str, Any], task: str | None = None) -> None:
+    """Check the metrics early stopping and ReduceOnPlateau watch exist in this run.
+
+    ``task`` ("classification"/"regression") is known once the data is loaded;
+    before that the loss tells, if it was given.
+    """
     no_val = cfg["data"]["val_size"] == 0
     train, sched = cfg["train"], cfg["schedule"]
     watched = [("train.monitor", train["monitor"])] if train["early_stopping"] else []
     if isinstance(sched, dict) and "monitor" in sched:
         watched.append(("schedule.monitor", sched["monitor"]))
+    metrics = TRAIN["monitor"].choices
+    regression = task == "regression" or (task is None and cfg["loss"] == "SquaredError")
     for path, metric in watched:
+        if metric not in metrics:
+            raise ConfigError(path, f"must be one of {', '.join(metrics)}, got {metric!r}"
+                                    + did_you_mean(metric, metrics))
         if metric.startswith("val_") and no_val:
             raise ConfigError(path, f"{metric!r} needs validation data, but data.val_size "
                                     "is 0; set data.val_size > 0 or monitor 'loss'")
-        if metric == "val_accuracy" and cfg["loss"] == "SquaredError":
+        if metric == "val_accuracy" and regression:
             raise ConfigError(path, "'val_accuracy' needs a classification loss; "
                                     "monitor 'val_loss' for regression")
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import components, data, registry
 from .callbacks import Callback, EarlyStopping
+from .config import check_monitors
 from .schema import ConfigError
 
 __all__ = ["Experiment", "metrics", "prepare"]
@@ -108,6 +109,7 @@ def prepare(cfg: dict[str, Any], *, progress: bool = False,
     s_data, s_split, s_model, s_train = _seeds(cfg["seed"])
     raw = data.load(cfg["data"], seed=_int_seed(s_data))
     task = resolve_task(cfg, raw)
+    check_monitors(cfg, task)
     dtype = dtype or cfg["train"]["dtype"]
     # Standardized targets suit squared error; a Poisson loss needs counts as they are.
     dcfg = {**cfg["data"], "standardize_target": cfg["data"]["standardize_target"]

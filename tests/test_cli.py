@@ -169,6 +169,8 @@ def test_eval_predict_gradcheck_print_config(tmp_path, capsys):
     (["train", "configs/digits.yaml", "optimizer.lr=-1"], "optimizer.lr"),
     (["train", "configs/digits.yaml", "model.2.out=7"], "set the last Linear's out to 10"),
     (["train", "configs/diabetes.yaml", "loss=SoftmaxNLL"], "regression data set"),
+    (["train", "configs/diabetes.yaml", "loss=null", "train.early_stopping=true",
+      "train.monitor=val_accuracy"], "train.monitor: 'val_accuracy' needs a classification"),
     (["train", "configs/digits.yaml", "oops"], "key.path=value"),
     (["train", "configs/digits.yaml", "--oops"], "unrecognized arguments"),
     (["train"], "CONFIG.yaml"),

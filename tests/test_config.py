@@ -102,6 +102,8 @@ BAD = [  # (config or override list, key path, words the message must contain)
     (["train.batch_size=true"], "train.batch_size", "a boolean"),
     (["train.dtype=float16"], "train.dtype", "float32, float64"),
     (["train.early_stopping=true", "data.val_size=0"], "train.monitor", "val_size"),
+    (["schedule={type: ReduceOnPlateau, monitor: val_los}"], "schedule.monitor",
+     "did you mean 'val_loss'"),
     (["data.name=digit"], "data.name", "did you mean 'digits'"),
     (["data.test_size=1.5"], "data.test_size", "(0, 1)"),
     (["data.test_size=0.7", "data.val_size=0.3"], "data.val_size", "< 1"),
