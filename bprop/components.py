@@ -117,12 +117,14 @@ def check_loss(value: Any, path: str = "loss") -> str | dict[str, Any] | None:
 
 
 def check_optimizer(value: Any, path: str = "optimizer") -> dict[str, Any]:
+    """Check an optimizer entry (default SGD) by building it on a dummy parameter."""
     cls, args = _entry(path, value, "optimizer", default="SGD")
     _construct(path, cls, [Parameter(np.zeros(1))], **args)
     return {"type": cls.__name__, **args}
 
 
 def check_schedule(value: Any, *, epochs: int, path: str = "schedule") -> str | dict[str, Any]:
+    """Check a schedule entry (default Constant); Cosine anneals over ``epochs``."""
     if isinstance(value, str):
         value = {"type": value}
     if isinstance(value, dict) and value.get("type") == "Cosine" and "epochs" not in value:

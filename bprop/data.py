@@ -139,11 +139,13 @@ class Preprocessor:
         return out * self.y_scale + self.y_mean if self.y_mean is not None else out
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain lists and values, for JSON (model.npz metadata)."""
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
         return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in d.items()}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Preprocessor:
+        """Rebuild from `to_dict` output."""
         arrays = {
             k: None if d.get(k) is None else np.asarray(d[k], dtype=np.float64)
             for k in ("x_mean", "x_scale", "y_mean", "y_scale")

@@ -112,6 +112,7 @@ def callback_state(cb: Callback) -> dict[str, Any]:
 
 
 def load_callback_state(cb: Callback, state: dict[str, Any]) -> None:
+    """Put back what `callback_state` took, into a freshly built callback."""
     for key, value in state.items():
         if isinstance(value, dict) and "__object__" in value:
             load_callback_state(getattr(cb, key), value["__object__"])
@@ -153,6 +154,7 @@ def restore(trainer: Any, callbacks: list[Callback], state: dict[str, Any]) -> N
 
 
 def history_csv(records: list[dict[str, float]]) -> str:
+    """The history as CSV text, one row per epoch; missing values left empty."""
     columns = ("epoch", "loss", "val_loss", "val_accuracy", "lr", "seconds")
     buf = _io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")

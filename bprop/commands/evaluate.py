@@ -69,6 +69,7 @@ def _other_data(spec: str, target: str | None, cfg: dict[str, Any], prep: Any):
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print the metrics as JSON."""
     from ..components import build
     from ..experiment import metrics, prepare
 

@@ -22,6 +22,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Check the gradients; exit status 0 when they match, 1 when not."""
     from ..config import load_config
     from ..experiment import prepare
     from ..gradcheck import check_gradients

@@ -64,6 +64,7 @@ def read_features(path: str, names: list[str]) -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Write one csv row of predictions per input row."""
     from ..components import build
     from ..layers.activations import sigmoid, softmax
     from .evaluate import load_run

@@ -17,6 +17,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print the resolved config as YAML."""
     from ..config import dump, load_config
     from ..experiment import prepare
 

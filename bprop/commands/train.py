@@ -79,6 +79,7 @@ class EpochLines(Callback):
 
 
 def run(args: argparse.Namespace) -> int:
+    """Train a new run (or resume one); return the exit status."""
     from ..config import dump, load_config
     from ..experiment import prepare
     from ..runs import new_run_dir, write_atomic
@@ -95,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def resume(args: argparse.Namespace) -> int:
+    """Continue the run in ``args.resume`` from its checkpoint."""
     from ..config import apply_overrides, dump, load_yaml, resolve
     from ..experiment import prepare
     from ..runs import CHECKPOINT, load_checkpoint, restore, write_atomic
