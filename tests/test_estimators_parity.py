@@ -1,8 +1,9 @@
 """Same parameters, same model: bprop's estimators against scikit-learn's, number for number.
 
-bprop draws the initial weights as scikit-learn does and applies the same
-rules (L2 scaling, momentum, schedules, stopping), so with ``shuffle=False``
-(or full batches) the two must agree to rounding error after training.
+bprop draws the initial weights, the validation split and the epoch shuffles
+from the RandomState as scikit-learn does, and applies the same rules (L2
+scaling, momentum, schedules, stopping), so the two must agree to rounding
+error after training.
 """
 
 import re
@@ -43,6 +44,11 @@ CASES = {
     ),
     "sgd-early-stopping": ("clf", dict(solver="sgd", early_stopping=True, learning_rate_init=0.05)),
     "adam-alpha": ("clf", dict(solver="adam", alpha=0.1, batch_size=16)),
+    "sgd-shuffled": ("clf", dict(solver="sgd", shuffle=True, batch_size=20)),
+    "adam-shuffled-early-stopping": (
+        "reg1",
+        dict(solver="adam", shuffle=True, batch_size=20, early_stopping=True),
+    ),
     "adam-binary-logistic": ("bin", dict(solver="adam", activation="logistic")),
     "adam-multilabel-tanh": ("multilabel", dict(solver="adam", activation="tanh")),
     "sgd-regression-multioutput": ("reg", dict(solver="sgd", batch_size=50)),
@@ -75,8 +81,8 @@ def test_same_model_as_sklearn(case):
     fit_kw = {"sample_weight": SW[: len(y)]} if kind.endswith("-sw") else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        a = ours(**BASE, **params).fit(X, y, **fit_kw)
-        b = theirs(**BASE, **params).fit(X, y, **fit_kw)
+        a = ours(**{**BASE, **params}).fit(X, y, **fit_kw)
+        b = theirs(**{**BASE, **params}).fit(X, y, **fit_kw)
     assert a.n_iter_ == b.n_iter_
     for mine, ref in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_, strict=True):
         assert mine.shape == ref.shape
@@ -89,6 +95,17 @@ def test_same_model_as_sklearn(case):
         assert_allclose(a.validation_scores_, b.validation_scores_)
         assert a.best_validation_score_ == b.best_validation_score_
     assert_allclose(a.predict(X), b.predict(X), rtol=1e-9, atol=1e-12)
+
+
+def test_partial_fit_same_as_sklearn():
+    a = MLPClassifier(solver="sgd", random_state=0, batch_size=25)
+    b = sk.MLPClassifier(solver="sgd", random_state=0, batch_size=25)
+    for start in (0, 50, 100, 0):
+        part = slice(start, start + 50)
+        a.partial_fit(X_IRIS[part], Y_IRIS[part], classes=[0, 1, 2])
+        b.partial_fit(X_IRIS[part], Y_IRIS[part], classes=[0, 1, 2])
+    assert_allclose(a.coefs_[0], b.coefs_[0], rtol=1e-9, atol=1e-12)
+    assert_allclose(a.loss_curve_, b.loss_curve_, rtol=1e-9)
 
 
 @pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])

@@ -88,18 +88,16 @@ def fit_stochastic(
         trainer = est._trainer
         trainer.batch_size = batch_size
     else:
-        seed = est._random_state.randint(np.iinfo(np.int32).max)
-        rules = SklearnRules(est)
         trainer = Trainer(
             est.model_,
             est._loss,
             make_optimizer(est),
             batch_size=batch_size,
             shuffle=est.shuffle,
-            rng=seed,
-            callbacks=[rules, *(est.callbacks or [])],
+            callbacks=[SklearnRules(est), *(est.callbacks or [])],
         )
         est._trainer = trainer
+    trainer.rng = SklearnShuffle(est._random_state)
     rules = trainer.callbacks[0]
     rules.start(n_train, sw_train, val, incremental)
     est.n_iter_ = 0
@@ -144,6 +142,35 @@ def _split(est: Any, X: np.ndarray, Y: np.ndarray, sw: np.ndarray | None) -> tup
             "of your dataset."
         )
     return X_train, Y_train, sw_train, (X_val, Y_val, sw_val)
+
+
+class SklearnShuffle(np.random.Generator):
+    """The Trainer's generator, whose ``permutation(n)`` replays scikit-learn's shuffling.
+
+    scikit-learn shuffles the previous epoch's order again with its
+    RandomState (``sklearn.utils.shuffle``), after drawing the initial weights
+    and the validation split from the same RandomState. Replaying that
+    sequence makes a bprop fit the same model as scikit-learn's for the same
+    ``random_state``, shuffled minibatches included. Every other draw uses
+    the generator's own (fixed-seed) stream.
+    """
+
+    def __init__(self, random_state: np.random.RandomState, order: Any = None) -> None:
+        super().__init__(np.random.PCG64(0))
+        self.random_state, self.order = random_state, order
+
+    def permutation(self, n: Any) -> np.ndarray:  # type: ignore[override]
+        if not isinstance(n, (int, np.integer)):
+            return super().permutation(n)
+        if self.order is None or len(self.order) != n:
+            self.order = np.arange(n)
+        step = np.arange(n)
+        self.random_state.shuffle(step)
+        self.order = self.order[step]
+        return self.order
+
+    def __reduce__(self) -> tuple:
+        return SklearnShuffle, (self.random_state, self.order)
 
 
 class SklearnRules(Callback):
