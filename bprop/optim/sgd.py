@@ -59,20 +59,12 @@ class SGD(Optimizer):
         self.momentum = check_unit_interval("momentum", momentum)
         self.nesterov = bool(nesterov)
         self.velocity = [np.zeros_like(p.value) for p in self.params]
+        self._scratch = scratch_views(self.params)
 
     def step(self) -> None:
-        lr, mu = self.lr, self.momentum
-        for p, v in zip(self.params, self.velocity, strict=True):
-            g = self.regularized_grad(p)
-            if mu == 0:
-                p.value -= p.value.dtype.type(lr) * g
-                continue
-            v *= p.value.dtype.type(mu)
-            v += g
-            if self.nesterov:
-                p.value -= p.value.dtype.type(lr) * (g + p.value.dtype.type(mu) * v)
-            else:
-                p.value -= p.value.dtype.type(lr) * v
+        for p, v, scratch in zip(self.params, self.velocity, self._scratch, strict=True):
+            wd = self.weight_decay if p.decay else 0.0
+            sgd_update(p.value, p.grad, v, scratch, self.lr, self.momentum, wd, self.nesterov)
         self.t += 1
 
     def _buffers(self) -> dict[str, list[np.ndarray]]:
@@ -83,3 +75,59 @@ class SGD(Optimizer):
             f"SGD(lr={self.lr}, momentum={self.momentum}, nesterov={self.nesterov}, "
             f"weight_decay={self.weight_decay})"
         )
+
+
+def sgd_update(
+    W: np.ndarray,
+    dW: np.ndarray,
+    v: np.ndarray,
+    scratch: tuple[np.ndarray, np.ndarray],
+    lr: float,
+    momentum: float,
+    weight_decay: float,
+    nesterov: bool,
+) -> None:
+    """One SGD step on one parameter, in place: the formulas of `SGD`, operation for
+    operation (so bit for bit), but with every temporary written into ``scratch``.
+
+    Written naively (``W -= lr * v``) each line allocates a temporary array and
+    makes an extra pass over memory. The update runs once per minibatch over
+    every weight, so at small batches it is the largest cost of a step after
+    the matrix products. Two preallocated buffers of W's shape remove the
+    allocations. Scalars are cast to W's dtype first: a float64 scalar times a
+    float32 array stays float32.
+    """
+    t = W.dtype.type
+    g = dW
+    if weight_decay:
+        g = np.multiply(W, t(weight_decay), out=scratch[0])
+        g += dW  # g = dW + weight_decay * W
+    if momentum == 0:
+        update = np.multiply(g, t(lr), out=scratch[0])  # lr * g
+    else:
+        v *= t(momentum)
+        v += g  # v = momentum * v + g
+        if nesterov:
+            update = np.multiply(v, t(momentum), out=scratch[1])
+            update += g
+            update *= t(lr)  # lr * (g + momentum * v)
+        else:
+            update = np.multiply(v, t(lr), out=scratch[0])  # lr * v
+    W -= update
+
+
+def scratch_views(params: list[Parameter]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Two scratch arrays per parameter, all views of one buffer per dtype.
+
+    Parameters are updated one after another, so they can share: the buffer
+    holds twice the largest parameter, not a copy of the model.
+    """
+    sizes: dict[np.dtype, int] = {}
+    for p in params:
+        sizes[p.value.dtype] = max(sizes.get(p.value.dtype, 0), p.value.size)
+    buffers = {dt: np.empty(2 * n, dtype=dt) for dt, n in sizes.items()}
+    views = []
+    for p in params:
+        flat, n = buffers[p.value.dtype], p.value.size
+        views.append((flat[:n].reshape(p.value.shape), flat[n : 2 * n].reshape(p.value.shape)))
+    return views
