@@ -21,7 +21,30 @@ if TYPE_CHECKING:
 
 
 class Callback:
-    """Base class: every hook does nothing."""
+    """Base class: every hook does nothing.
+
+    ``state_dict()`` / ``load_state_dict()`` make a callback resumable: the
+    default takes the plain attributes (numbers, strings, arrays, lists of
+    arrays: counters, best values, a schedule's base_lr, best weights), and
+    `Trainer.state_dict` includes them, so a checkpointed run resumes with its
+    schedules and early-stopping counters intact. Override both for state
+    held in other objects.
+    """
+
+    def state_dict(self) -> dict[str, Any]:
+        state: dict[str, Any] = {}
+        for key, value in vars(self).items():
+            if isinstance(value, (int, float, str, bool, type(None))):
+                state[key] = value
+            elif isinstance(value, np.ndarray):
+                state[key] = value.copy()
+            elif isinstance(value, list) and all(isinstance(v, np.ndarray) for v in value):
+                state[key] = [v.copy() for v in value]
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            setattr(self, key, value)
 
     def on_train_begin(self, trainer: Trainer) -> None: ...
 
@@ -117,6 +140,14 @@ class EarlyStopping(Callback):
     def best(self) -> float:
         return self._tracker.best
 
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "best": self._tracker.best}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        self._tracker.best = state.pop("best", self._tracker.best)
+        super().load_state_dict(state)
+
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         if self._tracker.improved(self._tracker.value(logs)):
             self._wait, self.best_epoch = 0, epoch + 1
@@ -143,6 +174,9 @@ class ProgressBar(Callback):
     def __init__(self, force: bool = False) -> None:
         self.force = force
         self._bar: Any = None
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
 
     def on_train_begin(self, trainer: Trainer) -> None:
         if not (self.force or sys.stdout.isatty()):

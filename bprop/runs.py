@@ -97,33 +97,10 @@ def _unflatten(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
     return obj
 
 
-def callback_state(cb: Callback) -> dict[str, Any]:
-    """The plain attributes of a callback (counters, best values, a schedule's base_lr,
-    best weights), one level into helper objects such as a `Monitor`."""
-    state = {}
-    for key, value in vars(cb).items():
-        if isinstance(value, (int, float, str, bool, type(None), np.ndarray)):
-            state[key] = value
-        elif isinstance(value, list) and all(isinstance(v, np.ndarray) for v in value):
-            state[key] = [v.copy() for v in value]
-        elif hasattr(value, "__dict__") and not callable(value):
-            state[key] = {"__object__": callback_state(value)}
-    return state
-
-
-def load_callback_state(cb: Callback, state: dict[str, Any]) -> None:
-    """Put back what `callback_state` took, into a freshly built callback."""
-    for key, value in state.items():
-        if isinstance(value, dict) and "__object__" in value:
-            load_callback_state(getattr(cb, key), value["__object__"])
-        else:
-            setattr(cb, key, value)
-
-
-def snapshot(trainer: Any, callbacks: list[Callback]) -> dict[str, Any]:
-    """A deep copy of everything needed to resume: trainer and callback states."""
-    return {"trainer": trainer.state_dict(),
-            "callbacks": [callback_state(cb) for cb in callbacks]}
+def snapshot(trainer: Any) -> dict[str, Any]:
+    """A deep copy of everything needed to resume (the trainer's state includes
+    its callbacks': schedules, early stopping)."""
+    return {"trainer": trainer.state_dict()}
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
@@ -146,11 +123,9 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     return _unflatten(header, arrays)
 
 
-def restore(trainer: Any, callbacks: list[Callback], state: dict[str, Any]) -> None:
-    """Load a `snapshot` into a freshly prepared trainer and its callbacks."""
+def restore(trainer: Any, state: dict[str, Any]) -> None:
+    """Load a `snapshot` into a freshly prepared trainer (and its callbacks)."""
     trainer.load_state_dict(state["trainer"])
-    for cb, cb_state in zip(callbacks, state["callbacks"], strict=True):
-        load_callback_state(cb, cb_state)
 
 
 def history_csv(records: list[dict[str, float]]) -> str:
@@ -178,24 +153,21 @@ class Recorder(Callback):
     Parameters
     ----------
     run_dir : Path
-    callbacks : list of Callback
-        The stateful callbacks (schedule, early stopping) whose state a
-        checkpoint must hold.
     every : int
         Checkpoint period in epochs; the last epoch is always checkpointed.
     """
 
-    def __init__(self, run_dir: Path, callbacks: list[Callback], every: int = 1) -> None:
-        self.run_dir, self.callbacks, self.every = Path(run_dir), callbacks, every
+    def __init__(self, run_dir: Path, every: int = 1) -> None:
+        self.run_dir, self.every = Path(run_dir), every
         self.last: dict[str, Any] | None = None
         self.saved_epoch: int | None = None
 
     def on_train_begin(self, trainer: Any) -> None:
         if self.last is None:
-            self.last = snapshot(trainer, self.callbacks)
+            self.last = snapshot(trainer)
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
-        self.last = snapshot(trainer, self.callbacks)
+        self.last = snapshot(trainer)
         write_atomic(self.run_dir / "history.csv", history_csv(trainer.history.records))
         done = trainer.epoch >= trainer.target_epochs or trainer.stop_training
         if trainer.epoch % self.every == 0 or done:

@@ -253,7 +253,8 @@ class Trainer:
 
     def state_dict(self) -> dict[str, Any]:
         """Everything a checkpoint needs to resume exactly: weights, optimizer
-        state, epoch count, history and every random generator's state."""
+        state, epoch count, history, every random generator's state and the
+        callbacks' states (schedules, early stopping)."""
         return {
             "epoch": self.epoch,
             "params": [p.value.copy() for p in self.model.parameters()],
@@ -261,6 +262,7 @@ class Trainer:
             "history": [dict(r) for r in self.history.records],
             "rng": json.dumps(self.rng.bit_generator.state),
             "layer_rngs": [json.dumps(g.bit_generator.state) for g in layer_rngs(self.model)],
+            "callbacks": {key: cb.state_dict() for key, cb in self._keyed_callbacks()},
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -282,6 +284,21 @@ class Trainer:
         self.rng.bit_generator.state = json.loads(state["rng"])
         for g, s in zip(layer_rngs(self.model), state.get("layer_rngs", []), strict=False):
             g.bit_generator.state = json.loads(s)
+        saved_callbacks = state.get("callbacks", {})
+        for key, cb in self._keyed_callbacks():
+            if key in saved_callbacks:
+                cb.load_state_dict(saved_callbacks[key])
+
+    def _keyed_callbacks(self) -> list[tuple[str, Callback]]:
+        """Callbacks keyed by class name ("EarlyStopping", "StepDecay:2" for a second
+        one), so a resumed trainer may add or drop display-only callbacks."""
+        seen: dict[str, int] = {}
+        keyed = []
+        for cb in self.callbacks:
+            name = type(cb).__name__
+            seen[name] = seen.get(name, 0) + 1
+            keyed.append((name if seen[name] == 1 else f"{name}:{seen[name]}", cb))
+        return keyed
 
     def _call(self, hook: str, *args: Any) -> None:
         for cb in self.callbacks:

@@ -173,7 +173,9 @@ def test_resume_from_state_dict_equals_uninterrupted_run(digits):
 
     def make():
         net = Sequential(Linear(64, 16, rng=0), Dropout(0.3, rng=9), ReLU(), Linear(16, 10, rng=1))
-        return Trainer(net, SoftmaxNLL(), SGD(net.parameters(), lr=0.05, momentum=0.9), rng=4)
+        callbacks = [StepDecay(step_size=1, gamma=0.5), EarlyStopping(monitor="loss", patience=3)]
+        opt = SGD(net.parameters(), lr=0.05, momentum=0.9)
+        return Trainer(net, SoftmaxNLL(), opt, rng=4, callbacks=callbacks)
 
     straight = make()
     straight.fit(Xtr, ytr, epochs=4)
@@ -182,8 +184,11 @@ def test_resume_from_state_dict_equals_uninterrupted_run(digits):
     state = first.state_dict()
     resumed = make()
     resumed.load_state_dict(state)
+    assert resumed.callbacks[0].base_lr == 0.05  # not the decayed lr
+    assert resumed.callbacks[1].best == first.callbacks[1].best
     resumed.fit(Xtr, ytr, epochs=4)
     assert len(resumed.history) == 4
+    assert resumed.history["lr"] == straight.history["lr"] == [0.05, 0.025, 0.0125, 0.00625]
     for a, b in zip(straight.model.parameters(), resumed.model.parameters(), strict=True):
         np.testing.assert_array_equal(a.value, b.value)
 

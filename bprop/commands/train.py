@@ -113,7 +113,7 @@ def resume(args: argparse.Namespace) -> int:
     cfg = resolve(apply_overrides(load_yaml(str(run_dir / "config.yaml")), overrides))
     state = load_checkpoint(run_dir / CHECKPOINT)
     exp = prepare(cfg, progress=not args.quiet)
-    restore(exp.trainer, exp.callbacks, state)
+    restore(exp.trainer, state)
     done = exp.trainer.epoch >= cfg["train"]["epochs"]
     if done or ((run_dir / "summary.json").exists() and not overrides):
         print(f"{run_dir}: already complete ({exp.trainer.epoch} epochs); "
@@ -128,7 +128,7 @@ def fit(exp: Any, run_dir: Path, *, quiet: bool, state: dict | None = None) -> i
     from ..runs import Recorder
     from ..train import DivergedError
 
-    recorder = Recorder(run_dir, exp.callbacks, exp.config["train"]["checkpoint_every"])
+    recorder = Recorder(run_dir, exp.config["train"]["checkpoint_every"])
     if state is not None:
         recorder.last, recorder.saved_epoch = state, state["trainer"]["epoch"]
     exp.trainer.callbacks.append(recorder)
@@ -173,9 +173,9 @@ def finish(exp: Any, run_dir: Path, seconds: float) -> dict[str, Any]:
     summary["train_loss"] = records[-1]["loss"] if records else math.nan
     for cb in exp.callbacks:
         if getattr(cb, "stopped_epoch", None) is not None:
-            summary["stopped_early_at"] = cb.stopped_epoch + 1
+            summary["stopped_early_at"] = cb.stopped_epoch
         if getattr(cb, "best_epoch", None) is not None:
-            summary["best_epoch"] = cb.best_epoch + 1
+            summary["best_epoch"] = cb.best_epoch
     summary["seconds"] = round(sum(r["seconds"] for r in records), 3) if records else seconds
     write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     if records:
