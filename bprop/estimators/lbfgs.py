@@ -75,7 +75,7 @@ def fit_lbfgs(est: Any, X: np.ndarray, Y: np.ndarray, sw: np.ndarray | None) -> 
         raise ValueError(
             "Dropout needs a stochastic solver: use solver='sgd' or 'adam', or no dropout"
         )
-    if sw is not None:
+    if sw is not None and not (sw > 0).all():
         keep = sw > 0
         X, Y, sw = X[keep], Y[keep], sw[keep]
     objective = FullBatchObjective(est.model_, est._loss, X, est._training_target(Y), sw, est.alpha)

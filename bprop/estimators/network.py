@@ -56,6 +56,9 @@ def dropout_rates(dropout: Any, n_hidden: int) -> list[float]:
     if np.ndim(dropout) == 0:
         return [float(dropout)] * n_hidden
     rates = [float(p) for p in dropout]
+    bad = [p for p in rates if not 0 <= p < 1]
+    if bad:
+        raise ValueError(f"dropout rates must lie in [0, 1), got {bad[0]}")
     if len(rates) != n_hidden:
         raise ValueError(
             f"dropout has {len(rates)} rates but there are {n_hidden} hidden layers; "

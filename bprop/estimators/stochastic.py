@@ -79,7 +79,7 @@ def fit_stochastic(
     X_train, Y_train, sw_train, val = _split(est, X, Y, sw)
     n_train = X_train.shape[0]
     batch_size = batch_size_for(est.batch_size, n_train)
-    if sw_train is not None:
+    if sw_train is not None and not (sw_train > 0).all():
         # zero-weight samples change nothing but the batch boundaries; dropping
         # them keeps every batch's weight positive
         keep = sw_train > 0
@@ -98,8 +98,8 @@ def fit_stochastic(
         )
         est._trainer = trainer
     trainer.rng = SklearnShuffle(est._random_state)
-    rules = trainer.callbacks[0]
-    rules.start(n_train, sw_train, val, incremental)
+    rules = next(cb for cb in trainer.callbacks if isinstance(cb, SklearnRules))
+    rules.start(n_train, sw_train, val)
     est.n_iter_ = 0
     epochs = trainer.epoch + (1 if incremental else est.max_iter)
     try:
@@ -187,14 +187,14 @@ class SklearnRules(Callback):
         self.stopped = False
         self.restore = False
 
-    def start(self, n_train: int, sw: np.ndarray | None, val: tuple | None, incremental: bool):
+    def start(self, n_train: int, sw: np.ndarray | None, val: tuple | None) -> None:
         """Per-``fit`` context: the data it needs (dropped again by `finish`)."""
-        self.n_train, self.sw, self.val, self.incremental = n_train, sw, val, incremental
+        self.n_train, self.sw, self.val = n_train, sw, val
         self.stopped = False
         est = self.est
         rule = est.restore_best_weights
         self.restore = est.early_stopping if rule is None else bool(rule)
-        self.weights = [p.value for p in est.model_.parameters() if p.decay]
+        self._weights = [p.value for p in est.model_.parameters() if p.decay]
 
     def finish(self) -> None:
         self.sw = self.val = None
@@ -209,7 +209,7 @@ class SklearnRules(Callback):
         trainer.optimizer.weight_decay = alpha / w_sum
         self._penalty = 0.0
         if alpha:
-            sq = sum(float(np.dot(w.ravel(), w.ravel())) for w in self.weights)
+            sq = sum(float(np.dot(w.ravel(), w.ravel())) for w in self._weights)
             self._penalty = 0.5 * alpha * sq / w_sum
         self._n = n
 
