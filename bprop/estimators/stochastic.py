@@ -121,6 +121,12 @@ def _split(est: Any, X: np.ndarray, Y: np.ndarray, sw: np.ndarray | None) -> tup
             "The validation set is too small. Increase 'validation_fraction' or the size "
             "of your dataset."
         )
+    for part, w in (("validation", sw_val), ("training", sw_train)):
+        if w is not None and not w.any():
+            raise ValueError(
+                f"The sample weights for {part} set are all zero, consider using a "
+                "different random state."
+            )
     return X_train, Y_train, sw_train, (X_val, Y_val, sw_val)
 
 
