@@ -191,6 +191,16 @@ def test_restore_best_weights_false_keeps_last_epoch():
     assert_array_equal(clf.coefs_[0], rec.weights[-1][0])
 
 
+def test_model_is_left_in_eval_mode_and_saves(tmp_path):
+    import bprop
+
+    clf = MLPClassifier(hidden_layer_sizes=(16,), dropout=0.5, max_iter=3).fit(X, Y)
+    assert_allclose(softmax(clf.model_.forward(X)), clf.predict_proba(X))
+    bprop.save(clf.model_, tmp_path / "model.npz")
+    loaded = bprop.load(tmp_path / "model.npz").eval()
+    assert_allclose(loaded.forward(X), clf.model_.forward(X))
+
+
 def test_model_and_hidden_activations():
     clf = MLPClassifier(hidden_layer_sizes=(10, 6), max_iter=10, random_state=0).fit(X, Y)
     assert isinstance(clf.model_, Sequential)

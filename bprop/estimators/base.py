@@ -145,6 +145,7 @@ class BaseMLP(BaseEstimator):
             fit_lbfgs(self, X, Y, sw)
         else:
             fit_stochastic(self, X, Y, sw, incremental)
+        self.model_.eval()  # model_ is for predicting now (Dropout off); training turns it back
         if not all(np.isfinite(p.value).all() for p in self.model_.parameters()):
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain "
