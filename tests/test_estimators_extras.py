@@ -135,8 +135,9 @@ def test_layers_from_bprop_objects_are_not_modified():
     [
         (["Relu"], "did you mean 'ReLU'"),
         ([Linear(10, 5)], "Linear expects 10 inputs but receives 64"),
-        ([{"type": "Linear"}], "needs its output size"),
-        ([3], "expected a bprop Layer"),
+        ([{"type": "Linear"}], r"layers\[0\]\.out: required key missing"),
+        ([{"type": "Dropout", "p": 2}], r"layers\[0\]\.p: p must be a number in \[0, 1\)"),
+        (["ReLU", 3], r"layers\[1\]: must be a layer name or a mapping"),
     ],
 )
 def test_layers_errors(spec, match):

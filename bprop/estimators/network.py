@@ -19,15 +19,15 @@ for training and applied by ``predict_proba``/``predict``.
 from __future__ import annotations
 
 import copy
-import inspect
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
+from ..components import build_model, check_model
 from ..layers import Dropout, Identity, Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
-from ..registry import lookup
+from ..schema import ConfigError
 
 #: scikit-learn's activation names and the bprop layers that compute them
 ACTIVATIONS: dict[str, type[Layer]] = {
@@ -90,9 +90,9 @@ def build_network(
     """The full network for estimator ``est``: hidden layers, then the output Linear."""
     if est.layers is None:
         return _standard_network(est, n_features, n_outputs, dtype, random_state)
-    rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
-    hidden, dim = custom_layers(est.layers, n_features, dtype, rng)
-    out = Linear(dim, n_outputs, dtype=dtype, rng=rng)
+    seed_seq = np.random.SeedSequence(random_state.randint(np.iinfo(np.int32).max))
+    hidden, dim = custom_layers(est.layers, n_features, dtype, seed_seq)
+    out = Linear(dim, n_outputs, dtype=dtype, rng=np.random.default_rng(seed_seq.spawn(1)[0]))
     return Sequential(*hidden, out)
 
 
@@ -119,14 +119,15 @@ def _standard_network(
 
 
 def custom_layers(
-    spec: Sequence[Any], n_features: int, dtype: Any, rng: np.random.Generator
+    spec: Sequence[Any], n_features: int, dtype: Any, seed_seq: np.random.SeedSequence
 ) -> tuple[list[Layer], int]:
     """Layers from a ``layers=`` list, and the width of the last one's output.
 
     Each item is a bprop `Layer` (deep-copied, so that refitting starts from the
-    same weights), a registered layer name, or a config dict with ``type`` and
-    the constructor's arguments; a Linear's input size is inferred, and its
-    output size may be given as ``out`` (config style) or ``n_out``.
+    same weights) or an entry of a YAML config's ``model:`` list: a registered
+    layer name or a dict with ``type`` and the arguments, checked and built by
+    `bprop.components` exactly as for ``bprop train`` (input sizes inferred, a
+    Linear's size written ``out``).
     """
     if isinstance(spec, (str, dict, Layer)) or not isinstance(spec, Sequence):
         raise ValueError(
@@ -135,40 +136,29 @@ def custom_layers(
         )
     built, dim = [], n_features
     for i, item in enumerate(spec):
-        try:
-            layer = _one_layer(item, dim, dtype, rng)
+        if isinstance(item, Layer):
+            layer = copy.deepcopy(item)
             if isinstance(layer, Linear) and layer.n_in != dim:
-                raise ValueError(f"Linear expects {layer.n_in} inputs but receives {dim}")
-            dim = layer.output_dim(dim)
-        except (ValueError, TypeError) as err:
-            raise ValueError(f"layers[{i}] ({item!r}): {err}") from err
+                raise ValueError(
+                    f"layers[{i}]: Linear expects {layer.n_in} inputs but receives {dim}"
+                )
+        else:
+            layer = _from_config(item, i, dim, dtype, seed_seq)
+        dim = layer.output_dim(dim)
         built.append(layer)
     return built, dim
 
 
-def _one_layer(item: Any, dim: int, dtype: Any, rng: np.random.Generator) -> Layer:
-    if isinstance(item, Layer):
-        return copy.deepcopy(item)
-    if isinstance(item, str):
-        config: dict[str, Any] = {"type": item}
-    elif isinstance(item, dict):
-        config = dict(item)
-    else:
-        raise ValueError(
-            f"expected a bprop Layer, a layer name or a config dict, got {type(item).__name__}"
-        )
-    cls = lookup("layer", config.pop("type", None))
-    if cls is Linear:
-        n_out = config.pop("out", None) if "out" in config else config.pop("n_out", None)
-        if n_out is None:
-            raise ValueError("a Linear needs its output size: {'type': 'Linear', 'out': 64}")
-        config.pop("n_in", None)
-        config.setdefault("dtype", dtype)
-        config.setdefault("rng", rng)
-        return Linear(dim, n_out, **config)
-    if "rng" in inspect.signature(cls).parameters:
-        config.setdefault("rng", rng)
-    return cls(**config)
+def _from_config(
+    item: Any, i: int, dim: int, dtype: Any, seed_seq: np.random.SeedSequence
+) -> Layer:
+    try:
+        checked = check_model([item], path="layers")
+        model, _ = build_model(checked, dim, dtype=np.dtype(dtype).name, seed_seq=seed_seq)
+    except ConfigError as err:
+        where = f"layers[{i}]" + err.path.removeprefix("layers[0]")
+        raise ValueError(f"{where}: {err.message}") from None
+    return model.layers[0]
 
 
 def linear_layers(model: Sequential) -> list[Linear]:
