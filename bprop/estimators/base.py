@@ -126,25 +126,24 @@ class BaseMLP(BaseEstimator):
             self.get_params(deep=False), self._parameter_constraints, type(self).__name__
         )
         first_pass = not hasattr(self, "model_") or (not self.warm_start and not incremental)
-        X, Y, class_sw = self._validate_input(X, y, incremental, reset=first_pass)
+        X, T, class_sw = self._validate_input(X, y, incremental, reset=first_pass)
         sw = None
         if sample_weight is not None:
             sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         if class_sw is not None:
             sw = class_sw.astype(X.dtype) if sw is None else sw * class_sw
-        if Y.ndim == 1:
-            Y = Y.reshape(-1, 1)
         self._random_state = check_random_state(self.random_state)
         if first_pass:
-            self._initialize(X, Y)
-        elif Y.shape[1] != self.n_outputs_:
+            self._initialize(X, T)
+        elif self._n_outputs(T) != self.n_outputs_:
             raise ValueError(
-                f"y has {Y.shape[1]} outputs but the network was built for {self.n_outputs_}"
+                f"y has {self._n_outputs(T)} outputs but the network was built for "
+                f"{self.n_outputs_}"
             )
         if self.solver == "lbfgs":
-            fit_lbfgs(self, X, Y, sw)
+            fit_lbfgs(self, X, T, sw)
         else:
-            fit_stochastic(self, X, Y, sw, incremental)
+            fit_stochastic(self, X, T, sw, incremental)
         self.model_.eval()  # model_ is for predicting now (Dropout off); training turns it back
         if not all(np.isfinite(p.value).all() for p in self.model_.parameters()):
             raise ValueError(
@@ -153,11 +152,11 @@ class BaseMLP(BaseEstimator):
             )
         return self
 
-    def _initialize(self, X: np.ndarray, Y: np.ndarray) -> None:
+    def _initialize(self, X: np.ndarray, T: np.ndarray) -> None:
         """Build the network and reset every learned attribute (a fresh fit)."""
         self.n_iter_ = 0
         self.t_ = 0
-        self.n_outputs_ = Y.shape[1]
+        self.n_outputs_ = self._n_outputs(T)
         self.out_activation_ = self._output_activation()
         self.model_ = build_network(self, X.shape[1], self.n_outputs_, X.dtype, self._random_state)
         self.n_layers_ = len(linear_layers(self.model_)) + 1

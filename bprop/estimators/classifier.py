@@ -158,8 +158,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                     "`y` has classes not in `self.classes_`. "
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
-        Y = self._label_binarizer.transform(y).astype(X.dtype)
-        return X, Y, self._class_weights(y, incremental)
+        if self._label_binarizer.y_type_ == "multiclass":
+            # SoftmaxNLL takes label indices: no (n, n_classes) one-hot is built
+            T = np.searchsorted(self.classes_, y)
+        else:
+            T = self._label_binarizer.transform(y).astype(X.dtype)
+        return X, T, self._class_weights(y, incremental)
 
     def _class_weights(self, y: np.ndarray, incremental: bool) -> np.ndarray | None:
         if self.class_weight is None:
@@ -175,15 +179,17 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def _output_activation(self) -> str:
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
 
-    def _training_target(self, Y: np.ndarray) -> np.ndarray:
-        """The loss's target: integer labels for softmax, the 0/1 matrix otherwise."""
-        return Y.argmax(axis=1) if self.out_activation_ == "softmax" else Y
+    def _n_outputs(self, T: np.ndarray) -> int:
+        return len(self.classes_) if T.ndim == 1 else T.shape[1]
 
     def _loss_scale(self) -> float:
         return 1.0
 
-    def _validation_score(self, raw: np.ndarray, Y: np.ndarray, sw: Any) -> float:
-        y_true = self._label_binarizer.inverse_transform(Y)
+    def _validation_score(self, raw: np.ndarray, T: np.ndarray, sw: Any) -> float:
+        if T.ndim == 1:
+            y_true = self.classes_[T]
+        else:
+            y_true = self._label_binarizer.inverse_transform(T)
         return float(accuracy_score(y_true, self._labels(raw), sample_weight=sw))
 
     # ------------------------------------------------------------- predicting

@@ -69,7 +69,7 @@ class FullBatchObjective:
         return data_loss + penalty, np.concatenate(grads).astype(np.float64)
 
 
-def fit_lbfgs(est: Any, X: np.ndarray, Y: np.ndarray, sw: np.ndarray | None) -> None:
+def fit_lbfgs(est: Any, X: np.ndarray, T: np.ndarray, sw: np.ndarray | None) -> None:
     """Minimise the full-batch objective with L-BFGS-B; set ``n_iter_`` and ``loss_``."""
     if any(isinstance(layer, Dropout) for layer in flat_layers(est.model_)):
         raise ValueError(
@@ -77,8 +77,8 @@ def fit_lbfgs(est: Any, X: np.ndarray, Y: np.ndarray, sw: np.ndarray | None) -> 
         )
     if sw is not None and not (sw > 0).all():
         keep = sw > 0
-        X, Y, sw = X[keep], Y[keep], sw[keep]
-    objective = FullBatchObjective(est.model_, est._loss, X, est._training_target(Y), sw, est.alpha)
+        X, T, sw = X[keep], T[keep], sw[keep]
+    objective = FullBatchObjective(est.model_, est._loss, X, T, sw, est.alpha)
     est.model_.train()
     iteration = [0]
 

@@ -137,26 +137,26 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             raise ValueError(
                 "Some value(s) of y are negative which is not allowed for Poisson regression."
             )
-        return X, y.astype(X.dtype, copy=False), None
+        return X, y.astype(X.dtype, copy=False).reshape(len(y), -1), None
 
     def _output_activation(self) -> str:
         return "exp" if self.loss == "poisson" else "identity"
 
-    def _training_target(self, Y: np.ndarray) -> np.ndarray:
-        return Y
+    def _n_outputs(self, T: np.ndarray) -> int:
+        return T.shape[1]
 
     def _loss_scale(self) -> float:
         # scikit-learn reports the squared error as a mean over the outputs
         # (its gradient is that of the sum, as bprop's SquaredError's is)
         return 1.0 / self.n_outputs_ if self.loss == "squared_error" else 1.0
 
-    def _validation_score(self, raw: np.ndarray, Y: np.ndarray, sw: Any) -> float:
+    def _validation_score(self, raw: np.ndarray, T: np.ndarray, sw: Any) -> float:
         pred = self._output_from_raw(raw)
         if not np.isfinite(pred).all():
             return np.nan
         if pred.shape[1] == 1:
-            pred, Y = pred.ravel(), Y.ravel()
-        return float(r2_score(Y, pred, sample_weight=sw))
+            pred, T = pred.ravel(), T.ravel()
+        return float(r2_score(T, pred, sample_weight=sw))
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict with the trained network.

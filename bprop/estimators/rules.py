@@ -103,11 +103,11 @@ class SklearnRules(Callback):
 
     def _validate(self, logs: dict[str, float]) -> None:
         est = self.est
-        X_val, Y_val, sw_val = self.val
+        X_val, T_val, sw_val = self.val
         raw = est._forward(X_val)
-        val_loss = est._loss.forward(raw, est._training_target(Y_val), sw_val)
+        val_loss = est._loss.forward(raw, T_val, sw_val)
         est.validation_loss_curve_.append(val_loss * est._loss_scale())
-        score = est._validation_score(raw, Y_val, sw_val)
+        score = est._validation_score(raw, T_val, sw_val)
         est.validation_scores_.append(score)
         logs.update(val_loss=est.validation_loss_curve_[-1], val_score=score)
         if est.verbose:

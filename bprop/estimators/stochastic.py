@@ -51,19 +51,19 @@ def batch_size_for(batch_size: Any, n_samples: int) -> int:
 
 
 def fit_stochastic(
-    est: Any, X: np.ndarray, Y: np.ndarray, sw: np.ndarray | None, incremental: bool
+    est: Any, X: np.ndarray, T: np.ndarray, sw: np.ndarray | None, incremental: bool
 ) -> None:
     """Train ``est.model_`` for up to ``max_iter`` epochs (one epoch when incremental)."""
     if est.early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
-    X_train, Y_train, sw_train, val = _split(est, X, Y, sw)
+    X_train, T_train, sw_train, val = _split(est, X, T, sw)
     n_train = X_train.shape[0]
     batch_size = batch_size_for(est.batch_size, n_train)
     if sw_train is not None and not (sw_train > 0).all():
         # zero-weight samples change nothing but the batch boundaries; dropping
         # them keeps every batch's weight positive
         keep = sw_train > 0
-        X_train, Y_train, sw_train = X_train[keep], Y_train[keep], sw_train[keep]
+        X_train, T_train, sw_train = X_train[keep], T_train[keep], sw_train[keep]
     if incremental and est._trainer is not None:
         trainer = est._trainer
         trainer.batch_size = batch_size
@@ -83,7 +83,7 @@ def fit_stochastic(
     est.n_iter_ = 0
     epochs = trainer.epoch + (1 if incremental else est.max_iter)
     try:
-        trainer.fit(X_train, est._training_target(Y_train), epochs, sample_weight=sw_train)
+        trainer.fit(X_train, T_train, epochs, sample_weight=sw_train)
     except DivergedError as err:
         rules.diverged(trainer, err)
     except KeyboardInterrupt:
@@ -102,19 +102,19 @@ def fit_stochastic(
             p.value[...] = best
 
 
-def _split(est: Any, X: np.ndarray, Y: np.ndarray, sw: np.ndarray | None) -> tuple:
+def _split(est: Any, X: np.ndarray, T: np.ndarray, sw: np.ndarray | None) -> tuple:
     """The training part and, with early stopping, the validation part (scikit-learn's split)."""
     if not est.early_stopping:
-        return X, Y, sw, None
-    stratify = Y.astype(bool) if est._is_classifier and est.n_outputs_ == 1 else None
-    arrays = (X, Y) if sw is None else (X, Y, sw)
+        return X, T, sw, None
+    stratify = T.astype(bool) if est._is_classifier and est.n_outputs_ == 1 else None
+    arrays = (X, T) if sw is None else (X, T, sw)
     parts = train_test_split(
         *arrays,
         random_state=est._random_state,
         test_size=est.validation_fraction,
         stratify=stratify,
     )
-    X_train, X_val, Y_train, Y_val = parts[:4]
+    X_train, X_val, T_train, T_val = parts[:4]
     sw_train, sw_val = (None, None) if sw is None else parts[4:]
     if X_val.shape[0] < 2:
         raise ValueError(
@@ -127,7 +127,7 @@ def _split(est: Any, X: np.ndarray, Y: np.ndarray, sw: np.ndarray | None) -> tup
                 f"The sample weights for {part} set are all zero, consider using a "
                 "different random state."
             )
-    return X_train, Y_train, sw_train, (X_val, Y_val, sw_val)
+    return X_train, T_train, sw_train, (X_val, T_val, sw_val)
 
 
 class SklearnShuffle(np.random.Generator):
