@@ -25,7 +25,8 @@ class Callback:
 
     ``state_dict()`` / ``load_state_dict()`` make a callback resumable: the
     default takes the plain attributes (numbers, strings, arrays, lists of
-    arrays: counters, best values, a schedule's base_lr, best weights), and
+    arrays: counters, best values, a schedule's base_lr, best weights; and the best
+    value of a `Monitor`), and
     `Trainer.state_dict` includes them, so a checkpointed run resumes with its
     schedules and early-stopping counters intact. Override both for state
     held in other objects.
@@ -40,11 +41,17 @@ class Callback:
                 state[key] = value.copy()
             elif isinstance(value, list) and all(isinstance(v, np.ndarray) for v in value):
                 state[key] = [v.copy() for v in value]
+            elif isinstance(value, Monitor):
+                state[f"{key}.best"] = value.best
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for key, value in state.items():
-            setattr(self, key, value)
+            owner, _, attr = key.rpartition(".")
+            if owner and isinstance(getattr(self, owner, None), Monitor):
+                setattr(getattr(self, owner), attr, value)
+            else:
+                setattr(self, key, value)
 
     def on_train_begin(self, trainer: Trainer) -> None: ...
 
@@ -139,14 +146,6 @@ class EarlyStopping(Callback):
     @property
     def best(self) -> float:
         return self._tracker.best
-
-    def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "best": self._tracker.best}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        state = dict(state)
-        self._tracker.best = state.pop("best", self._tracker.best)
-        super().load_state_dict(state)
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         if self._tracker.improved(self._tracker.value(logs)):

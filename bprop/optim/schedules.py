@@ -119,14 +119,6 @@ class ReduceOnPlateau(Callback):
         self._tracker = Monitor(monitor, "auto", threshold)
         self._wait = 0
 
-    def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "best": self._tracker.best}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        state = dict(state)
-        self._tracker.best = state.pop("best", self._tracker.best)
-        super().load_state_dict(state)
-
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         if self._tracker.improved(self._tracker.value(logs)):
             self._wait = 0
