@@ -8,6 +8,7 @@ import numpy as np
 
 from ..parameter import Parameter
 from ..validation import check_unit_interval
+from . import blas
 from .base import Optimizer
 
 
@@ -96,7 +97,13 @@ def sgd_update(
     the matrix products. Two preallocated buffers of W's shape remove the
     allocations. Scalars are cast to W's dtype first: a float64 scalar times a
     float32 array stays float32.
+
+    Large weight matrices with momentum take `blas_momentum_update` instead:
+    the same formulas in fewer passes, partly on all cores.
     """
+    if momentum and blas.usable(W, dW, v):
+        blas_momentum_update(W, dW, v, lr, momentum, weight_decay, nesterov)
+        return
     t = W.dtype.type
     g = dW
     if weight_decay:
@@ -114,6 +121,34 @@ def sgd_update(
         else:
             update = np.multiply(v, t(lr), out=scratch[0])  # lr * v
     W -= update
+
+
+def blas_momentum_update(
+    W: np.ndarray,
+    dW: np.ndarray,
+    v: np.ndarray,
+    lr: float,
+    momentum: float,
+    weight_decay: float,
+    nesterov: bool,
+) -> None:
+    """`sgd_update` with momentum in BLAS calls: 3 passes over memory instead of 6.
+
+    The sums are grouped differently (``(momentum*v + dW) + decay*W``) and
+    BLAS may fuse a multiply and an add, so results differ from the numpy
+    path in the last bits only.
+    """
+    blas.axpby(1.0, dW, momentum, v)  # v = momentum * v + dW
+    if weight_decay:
+        blas.axpy(weight_decay, W, v)  # v += weight_decay * W
+    if not nesterov:
+        blas.axpy(-lr, v, W)  # W -= lr * v
+        return
+    # W -= lr * (g + momentum * v), with g = dW + weight_decay * W (the old W)
+    if weight_decay:
+        blas.scal(1.0 - lr * weight_decay, W)
+    blas.axpy(-lr, dW, W)
+    blas.axpy(-lr * momentum, v, W)
 
 
 def scratch_views(params: list[Parameter]) -> list[tuple[np.ndarray, np.ndarray]]:
