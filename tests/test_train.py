@@ -238,3 +238,14 @@ def test_bad_trainer_arguments():
         Trainer(net, SoftmaxNLL(), opt, batch_size=0)
     with pytest.raises(ValueError, match="loss must be a bprop Loss"):
         Trainer(net, "SoftmaxNLL", opt)
+
+
+def test_all_finite_handles_overflowing_sums():
+    from bprop.train import all_finite
+
+    big = np.full((4, 3), np.finfo(np.float32).max, dtype=np.float32)
+    assert all_finite(big)  # the sum overflows, the values do not
+    big[2, 1] = np.nan
+    assert not all_finite(big)
+    assert not all_finite(np.array([1.0, -np.inf]))
+    assert all_finite(np.zeros((0, 3)))
