@@ -181,13 +181,17 @@ class Trainer:
         self.model.train()
         n, bs = X.shape[0], self.batch_size
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        batch = np.empty((min(bs, n), *X.shape[1:]), dtype=X.dtype)  # reused by every batch
         total, weight_total = 0.0, 0.0
         for b, start in enumerate(range(0, n, bs)):
             idx = order[start : start + bs]
             sw = None if sample_weight is None else sample_weight[idx]
             self.batch_indices = idx
             self._call("on_batch_begin", b, len(idx))
-            loss = self.loss.forward(self.model.forward(X[idx]), y[idx], sw)
+            # X[idx] into the preallocated buffer; mode="clip" skips numpy's extra
+            # bounds-checked copy (the indices come from a permutation of range(n))
+            x = np.take(X, idx, axis=0, out=batch[: len(idx)], mode="clip")
+            loss = self.loss.forward(self.model.forward(x), y[idx], sw)
             if not math.isfinite(loss):
                 raise DivergedError(
                     f"the loss became {loss} at epoch {self.epoch + 1}, batch {b + 1}: "
