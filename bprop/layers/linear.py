@@ -85,7 +85,7 @@ class Linear(Layer):
     def backward_params(self, dy: np.ndarray) -> None:
         x = self._cached("_x")
         np.matmul(x.T, dy, out=self.weight.grad)
-        np.sum(dy, axis=0, out=self.bias.grad)
+        dy.sum(axis=0, out=self.bias.grad)
 
     def output_dim(self, input_dim: int) -> int:
         return self.n_out
