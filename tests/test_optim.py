@@ -140,3 +140,64 @@ def test_optimizer_rejects_non_parameters():
         SGD([], lr=0.1)
     with pytest.raises(ValueError, match="expects bprop Parameters"):
         SGD([np.zeros(2)], lr=0.1)
+
+
+def _textbook_sgd_step(params, velocity, lr, mu, wd, nesterov):
+    """The formulas of SGD's docstring, written the obvious way (with temporaries)."""
+    for p, v in zip(params, velocity, strict=True):
+        t = p.value.dtype.type
+        g = p.grad + t(wd) * p.value if (wd and p.decay) else p.grad
+        if mu == 0:
+            p.value -= t(lr) * g
+            continue
+        v *= t(mu)
+        v += g
+        p.value -= t(lr) * (g + t(mu) * v) if nesterov else t(lr) * v
+
+
+def _sgd_pair(dtype, shapes, seed=0):
+    rng = np.random.default_rng(seed)
+    a = [Parameter(rng.standard_normal(s).astype(dtype), decay=len(s) == 2) for s in shapes]
+    b = [Parameter(p.value.copy(), decay=p.decay) for p in a]
+    return rng, a, b
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mu, wd, nesterov", [(0, 0, False), (0, 0.01, False), (0.9, 0, False),
+                                              (0.9, 0.01, False), (0.9, 0.01, True)])
+def test_in_place_step_is_the_textbook_step_bit_for_bit(dtype, mu, wd, nesterov):
+    rng, fast, slow = _sgd_pair(dtype, [(7, 5), (5,), (5, 3), (3,)])
+    opt = SGD(fast, lr=0.1, momentum=mu, weight_decay=wd, nesterov=nesterov)
+    velocity = [np.zeros_like(p.value) for p in slow]
+    arrays = [p.value for p in fast]
+    for _ in range(4):
+        for p, q in zip(fast, slow, strict=True):
+            p.grad[...] = q.grad[...] = rng.standard_normal(p.value.shape)
+        opt.step()
+        _textbook_sgd_step(slow, velocity, 0.1, mu, wd, nesterov)
+    for p, q, arr in zip(fast, slow, arrays, strict=True):
+        np.testing.assert_array_equal(p.value, q.value)
+        assert p.value is arr and p.value.dtype == dtype  # updated in place, dtype kept
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 2e-6), (np.float64, 1e-14)])
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_blas_step_matches_the_numpy_step(dtype, rtol, nesterov):
+    """Large weights take the BLAS path (bprop.optim.blas): same result up to rounding."""
+    from bprop.optim import blas
+
+    if not blas.available:
+        pytest.skip("numpy's bundled OpenBLAS not found: the numpy path is used everywhere")
+    rng, fast, slow = _sgd_pair(dtype, [(150, 100), (100,)])
+    assert blas.usable(fast[0].value, fast[0].grad, fast[0].grad)
+    opt = SGD(fast, lr=0.05, momentum=0.9, weight_decay=1e-3, nesterov=nesterov)
+    velocity = [np.zeros_like(p.value) for p in slow]
+    for _ in range(20):
+        for p, q in zip(fast, slow, strict=True):
+            p.grad[...] = q.grad[...] = rng.standard_normal(p.value.shape)
+        opt.step()
+        _textbook_sgd_step(slow, velocity, 0.05, 0.9, 1e-3, nesterov)
+    for p, q in zip(fast, slow, strict=True):
+        assert p.value.dtype == dtype
+        np.testing.assert_allclose(p.value, q.value, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(opt.velocity[0], velocity[0], rtol=rtol, atol=rtol)
