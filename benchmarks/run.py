@@ -44,11 +44,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--dtypes", nargs="+", default=["float32", "float64"],
                    choices=["float32", "float64"])
     p.add_argument("--contenders", nargs="+", default=ALL, choices=ALL)
-    p.add_argument("--reps", type=int, default=2, help="processes per contender and setting")
+    p.add_argument("--reps", type=int, default=2,
+                   help="processes per contender at the first batch size")
+    p.add_argument("--other-reps", type=int, default=1,
+                   help="processes per contender at the other batch sizes")
     p.add_argument("--epochs", type=int, default=2, help="timed epochs after the warm-up one")
     p.add_argument("--fit-batch-sizes", type=int, nargs="*", default=[128],
                    help="settings where whole fit() calls are timed too")
     p.add_argument("--threads", type=int, default=0, help="BLAS/torch threads (0: all cores)")
+    p.add_argument("--max-wait", type=float, default=60.0,
+                   help="seconds to wait for other processes to go quiet before each run")
     p.add_argument("--out", type=Path, default=HERE / "results")
     p.add_argument("--name", default=None, help="result file stem (default: bench or quick)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
@@ -69,10 +74,21 @@ def plan(args: argparse.Namespace, data_dir: Path) -> list[list[Case]]:
             cases = [Case(c, **common) for c in args.contenders]
             if bs in args.fit_batch_sizes:
                 cases += [Case(c, mode="fit", **common) for c in FIT if c in args.contenders]
-            for rep in range(args.reps):
+            reps = args.reps if bs == args.batch_sizes[0] else args.other_reps
+            for rep in range(reps):
                 k = rep % len(cases)
                 rounds.append(cases[k:] + cases[:k])
     return rounds
+
+
+def wait_for_quiet(max_wait: float) -> float:
+    """Wait until other processes use less than FOREIGN_MAX cores; returns the seconds waited."""
+    from harness.worker import quiet_cores
+
+    start = time.perf_counter()
+    while quiet_cores() > report.FOREIGN_MAX and time.perf_counter() - start < max_wait:
+        time.sleep(2.0)
+    return time.perf_counter() - start
 
 
 def run_case(case: Case) -> dict:
@@ -115,7 +131,9 @@ def write(args: argparse.Namespace, results: list[dict], info: dict) -> Path:
     settings = report.summarize(results)
     args.out.mkdir(parents=True, exist_ok=True)
     blas = next((r["blas"] for r in results if "blas" in r), [])
-    payload = {"machine": info, "blas": blas, "settings": settings, "raw": results}
+    q = report.quietness(results)
+    payload = {"machine": info, "quietness": q, "blas": blas, "settings": settings,
+               "raw": results}
     (args.out / f"{args.name}.json").write_text(json.dumps(payload, indent=1))
     v = info["versions"]
     md = [
@@ -124,10 +142,16 @@ def write(args: argparse.Namespace, results: list[dict], info: dict) -> Path:
         f"{info['memory_mb'] // 1024} GiB; Python {info['python']}, numpy {v['numpy']}, "
         f"scipy {v['scipy']}, scikit-learn {v['scikit-learn']}, torch {v['torch']}; "
         f"{args.threads or info['cores']} threads; load average before/after "
-        f"{info['load_before']:.2f}/{info['load_after']:.2f}; {info['seconds']:.0f} s in all.", "",
+        f"{info['load_before']:.2f}/{info['load_after']:.2f}; {info['seconds']:.0f} s in all "
+        f"({info['waited']:.0f} s waiting for other processes to go quiet).", "",
+        f"Quietness: other processes kept {q['median_foreign_cores']:.2f} cores busy "
+        f"(median over timed epochs; at most {q.get('max_foreign_cores', 0):.2f}); "
+        f"{q['disturbed']} of {q['epochs']} timed sections had more than "
+        f"{report.FOREIGN_MAX} cores busy elsewhere and are left out of the medians.", "",
         f"MLP 784-256-128-10, ReLU, softmax cross-entropy, SGD lr 0.01, momentum 0.9, "
         f"weight decay 1e-4, 60000 x 784 samples reshuffled each epoch. {args.reps} process(es) "
-        f"per contender and setting, {args.epochs} timed epoch(s) each after a warm-up epoch.",
+        f"per contender at batch {args.batch_sizes[0]}, {args.other_reps} at the others, "
+        f"{args.epochs} timed epoch(s) each after a warm-up epoch.",
         "", "## Summary (normalized seconds; ratios of normalized medians)", "",
         report.summary_table(settings), "## Details", "",
     ] + [report.markdown_setting(s) for s in settings]
@@ -143,16 +167,17 @@ def main(argv: list[str] | None = None) -> None:
     start, info = time.time(), machine()
     info["load_before"] = os.getloadavg()[0]
     rounds = plan(args, ensure_data())
-    total, done, results = sum(map(len, rounds)), 0, []
+    total, done, results, waited = sum(map(len, rounds)), 0, [], 0.0
     for cases in rounds:
         for case in cases:
             done += 1
+            waited += wait_for_quiet(args.max_wait)
             r = run_case(case)
             results.append(r)
             what = r.get("error") or " ".join(f"{t:.2f}" for t in r["epoch_s"])
             print(f"[{done}/{total}] b{case.batch_size} {case.dtype} {case.contender} "
                   f"({case.mode}): {what}", file=sys.stderr, flush=True)
-    info.update(load_after=os.getloadavg()[0], seconds=time.time() - start,
+    info.update(load_after=os.getloadavg()[0], seconds=time.time() - start, waited=waited,
                 finished=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
     print(f"wrote {write(args, results, info)}", file=sys.stderr)
 

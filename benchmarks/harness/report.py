@@ -27,33 +27,57 @@ TARGETS = {128: 1.25, 32: 1.8}  # bprop Trainer as a multiple of the GEMM bound
 FIT_TARGET, MEMORY_TARGET_MB = 1.05, 30.0
 
 
-def summarize_epochs(runs: list[dict]) -> dict:
-    first, first_n, times, norm, losses = [], [], [], [], []
-    for r in runs:
-        t, ref = r["epoch_s"], r["ref_s"]
-        local = [(ref[i] + ref[i + 1]) / 2 for i in range(len(t))]
-        first.append(t[0])
-        first_n.append(t[0] / local[0])
-        times += t[1:]
-        norm += [ti / ri for ti, ri in zip(t[1:], local[1:], strict=True)]
-        losses.append(r["losses"][-1] if r["losses"] else math.nan)
+#: other processes busier than this (in cores) during an epoch or its references
+#: mark the sample as disturbed; the medians use undisturbed samples when there are any
+FOREIGN_MAX = 0.25
+
+
+def foreign(r: dict) -> dict:
+    """Cores kept busy by other processes during each epoch and each reference."""
+    return r.get("foreign_cores", {"epoch": [0.0] * len(r["epoch_s"]),
+                                   "ref": [0.0] * len(r["ref_s"])})
+
+
+def samples(r: dict) -> list[tuple[float, float, bool]]:
+    """(seconds, neighbouring reference seconds, disturbed) for each timed section."""
+    t, ref, busy = r["epoch_s"], r["ref_s"], foreign(r)
+    return [
+        ((t[i]), (ref[i] + ref[i + 1]) / 2,
+         max(busy["epoch"][i], busy["ref"][i], busy["ref"][i + 1]) > FOREIGN_MAX)
+        for i in range(len(t))
+    ]
+
+
+def stats(values: list[tuple[float, float, bool]], per: int = 1) -> dict:
+    """Medians and ranges of raw and normalized times, undisturbed samples first."""
+    clean = [v for v in values if not v[2]]
+    used = clean or values
+    raw = [t / per for t, _, _ in used]
+    norm = [t / per / ref for t, ref, _ in used]
     return {
-        "runs": len(runs), "epochs": len(times),
-        "median_s": median(times), "min_s": min(times), "max_s": max(times),
+        "samples": len(values), "disturbed": len(values) - len(clean),
+        "median_s": median(raw), "min_s": min(raw), "max_s": max(raw),
         "median_norm": median(norm), "min_norm": min(norm), "max_norm": max(norm),
-        "first_s": median(first), "first_norm": median(first_n),
-        "final_loss": median(losses),
+    }
+
+
+def summarize_epochs(runs: list[dict]) -> dict:
+    per_run = [samples(r) for r in runs]
+    first = stats([s[0] for s in per_run])
+    return {
+        "runs": len(runs),
+        **stats([x for s in per_run for x in s[1:]]),
+        "first_s": first["median_s"], "first_norm": first["median_norm"],
+        "final_loss": median(r["losses"][-1] if r["losses"] else math.nan for r in runs),
         **memory(runs),
     }
 
 
 def summarize_fit(runs: list[dict]) -> dict:
-    per_epoch = [r["epoch_s"][0] / (1 + r["case"]["epochs"]) for r in runs]
-    norm = [p / (sum(r["ref_s"]) / len(r["ref_s"])) for p, r in zip(per_epoch, runs, strict=True)]
+    epochs = 1 + runs[0]["case"]["epochs"]
     return {
-        "runs": len(runs), "epochs_per_fit": 1 + runs[0]["case"]["epochs"],
-        "median_s": median(per_epoch), "min_s": min(per_epoch), "max_s": max(per_epoch),
-        "median_norm": median(norm), "min_norm": min(norm), "max_norm": max(norm),
+        "runs": len(runs), "epochs_per_fit": epochs,
+        **stats([x for r in runs for x in samples(r)], per=epochs),
         **memory(runs),
     }
 
@@ -78,7 +102,9 @@ def summarize(results: list[dict]) -> list[dict]:
             by[(r["case"]["mode"], r["case"]["contender"])].append(r)
         epochs = {c: summarize_epochs(v) for (m, c), v in by.items() if m == "epochs"}
         fits = {c: summarize_fit(v) for (m, c), v in by.items() if m == "fit"}
-        ref = median(x for r in ok for x in r["ref_s"]) if ok else math.nan
+        refs = [(t, f) for r in ok for t, f in zip(r["ref_s"], foreign(r)["ref"], strict=True)]
+        quiet = [t for t, f in refs if f <= FOREIGN_MAX] or [t for t, _ in refs]
+        ref = median(quiet) if quiet else math.nan
         for s in list(epochs.values()) + list(fits.values()):
             s["normalized_s"] = s["median_norm"] * ref
         add_ratios(epochs, fits)
@@ -107,8 +133,12 @@ def checks(bs: int, epochs: dict, fits: dict) -> list[dict]:
     if mine and bs in TARGETS:
         out.append(check(f"bprop Trainer <= {TARGETS[bs]}x GEMM bound", mine["x_gemm"],
                          TARGETS[bs]))
+    if "bprop-mlp" in epochs and "bprop" in epochs:
+        ratio = epochs["bprop-mlp"]["median_norm"] / epochs["bprop"]["median_norm"]
+        out.append(check(f"MLPClassifier.fit epochs <= {FIT_TARGET}x Trainer epochs",
+                         ratio, FIT_TARGET))
     if "bprop-mlp" in fits and "bprop" in fits:
-        out.append(check(f"MLPClassifier.fit <= {FIT_TARGET}x Trainer.fit",
+        out.append(check(f"whole MLPClassifier.fit <= {FIT_TARGET}x whole Trainer.fit",
                          fits["bprop-mlp"]["over_trainer_fit"], FIT_TARGET))
     for name in ("bprop", "bprop-mlp"):
         if name in epochs:
@@ -132,25 +162,27 @@ def markdown_setting(s: dict) -> str:
         f"(reference: a quarter epoch of the GEMM bound, median {s['reference_s']:.3f} s)",
         "",
         "| contender | s/epoch median [min–max] | normalized s/epoch | × GEMM bound "
-        "| bprop ÷ it | first epoch s | peak RSS over loaded, MB | final loss |",
-        "|---|---|---|---|---|---|---|---|",
+        "| bprop ÷ it | first epoch s | peak RSS over loaded, MB | final loss "
+        "| epochs (disturbed) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for c, e in s["epochs"].items():
         lines.append(
             f"| {LABELS.get(c, c)} | {fmt(e['median_s'])} [{fmt(e['min_s'])}–{fmt(e['max_s'])}] "
             f"| {fmt(e['normalized_s'])} | {fmt(e['x_gemm'])} | {fmt(e['bprop_over'])} "
             f"| {fmt(e['first_s'])} | {fmt(e['peak_over_loaded_mb'], 1)} "
-            f"| {fmt(e['final_loss'], 3)} |"
+            f"| {fmt(e['final_loss'], 3)} | {e['samples']} ({e['disturbed']}) |"
         )
     if s["fit"]:
         lines += ["", "| whole `fit()` call | s/epoch median [min–max] | normalized s/epoch "
-                  "| ÷ Trainer.fit | peak RSS over loaded, MB |", "|---|---|---|---|---|"]
+                  "| ÷ Trainer.fit | peak RSS over loaded, MB | calls (disturbed) |",
+                  "|---|---|---|---|---|---|"]
         for c, f in s["fit"].items():
             lines.append(
                 f"| {LABELS.get(c, c)} ({f['epochs_per_fit']} epochs) "
                 f"| {fmt(f['median_s'])} [{fmt(f['min_s'])}–{fmt(f['max_s'])}] "
                 f"| {fmt(f['normalized_s'])} | {fmt(f['over_trainer_fit'])} "
-                f"| {fmt(f['peak_over_loaded_mb'], 1)} |"
+                f"| {fmt(f['peak_over_loaded_mb'], 1)} | {f['samples']} ({f['disturbed']}) |"
             )
     for c in s["checks"]:
         mark = "met" if c["met"] else "**missed**"
@@ -163,8 +195,8 @@ def summary_table(settings: list[dict]) -> str:
     lines = [
         "| batch | dtype | GEMM bound s/epoch | bprop s/epoch | bprop × GEMM bound "
         "| bprop ÷ scikit-learn | bprop ÷ PyTorch | bprop ÷ careful numpy "
-        "| bprop peak RSS over loaded, MB |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| MLPClassifier ÷ Trainer | bprop peak RSS over loaded, MB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in settings:
         e = s["epochs"]
@@ -175,6 +207,16 @@ def summary_table(settings: list[dict]) -> str:
             f"| {fmt(e.get('sklearn', {}).get('bprop_over'))} "
             f"| {fmt(e.get('torch', {}).get('bprop_over'))} "
             f"| {fmt(e.get('numpy-careful', {}).get('bprop_over'))} "
+            f"| {fmt(1 / e.get('bprop-mlp', {}).get('bprop_over', math.nan))} "
             f"| {fmt(b.get('peak_over_loaded_mb'), 1)} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def quietness(results: list[dict]) -> dict:
+    """How busy other processes kept the machine during the timed epochs."""
+    busy = sorted(f for r in results if "error" not in r for f in foreign(r)["epoch"])
+    if not busy:
+        return {"epochs": 0, "disturbed": 0, "median_foreign_cores": math.nan}
+    return {"epochs": len(busy), "disturbed": sum(f > FOREIGN_MAX for f in busy),
+            "median_foreign_cores": median(busy), "max_foreign_cores": busy[-1]}

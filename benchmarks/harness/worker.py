@@ -51,6 +51,47 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(busy ticks of the whole machine, CPU ticks of this process and its threads)."""
+    with open("/proc/stat") as f:
+        user, nice, system, _, _, irq, softirq, steal = map(int, f.readline().split()[1:9])
+    with open("/proc/self/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return user + nice + system + irq + softirq + steal, int(fields[11]) + int(fields[12])
+
+
+class Section:
+    """Times a block and measures how busy *other* processes kept the CPUs meanwhile.
+
+    ``foreign_cores`` is the CPU time (including time the hypervisor stole)
+    not spent by this process, in cores: 0 on a quiet machine, about 1 when
+    another process kept one core busy. Two-thread BLAS code slows down
+    several-fold then, so such samples are set aside by the report.
+    """
+
+    def __init__(self) -> None:
+        self.ticks, self.start = cpu_ticks(), time.perf_counter()
+
+    def __enter__(self) -> Section:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self.seconds = time.perf_counter() - self.start
+        (busy0, own0), (busy1, own1) = self.ticks, cpu_ticks()
+        hz = os.sysconf("SC_CLK_TCK")
+        self.foreign_cores = max(0, (busy1 - busy0) - (own1 - own0)) / hz / self.seconds
+
+
+def quiet_cores(seconds: float = 0.5) -> float:
+    """How many cores other processes keep busy, measured over ``seconds``."""
+    with Section() as section:
+        time.sleep(seconds)
+    return section.foreign_cores
+
+
 def measure(case: Case) -> dict:
     module, cls_name, preload = CONTENDERS[case.contender]
     for name in preload:  # import costs belong to the baseline, not to training
@@ -70,33 +111,40 @@ def measure(case: Case) -> dict:
         {k: info.get(k) for k in ("internal_api", "num_threads", "version", "architecture")}
         for info in threadpool_info()
     ]
-    epoch_s, ref_s, losses = [], [], []
+    epoch_s, ref_s, losses, foreign = [], [], [], {"epoch": [], "ref": []}
 
     def timed_reference() -> None:
         time.sleep(SETTLE_S)
-        ref_s.append(reference.time())
+        with Section() as section:
+            reference.time()
+        ref_s.append(section.seconds)
+        foreign["ref"].append(section.foreign_cores)
         time.sleep(SETTLE_S)
 
     if case.mode == "fit":
         timed_reference()
-        start = time.perf_counter()
-        contender.fit(1 + case.epochs)
-        epoch_s.append(time.perf_counter() - start)
+        with Section() as section:
+            contender.fit(1 + case.epochs)
+        epoch_s.append(section.seconds)
+        foreign["epoch"].append(section.foreign_cores)
         timed_reference()
     else:
         timed_reference()
-        last = [time.perf_counter()]
+        current = Section()
 
         def after_epoch(loss: float) -> None:
-            epoch_s.append(time.perf_counter() - last[0])
+            nonlocal current
+            current.stop()
+            epoch_s.append(current.seconds)
+            foreign["epoch"].append(current.foreign_cores)
             losses.append(float(loss))
             timed_reference()
-            last[0] = time.perf_counter()
+            current = Section()
 
         contender.train(1 + case.epochs, after_epoch)
     limits.restore_original_limits()
     result.update(
-        epoch_s=epoch_s, ref_s=ref_s, losses=losses,
+        epoch_s=epoch_s, ref_s=ref_s, losses=losses, foreign_cores=foreign,
         peak_rss_mb=peak_rss_mb(), rss_end_mb=rss_mb(),
     )
     return result
