@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -92,17 +93,37 @@ def usable(*arrays: np.ndarray) -> bool:
 
 def axpy(a: float, x: np.ndarray, y: np.ndarray) -> None:
     """``y += a * x`` in place."""
-    _FUNCS["axpy", y.dtype](y.size, a, x.ctypes.data, 1, y.ctypes.data, 1)
+    _FUNCS["axpy", y.dtype](y.size, a, address(x), 1, address(y), 1)
 
 
 def axpby(a: float, x: np.ndarray, b: float, y: np.ndarray) -> None:
     """``y = a * x + b * y`` in place."""
-    _FUNCS["axpby", y.dtype](y.size, a, x.ctypes.data, 1, b, y.ctypes.data, 1)
+    _FUNCS["axpby", y.dtype](y.size, a, address(x), 1, b, address(y), 1)
 
 
 def scal(a: float, x: np.ndarray) -> None:
     """``x *= a`` in place."""
-    _FUNCS["scal", x.dtype](x.size, a, x.ctypes.data, 1)
+    _FUNCS["scal", x.dtype](x.size, a, address(x), 1)
+
+
+_ADDRESSES: dict[int, tuple[weakref.ref, int, int]] = {}
+
+
+def address(a: np.ndarray) -> int:
+    """The address of ``a``'s data, for ctypes.
+
+    ``a.ctypes.data`` builds a helper object on every access (about 1 us, more
+    than a BLAS call on a small vector costs), and an optimizer passes the same
+    arrays every step, so the address is remembered per array object (and
+    forgotten when the array is freed; the size guards against ``a.resize``).
+    """
+    hit = _ADDRESSES.get(id(a))
+    if hit is not None and hit[0]() is a and hit[2] == a.size:
+        return hit[1]
+    key = id(a)
+    ref = weakref.ref(a, lambda _, key=key: _ADDRESSES.pop(key, None))
+    _ADDRESSES[key] = (ref, a.ctypes.data, a.size)
+    return _ADDRESSES[key][1]
 
 
 def _self_test() -> bool:
