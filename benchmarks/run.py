@@ -44,13 +44,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--dtypes", nargs="+", default=["float32", "float64"],
                    choices=["float32", "float64"])
     p.add_argument("--contenders", nargs="+", default=ALL, choices=ALL)
-    p.add_argument("--reps", type=int, default=2,
-                   help="processes per contender at the first batch size")
-    p.add_argument("--other-reps", type=int, default=1,
-                   help="processes per contender at the other batch sizes")
+    p.add_argument("--reps", nargs="+", default=["2", "512:1"],
+                   help="processes per contender: N for every batch size, B:N for batch B "
+                   "(default: 2, and 1 at batch 512, whose epochs vary least)")
+    p.add_argument("--fit-reps", type=int, default=1,
+                   help="whole fit() calls per estimator where they are timed")
     p.add_argument("--epochs", type=int, default=2, help="timed epochs after the warm-up one")
     p.add_argument("--fit-batch-sizes", type=int, nargs="*", default=[128],
                    help="settings where whole fit() calls are timed too")
+    p.add_argument("--baseline", type=Path, default=None,
+                   help="a folder holding another bprop/ package: adds it as contender "
+                   "'bprop-baseline', to measure a change before and after")
     p.add_argument("--threads", type=int, default=0, help="BLAS/torch threads (0: all cores)")
     p.add_argument("--max-wait", type=float, default=60.0,
                    help="seconds to wait for other processes to go quiet before each run")
@@ -59,9 +63,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
-        args.batch_sizes, args.dtypes, args.reps, args.epochs = [128], ["float32"], 1, 1
+        args.batch_sizes, args.dtypes, args.reps, args.epochs = [128], ["float32"], ["1"], 1
+    args.reps = parse_reps(args.reps)
     args.name = args.name or ("quick" if args.quick else "bench")
     return args
+
+
+def parse_reps(tokens: list[str]) -> dict[int | None, int]:
+    """``["2", "512:1"]`` -> ``{None: 2, 512: 1}`` (None: every other batch size)."""
+    reps: dict[int | None, int] = {None: 2}
+    for token in tokens:
+        batch, _, n = token.rpartition(":")
+        reps[int(batch) if batch else None] = int(n)
+    return reps
 
 
 def plan(args: argparse.Namespace, data_dir: Path) -> list[list[Case]]:
@@ -72,12 +86,16 @@ def plan(args: argparse.Namespace, data_dir: Path) -> list[list[Case]]:
             common = dict(batch_size=bs, dtype=dtype, epochs=args.epochs,
                           threads=args.threads, data_dir=str(data_dir))
             cases = [Case(c, **common) for c in args.contenders]
-            if bs in args.fit_batch_sizes:
-                cases += [Case(c, mode="fit", **common) for c in FIT if c in args.contenders]
-            reps = args.reps if bs == args.batch_sizes[0] else args.other_reps
-            for rep in range(reps):
-                k = rep % len(cases)
-                rounds.append(cases[k:] + cases[:k])
+            if args.baseline:
+                cases.insert(2, Case("bprop-baseline", bprop_path=str(args.baseline), **common))
+            fits = [Case(c, mode="fit", **common) for c in FIT if c in args.contenders]
+            if bs not in args.fit_batch_sizes:
+                fits = []
+            reps = args.reps.get(bs, args.reps[None])
+            for rep in range(max(reps, args.fit_reps if fits else 0)):
+                these = (cases if rep < reps else []) + (fits if rep < args.fit_reps else [])
+                k = rep % len(these)
+                rounds.append(these[k:] + these[:k])
     return rounds
 
 
@@ -93,7 +111,11 @@ def wait_for_quiet(max_wait: float) -> float:
 
 def run_case(case: Case) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(case.as_dict())]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    env = dict(os.environ)
+    if case.bprop_path:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [case.bprop_path,
+                                                          env.get("PYTHONPATH")]))
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT "):])
@@ -110,6 +132,10 @@ def worker(spec: str) -> None:
     except Exception as err:  # reported in the table, never hides the others
         result = {"case": case.as_dict(), "error": f"{type(err).__name__}: {err}"}
     print("RESULT " + json.dumps(result), flush=True)
+
+
+def reps_text(args: argparse.Namespace) -> str:
+    return ", ".join(f"{args.reps.get(b, args.reps[None])} at batch {b}" for b in args.batch_sizes)
 
 
 def machine() -> dict:
@@ -149,9 +175,9 @@ def write(args: argparse.Namespace, results: list[dict], info: dict) -> Path:
         f"{q['disturbed']} of {q['epochs']} timed sections had more than "
         f"{report.FOREIGN_MAX} cores busy elsewhere and are left out of the medians.", "",
         f"MLP 784-256-128-10, ReLU, softmax cross-entropy, SGD lr 0.01, momentum 0.9, "
-        f"weight decay 1e-4, 60000 x 784 samples reshuffled each epoch. {args.reps} process(es) "
-        f"per contender at batch {args.batch_sizes[0]}, {args.other_reps} at the others, "
-        f"{args.epochs} timed epoch(s) each after a warm-up epoch.",
+        f"weight decay 1e-4, 60000 x 784 samples reshuffled each epoch. Processes per "
+        f"contender: {reps_text(args)}; {args.epochs} timed epoch(s) each after a warm-up "
+        "epoch.",
         "", "## Summary (normalized seconds; ratios of normalized medians)", "",
         report.summary_table(settings), "## Details", "",
     ] + [report.markdown_setting(s) for s in settings]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import resource
+import sys
 import time
 from pathlib import Path
 
@@ -20,6 +21,7 @@ CONTENDERS = {
     "numpy-textbook": ("numpy_loops", "TextbookNumpy", []),
     "numpy-careful": ("numpy_loops", "CarefulNumpy", []),
     "bprop": ("peers", "BpropTrainer", ["bprop.train", "bprop.layers", "bprop.optim"]),
+    "bprop-baseline": ("peers", "BpropTrainer", ["bprop.train", "bprop.layers", "bprop.optim"]),
     "bprop-mlp": ("peers", "BpropMLP", ["bprop.estimators"]),
     "sklearn": ("peers", "SklearnMLP", ["sklearn.neural_network"]),
     "torch": ("peers", "Torch", ["torch"]),
@@ -107,6 +109,8 @@ def measure(case: Case) -> dict:
     cls = getattr(importlib.import_module(f"{__package__}.{module}"), cls_name)
     contender = cls(X, y, case.batch_size)
     result = {"case": case.as_dict(), "rss_loaded_mb": rss_loaded, "peak_reset": peak_reset}
+    if "bprop" in sys.modules:
+        result["bprop_file"] = sys.modules["bprop"].__file__
     result["blas"] = [
         {k: info.get(k) for k in ("internal_api", "num_threads", "version", "architecture")}
         for info in threadpool_info()

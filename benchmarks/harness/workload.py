@@ -33,6 +33,7 @@ class Case:
     threads: int = 0  # 0: all cores
     mode: str = "epochs"  # "epochs": per-epoch timing; "fit": one whole fit() call
     data_dir: str = ""
+    bprop_path: str = ""  # import bprop from here instead (before/after comparisons)
 
     def as_dict(self) -> dict:
         return asdict(self)
