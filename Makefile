@@ -17,7 +17,8 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check bprop tests examples exercises benchmarks
-	$(BIN)/python -m pytest
+	# SCIPY_ARRAY_API=1 lets scikit-learn's estimator checks test array-API input too
+	SCIPY_ARRAY_API=1 $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
