@@ -9,10 +9,15 @@ whole call as a user makes it (model construction included), timed as a whole.
 from __future__ import annotations
 
 import contextlib
+import importlib
+import importlib.util
 import io
 import os
+import sys
+import threading
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -22,15 +27,20 @@ from .workload import LR, MOMENTUM, SEED, SIZES, WEIGHT_DECAY
 class BpropTrainer:
     """``bprop.train.Trainer`` on ``Sequential(Linear, ReLU, Linear, ReLU, Linear)``."""
 
+    package = "bprop"
+
     def __init__(self, X: np.ndarray, y: np.ndarray, batch_size: int) -> None:
         self.X, self.y, self.batch_size = X, y, batch_size
 
     def build(self):
-        from bprop.layers import Linear, ReLU, Sequential
-        from bprop.losses import SoftmaxNLL
-        from bprop.optim import SGD
-        from bprop.train import Trainer
-
+        pkg = self.package
+        Linear, ReLU, Sequential = (
+            getattr(importlib.import_module(f"{pkg}.layers"), n)
+            for n in ("Linear", "ReLU", "Sequential")
+        )
+        SoftmaxNLL = importlib.import_module(f"{pkg}.losses").SoftmaxNLL
+        SGD = importlib.import_module(f"{pkg}.optim").SGD
+        Trainer = importlib.import_module(f"{pkg}.train").Trainer
         dt, rng = self.X.dtype, np.random.default_rng(SEED)
         layers = []
         for i, (n_in, n_out) in enumerate(zip(SIZES[:-1], SIZES[1:], strict=True)):
@@ -40,7 +50,7 @@ class BpropTrainer:
         return Trainer(model, SoftmaxNLL(), optimizer, batch_size=self.batch_size, rng=SEED)
 
     def train(self, epochs: int, after_epoch: Callable[[float], None]) -> None:
-        from bprop.callbacks import Callback
+        Callback = importlib.import_module(f"{self.package}.callbacks").Callback
 
         class AfterEpoch(Callback):
             def on_epoch_end(self, trainer, epoch, logs):
@@ -52,6 +62,25 @@ class BpropTrainer:
 
     def fit(self, epochs: int) -> None:
         self.build().fit(self.X, self.y, epochs)
+
+
+class BpropBaseline(BpropTrainer):
+    """The same, with another copy of bprop loaded as ``bprop_baseline`` (`load_baseline`)."""
+
+    package = "bprop_baseline"
+
+
+def load_baseline(folder: str) -> None:
+    """Import ``folder/bprop`` as the package ``bprop_baseline`` (its imports are relative)."""
+    if "bprop_baseline" in sys.modules:
+        return
+    init = Path(folder) / "bprop" / "__init__.py"
+    spec = importlib.util.spec_from_file_location(
+        "bprop_baseline", init, submodule_search_locations=[str(init.parent)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bprop_baseline"] = module
+    spec.loader.exec_module(module)
 
 
 def mlp_params(batch_size: int, max_iter: int) -> dict:
@@ -88,7 +117,7 @@ class Estimator:
 
     def train(self, epochs: int, after_epoch: Callable[[float], None]) -> None:
         est = self.estimator_class()(**mlp_params(self.batch_size, epochs), verbose=True)
-        with warnings.catch_warnings(), contextlib.redirect_stdout(EpochSignal(after_epoch)):
+        with warnings.catch_warnings(), EpochSignal.listen(after_epoch):
             warnings.simplefilter("ignore")  # ConvergenceWarning: fixed epochs on purpose
             est.fit(self.X, self.y)
 
@@ -100,16 +129,34 @@ class Estimator:
 
 
 class EpochSignal(io.TextIOBase):
-    """A stdout that calls ``after_epoch(loss)`` on every ``Iteration k, loss = x`` line."""
+    """A stdout that turns ``Iteration k, loss = x`` lines into ``after_epoch(loss)``.
 
-    def __init__(self, after_epoch: Callable[[float], None]) -> None:
-        self.after_epoch = after_epoch
+    Calls go to the callback of the thread that printed the line: in lockstep
+    runs several estimators train in turn, each in its own thread.
+    """
+
+    listeners: dict[int, Callable[[float], None]] = {}
+    original = None
 
     def write(self, text: str) -> int:
+        after_epoch = self.listeners.get(threading.get_ident())
         for line in text.splitlines():
-            if line.startswith("Iteration ") and "loss = " in line:
-                self.after_epoch(float(line.rsplit("=", 1)[1]))
+            if after_epoch and line.startswith("Iteration ") and "loss = " in line:
+                after_epoch(float(line.rsplit("=", 1)[1]))
         return len(text)
+
+    @classmethod
+    @contextlib.contextmanager
+    def listen(cls, after_epoch: Callable[[float], None]):
+        if not cls.listeners:
+            cls.original, sys.stdout = sys.stdout, cls()
+        cls.listeners[threading.get_ident()] = after_epoch
+        try:
+            yield
+        finally:
+            del cls.listeners[threading.get_ident()]
+            if not cls.listeners:
+                sys.stdout = cls.original
 
 
 class BpropMLP(Estimator):

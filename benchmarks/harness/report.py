@@ -1,16 +1,16 @@
-"""Turn worker results into medians, normalized ratios, target checks and markdown.
+"""Turn worker results into medians, paired ratios, target checks and markdown.
 
-Normalization: each epoch time is divided by the mean of the two reference
-timings around it (a quarter epoch of the GEMM bound, same process, same
-batch size and dtype). Samples during which other processes used the CPUs
-are left out. Ratios between contenders are ratios of the medians of those
-normalized times; "normalized s" multiplies them back by the median reference
-of the setting, a seconds figure with the host's phases mostly removed.
+Speed comes from the lockstep run of each setting (`worker.lockstep`): in
+every round each contender trains one epoch, seconds apart from the others,
+so the ratio of two contenders is taken round by round and then the median
+over rounds is reported, with its range. The first round is a warm-up and
+is reported separately. Rounds during which other processes kept the CPUs
+busy (more than `FOREIGN_MAX` cores) are left out.
 
-The host also has slow and fast states that no process can see, and in the
-slow one element-wise code slows down more than the matrix products, so the
-reference does not cancel everything. Slow states only ever add time, so the
-ratio of the best (fastest) epochs is reported beside the median ratio.
+Memory and the normalized single-process times come from one process per
+contender (`worker.measure`): the RSS after importing and loading the data,
+the peak RSS while training, and epoch times divided by a reference timed
+next to them (a quarter epoch of the GEMM bound).
 """
 
 from __future__ import annotations
@@ -31,64 +31,53 @@ LABELS = {
 }
 TARGETS = {128: 1.25, 32: 1.8}  # bprop Trainer as a multiple of the GEMM bound
 FIT_TARGET, MEMORY_TARGET_MB = 1.05, 30.0
-
-
-#: other processes busier than this (in cores) during an epoch or its references
-#: mark the sample as disturbed; the medians use undisturbed samples when there are any
+#: other processes busier than this (in cores) during a timed section disturb it
 FOREIGN_MAX = 0.25
 
 
-def foreign(r: dict) -> dict:
-    """Cores kept busy by other processes during each epoch and each reference."""
-    return r.get("foreign_cores", {"epoch": [0.0] * len(r["epoch_s"]),
-                                   "ref": [0.0] * len(r["ref_s"])})
+def spread(values: list[float]) -> dict:
+    return {"median": median(values), "min": min(values), "max": max(values)}
 
 
-def samples(r: dict) -> list[tuple[float, float, bool]]:
-    """(seconds, mean of the two references around it, disturbed) per timed section."""
-    t, ref, busy = r["epoch_s"], r["ref_s"], foreign(r)
-    return [
-        (t[i], (ref[i] + ref[i + 1]) / 2,
-         max(busy["epoch"][i], busy["ref"][i], busy["ref"][i + 1]) > FOREIGN_MAX)
-        for i in range(len(t))
-    ]
+def lockstep_stats(r: dict) -> dict:
+    """Per contender: seconds, ratio to the GEMM bound and bprop ÷ it, round by round."""
+    names, t, busy = r["contenders"], r["epoch_s"], r["foreign_cores"]
+    n_rounds = min(len(t[c]) for c in names)
+    timed = [j for j in range(1, n_rounds)
+             if max(busy[c][j] for c in names) <= FOREIGN_MAX] or list(range(1, n_rounds))
+    out = {"rounds": n_rounds - 1, "disturbed": n_rounds - 1 - len(timed), "by": {}}
+    for c in names:
+        s = {"seconds": spread([t[c][j] for j in timed]), "first_s": t[c][0],
+             "total_s": sum(t[c]), "final_loss": r["losses"][c][-1]}
+        if "gemm-bound" in t:
+            s["x_gemm"] = spread([t[c][j] / t["gemm-bound"][j] for j in timed])
+        if "bprop" in t:
+            s["bprop_over"] = spread([t["bprop"][j] / t[c][j] for j in timed])
+        out["by"][c] = s
+    if "bprop" in t and "bprop-mlp" in t:
+        out["mlp_over_trainer"] = {
+            "epochs": median(t["bprop-mlp"][j] / t["bprop"][j] for j in timed),
+            "whole_fit": sum(t["bprop-mlp"]) / sum(t["bprop"]),
+        }
+    return out
 
 
-def stats(values: list[tuple[float, float, bool]], per: int = 1) -> dict:
-    """Medians and ranges of raw and normalized times over the undisturbed samples."""
-    clean = [v for v in values if not v[2]] or values
-    raw = [t / per for t, _, _ in clean]
-    norm = [t / per / ref for t, ref, _ in clean]
-    return {
-        "samples": len(values), "disturbed": len(values) - len(clean),
-        "median_s": median(raw), "min_s": min(raw), "max_s": max(raw),
-        "median_norm": median(norm), "min_norm": min(norm), "max_norm": max(norm),
-    }
-
-
-def summarize_epochs(runs: list[dict]) -> dict:
-    per_run = [samples(r) for r in runs]
-    first = stats([s[0] for s in per_run])
+def process_stats(runs: list[dict]) -> dict:
+    """Memory, first epoch and reference-normalized times of single-contender processes."""
+    first, norm = [], []
+    for r in runs:
+        t, ref, busy = r["epoch_s"], r["ref_s"], r["foreign_cores"]
+        for i, ti in enumerate(t):
+            local = (ref[i] + ref[i + 1]) / 2
+            quiet = max(busy["epoch"][i], busy["ref"][i], busy["ref"][i + 1]) <= FOREIGN_MAX
+            if i == 0:
+                first.append(ti)
+            elif quiet or len(t) == 1:
+                norm.append(ti / local)
     return {
         "runs": len(runs),
-        **stats([x for s in per_run for x in s[1:]]),
-        "first_s": first["median_s"], "first_norm": first["median_norm"],
-        "final_loss": median(r["losses"][-1] if r["losses"] else math.nan for r in runs),
-        **memory(runs),
-    }
-
-
-def summarize_fit(runs: list[dict]) -> dict:
-    epochs = 1 + runs[0]["case"]["epochs"]
-    return {
-        "runs": len(runs), "epochs_per_fit": epochs,
-        **stats([x for r in runs for x in samples(r)], per=epochs),
-        **memory(runs),
-    }
-
-
-def memory(runs: list[dict]) -> dict:
-    return {
+        "first_s": median(first) if first else math.nan,
+        "normalized": median(norm) if norm else math.nan,
         "rss_loaded_mb": median(r["rss_loaded_mb"] for r in runs),
         "peak_over_loaded_mb": max(r["peak_rss_mb"] - r["rss_loaded_mb"] for r in runs),
     }
@@ -102,55 +91,40 @@ def summarize(results: list[dict]) -> list[dict]:
     settings = []
     for (bs, dtype), rs in groups.items():
         ok = [r for r in rs if "error" not in r]
+        lock = next((lockstep_stats(r) for r in ok if r.get("lockstep")), None)
         by: dict[tuple, list[dict]] = defaultdict(list)
         for r in ok:
-            by[(r["case"]["mode"], r["case"]["contender"])].append(r)
-        refs = [(t, f) for r in ok for t, f in zip(r["ref_s"], foreign(r)["ref"], strict=True)]
-        quiet = [t for t, f in refs if f <= FOREIGN_MAX] or [t for t, _ in refs]
-        ref = median(quiet) if quiet else math.nan
-        epochs = {c: summarize_epochs(v) for (m, c), v in by.items() if m == "epochs"}
-        fits = {c: summarize_fit(v) for (m, c), v in by.items() if m == "fit"}
-        for s in list(epochs.values()) + list(fits.values()):
-            s["normalized_s"] = s["median_norm"] * ref
-        add_ratios(epochs, fits)
+            if not r.get("lockstep"):
+                by[(r["case"]["mode"], r["case"]["contender"])].append(r)
+        procs = {c: process_stats(v) for (m, c), v in by.items() if m == "epochs"}
+        fits = {c: median(r["epoch_s"][0] for r in v) for (m, c), v in by.items() if m == "fit"}
+        gemm = procs.get("gemm-bound", {}).get("normalized")
+        for p in procs.values():
+            p["x_gemm"] = p["normalized"] / gemm if gemm else math.nan
+        errors = [f'{r["case"]["contender"]}: {r["error"]}' for r in rs if "error" in r]
+        errors += [f"{c}: {e}" for r in ok if r.get("lockstep") for c, e in r["errors"].items()]
         settings.append({
-            "batch_size": bs, "dtype": dtype, "reference_s": ref,
-            "epochs": epochs, "fit": fits, "checks": checks(bs, epochs, fits),
-            "errors": [f'{r["case"]["contender"]}: {r["error"]}' for r in rs if "error" in r],
+            "batch_size": bs, "dtype": dtype, "lockstep": lock, "processes": procs,
+            "fit_s": fits, "checks": checks(bs, lock, procs), "errors": errors,
         })
     return settings
 
 
-def add_ratios(epochs: dict, fits: dict) -> None:
-    gemm = epochs.get("gemm-bound", {}).get("median_norm")
-    mine = epochs.get("bprop", {}).get("median_norm")
-    gemm_best = epochs.get("gemm-bound", {}).get("min_s")
-    for s in epochs.values():
-        s["x_gemm"] = s["median_norm"] / gemm if gemm else math.nan
-        s["x_gemm_best"] = s["min_s"] / gemm_best if gemm_best else math.nan
-        s["bprop_over"] = mine / s["median_norm"] if mine else math.nan
-    trainer_fit = fits.get("bprop", {}).get("median_norm")
-    for s in fits.values():
-        s["over_trainer_fit"] = s["median_norm"] / trainer_fit if trainer_fit else math.nan
-
-
-def checks(bs: int, epochs: dict, fits: dict) -> list[dict]:
+def checks(bs: int, lock: dict | None, procs: dict) -> list[dict]:
     out = []
-    mine = epochs.get("bprop")
-    if mine and bs in TARGETS:
-        out.append(check(f"bprop Trainer <= {TARGETS[bs]}x GEMM bound", mine["x_gemm"],
-                         TARGETS[bs]))
-    if "bprop-mlp" in epochs and "bprop" in epochs:
-        ratio = epochs["bprop-mlp"]["median_norm"] / epochs["bprop"]["median_norm"]
+    if lock and "bprop" in lock["by"] and "x_gemm" in lock["by"]["bprop"] and bs in TARGETS:
+        out.append(check(f"bprop Trainer <= {TARGETS[bs]}x GEMM bound",
+                         lock["by"]["bprop"]["x_gemm"]["median"], TARGETS[bs]))
+    if lock and "mlp_over_trainer" in lock:
+        ratio = lock["mlp_over_trainer"]
         out.append(check(f"MLPClassifier.fit epochs <= {FIT_TARGET}x Trainer epochs",
-                         ratio, FIT_TARGET))
-    if "bprop-mlp" in fits and "bprop" in fits:
-        out.append(check(f"whole MLPClassifier.fit <= {FIT_TARGET}x whole Trainer.fit",
-                         fits["bprop-mlp"]["over_trainer_fit"], FIT_TARGET))
+                         ratio["epochs"], FIT_TARGET))
+        out.append(check(f"MLPClassifier.fit in all (warm-up epoch included) <= {FIT_TARGET}x "
+                         "Trainer.fit", ratio["whole_fit"], FIT_TARGET))
     for name in ("bprop", "bprop-mlp"):
-        if name in epochs:
+        if name in procs:
             out.append(check(f"{name}: peak RSS - data-loaded RSS <= {MEMORY_TARGET_MB:.0f} MB",
-                             epochs[name]["peak_over_loaded_mb"], MEMORY_TARGET_MB, "MB"))
+                             procs[name]["peak_over_loaded_mb"], MEMORY_TARGET_MB, "MB"))
     return out
 
 
@@ -159,40 +133,40 @@ def check(name: str, value: float, limit: float, unit: str = "x") -> dict:
             "met": bool(value <= limit)}
 
 
-def fmt(x: float, digits: int = 2) -> str:
+def fmt(x: float | None, digits: int = 2) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
 
+def fmt_spread(s: dict | None, digits: int = 2) -> str:
+    if not s:
+        return "–"
+    return f"{fmt(s['median'], digits)} [{fmt(s['min'], digits)}–{fmt(s['max'], digits)}]"
+
+
 def markdown_setting(s: dict) -> str:
+    lock, procs = s["lockstep"] or {"by": {}, "rounds": 0, "disturbed": 0}, s["processes"]
     lines = [
-        f"#### batch {s['batch_size']}, {s['dtype']} "
-        f"(reference: a quarter epoch of the GEMM bound, median {s['reference_s']:.3f} s)",
+        f"#### batch {s['batch_size']}, {s['dtype']} ({lock['rounds']} lockstep rounds, "
+        f"{lock['disturbed']} disturbed and left out)",
         "",
-        "| contender | s/epoch median [min–max] | normalized s/epoch | × GEMM bound "
-        "| × GEMM bound, best epochs | bprop ÷ it | first epoch s "
-        "| peak RSS over loaded, MB | final loss | epochs (disturbed) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| contender | s/epoch median [min–max] | × GEMM bound median [min–max] "
+        "| bprop ÷ it | warm-up epoch s | alone: × GEMM bound (normalized) "
+        "| peak RSS over loaded, MB | final loss |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for c, e in s["epochs"].items():
+    for c in list(dict.fromkeys(list(lock["by"]) + list(procs))):
+        e, p = lock["by"].get(c, {}), procs.get(c, {})
         lines.append(
-            f"| {LABELS.get(c, c)} | {fmt(e['median_s'])} [{fmt(e['min_s'])}–{fmt(e['max_s'])}] "
-            f"| {fmt(e['normalized_s'])} | {fmt(e['x_gemm'])} | {fmt(e['x_gemm_best'])} "
-            f"| {fmt(e['bprop_over'])} | {fmt(e['first_s'])} "
-            f"| {fmt(e['peak_over_loaded_mb'], 1)} | {fmt(e['final_loss'], 3)} "
-            f"| {e['samples']} ({e['disturbed']}) |"
+            f"| {LABELS.get(c, c)} | {fmt_spread(e.get('seconds'))} "
+            f"| {fmt_spread(e.get('x_gemm'))} "
+            f"| {fmt(e.get('bprop_over', {}).get('median'))} | {fmt(e.get('first_s'))} "
+            f"| {fmt(p.get('x_gemm'))} | {fmt(p.get('peak_over_loaded_mb'), 1)} "
+            f"| {fmt(e.get('final_loss'), 3)} |"
         )
-    if s["fit"]:
-        lines += ["", "| whole `fit()` call | s/epoch median [min–max] | normalized s/epoch "
-                  "| ÷ Trainer.fit | peak RSS over loaded, MB | calls (disturbed) |",
-                  "|---|---|---|---|---|---|"]
-        for c, f in s["fit"].items():
-            lines.append(
-                f"| {LABELS.get(c, c)} ({f['epochs_per_fit']} epochs) "
-                f"| {fmt(f['median_s'])} [{fmt(f['min_s'])}–{fmt(f['max_s'])}] "
-                f"| {fmt(f['normalized_s'])} | {fmt(f['over_trainer_fit'])} "
-                f"| {fmt(f['peak_over_loaded_mb'], 1)} "
-                f"| {f['samples']} ({f['disturbed']}) |"
-            )
+    if s["fit_s"]:
+        lines += ["", "Whole `fit()` calls, one process each: " + ", ".join(
+            f"{LABELS.get(c, c)} {t:.2f} s" for c, t in s["fit_s"].items())]
+    lines.append("")
     for c in s["checks"]:
         mark = "met" if c["met"] else "**missed**"
         lines.append(f"- {c['target']}: {fmt(c['value'])} {c['unit']} — {mark}")
@@ -203,30 +177,42 @@ def markdown_setting(s: dict) -> str:
 def summary_table(settings: list[dict]) -> str:
     lines = [
         "| batch | dtype | GEMM bound s/epoch | bprop s/epoch | bprop × GEMM bound "
-        "| (best epochs) | bprop ÷ scikit-learn | bprop ÷ PyTorch | bprop ÷ careful numpy "
-        "| MLPClassifier ÷ Trainer | bprop peak RSS over loaded, MB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| bprop ÷ scikit-learn | bprop ÷ PyTorch | bprop ÷ careful numpy "
+        "| MLPClassifier ÷ Trainer (epochs / whole fit) | bprop peak RSS over data, MB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in settings:
-        e = s["epochs"]
-        b, gemm = e.get("bprop", {}), e.get("gemm-bound", {})
+        by = (s["lockstep"] or {}).get("by", {})
+        b = by.get("bprop", {})
+        mlp = (s["lockstep"] or {}).get("mlp_over_trainer", {})
+
         lines.append(
-            f"| {s['batch_size']} | {s['dtype']} | {fmt(gemm.get('normalized_s'))} "
-            f"| {fmt(b.get('normalized_s'))} | {fmt(b.get('x_gemm'))} "
-            f"| {fmt(b.get('x_gemm_best'))} "
-            f"| {fmt(e.get('sklearn', {}).get('bprop_over'))} "
-            f"| {fmt(e.get('torch', {}).get('bprop_over'))} "
-            f"| {fmt(e.get('numpy-careful', {}).get('bprop_over'))} "
-            f"| {fmt(1 / e.get('bprop-mlp', {}).get('bprop_over', math.nan))} "
-            f"| {fmt(b.get('peak_over_loaded_mb'), 1)} |"
+            f"| {s['batch_size']} | {s['dtype']} "
+            f"| {fmt(by.get('gemm-bound', {}).get('seconds', {}).get('median'))} "
+            f"| {fmt(b.get('seconds', {}).get('median'))} | {fmt_spread(b.get('x_gemm'))} "
+            f"| {over(by, 'sklearn')} | {over(by, 'torch')} | {over(by, 'numpy-careful')} "
+            f"| {fmt(mlp.get('epochs'))} / {fmt(mlp.get('whole_fit'))} "
+            f"| {fmt(s['processes'].get('bprop', {}).get('peak_over_loaded_mb'), 1)} |"
         )
     return "\n".join(lines) + "\n"
 
 
+def over(by: dict, name: str) -> str:
+    """bprop ÷ ``name`` (median over rounds), formatted."""
+    return fmt(by.get(name, {}).get("bprop_over", {}).get("median"))
+
+
 def quietness(results: list[dict]) -> dict:
-    """How busy other processes kept the machine during the timed epochs."""
-    busy = sorted(f for r in results if "error" not in r for f in foreign(r)["epoch"])
+    """How busy other processes kept the machine during the timed sections."""
+    busy = []
+    for r in results:
+        if "error" in r:
+            continue
+        f = r["foreign_cores"]
+        busy += [x for v in f.values() for x in v] if r.get("lockstep") else f["epoch"]
     if not busy:
-        return {"epochs": 0, "disturbed": 0, "median_foreign_cores": math.nan}
-    return {"epochs": len(busy), "disturbed": sum(f > FOREIGN_MAX for f in busy),
+        return {"sections": 0, "disturbed": 0, "median_foreign_cores": math.nan,
+                "max_foreign_cores": math.nan}
+    busy.sort()
+    return {"sections": len(busy), "disturbed": sum(f > FOREIGN_MAX for f in busy),
             "median_foreign_cores": median(busy), "max_foreign_cores": busy[-1]}

@@ -21,7 +21,7 @@ CONTENDERS = {
     "numpy-textbook": ("numpy_loops", "TextbookNumpy", []),
     "numpy-careful": ("numpy_loops", "CarefulNumpy", []),
     "bprop": ("peers", "BpropTrainer", ["bprop.train", "bprop.layers", "bprop.optim"]),
-    "bprop-baseline": ("peers", "BpropTrainer", ["bprop.train", "bprop.layers", "bprop.optim"]),
+    "bprop-baseline": ("peers", "BpropBaseline", []),
     "bprop-mlp": ("peers", "BpropMLP", ["bprop.estimators"]),
     "sklearn": ("peers", "SklearnMLP", ["sklearn.neural_network"]),
     "torch": ("peers", "Torch", ["torch"]),
@@ -94,10 +94,20 @@ def quiet_cores(seconds: float = 0.5) -> float:
     return section.foreign_cores
 
 
+def preload(cases: list[Case]) -> None:
+    """Import what the contenders need before the data is loaded (imports are baseline RSS)."""
+    for case in cases:
+        if case.bprop_path:
+            from .peers import load_baseline
+
+            load_baseline(case.bprop_path)
+        for module in CONTENDERS[case.contender][2]:
+            importlib.import_module(module)
+
+
 def measure(case: Case) -> dict:
-    module, cls_name, preload = CONTENDERS[case.contender]
-    for name in preload:  # import costs belong to the baseline, not to training
-        importlib.import_module(name)
+    module, cls_name, _ = CONTENDERS[case.contender]
+    preload([case])
     from threadpoolctl import threadpool_info, threadpool_limits
 
     threads = case.threads or os.cpu_count()
@@ -109,8 +119,8 @@ def measure(case: Case) -> dict:
     cls = getattr(importlib.import_module(f"{__package__}.{module}"), cls_name)
     contender = cls(X, y, case.batch_size)
     result = {"case": case.as_dict(), "rss_loaded_mb": rss_loaded, "peak_reset": peak_reset}
-    if "bprop" in sys.modules:
-        result["bprop_file"] = sys.modules["bprop"].__file__
+    result["bprop_files"] = [sys.modules[m].__file__ for m in ("bprop", "bprop_baseline")
+                             if m in sys.modules]
     result["blas"] = [
         {k: info.get(k) for k in ("internal_api", "num_threads", "version", "architecture")}
         for info in threadpool_info()
@@ -152,3 +162,80 @@ def measure(case: Case) -> dict:
         peak_rss_mb=peak_rss_mb(), rss_end_mb=rss_mb(),
     )
     return result
+
+
+def lockstep(cases: list[Case]) -> dict:
+    """Train several contenders in one process, taking turns epoch by epoch.
+
+    The host's slow and fast phases last seconds to minutes, and they slow
+    element-wise code more than matrix products, so no reference timing cancels
+    them fully. Here every contender trains one epoch in turn (each in its own
+    thread, one running at a time), so each *round* sees all contenders under
+    nearly the same conditions, and ratios are taken round by round.
+    Memory is not measured here (the processes of `measure` do that).
+    """
+    import threading
+
+    names = [c.contender for c in cases]
+    preload(cases)
+    from threadpoolctl import threadpool_limits
+
+    first = cases[0]
+    threads = first.threads or os.cpu_count()
+    os.environ["BPROP_BENCH_THREADS"] = str(threads)
+    limits = threadpool_limits(threads)
+    X, y = load_data(first.data_dir, first.dtype)
+    n = len(cases)
+    turns = [threading.Event() for _ in cases]
+    times: dict[str, list] = {name: [] for name in names}
+    busy: dict[str, list] = {name: [] for name in names}
+    losses: dict[str, list] = {name: [] for name in names}
+    errors: dict[str, str] = {}
+    alive = [True] * n
+
+    def pass_turn(i: int) -> None:
+        """Wake the next contender still training (a finished or failed one is skipped)."""
+        for k in range(1, n + 1):
+            if alive[(i + k) % n]:
+                turns[(i + k) % n].set()
+                return
+
+    def contender_thread(i: int) -> None:
+        name = names[i]
+        section = None
+
+        def wait_turn() -> None:
+            nonlocal section
+            turns[i].wait()
+            turns[i].clear()
+            time.sleep(SETTLE_S)  # let the previous contender's idle threads stop spinning
+            section = Section()
+
+        def after_epoch(loss: float) -> None:
+            section.stop()
+            times[name].append(section.seconds)
+            busy[name].append(section.foreign_cores)
+            losses[name].append(float(loss))
+            pass_turn(i)
+            wait_turn()
+
+        wait_turn()
+        try:
+            module, cls_name, _ = CONTENDERS[name]
+            cls = getattr(importlib.import_module(f"{__package__}.{module}"), cls_name)
+            cls(X, y, cases[i].batch_size).train(1 + cases[i].epochs, after_epoch)
+        except Exception as err:  # reported; the others go on
+            errors[name] = f"{type(err).__name__}: {err}"
+        finally:
+            alive[i] = False
+            pass_turn(i)
+
+    workers = [threading.Thread(target=contender_thread, args=(i,)) for i in range(n)]
+    for w in workers:
+        w.start()
+    turns[0].set()
+    for w in workers:
+        w.join()
+    limits.restore_original_limits()
+    return {"lockstep": True, "case": first.as_dict(), "contenders": names,
+            "epoch_s": times, "foreign_cores": busy, "losses": losses, "errors": errors}
