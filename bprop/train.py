@@ -15,48 +15,22 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from .callbacks import Callback, ProgressBar
+from .history import History
 from .init import as_rng
 from .layers.base import Layer, layer_rngs
 from .losses.base import Loss
 from .optim.base import Optimizer
-from .validation import check_int
+from .validation import all_finite, check_data, check_int  # noqa: F401 (re-exported)
 
 
 class DivergedError(RuntimeError):
     """The loss became NaN or infinite during training."""
-
-
-class History:
-    """Per-epoch records: ``epoch``, ``loss``, ``val_loss``, ``val_accuracy``, ``lr``, ``seconds``.
-
-    ``history["loss"]`` is the list of one column; ``history.records`` the
-    list of dicts (one per epoch). Missing values (no validation data) are NaN.
-    """
-
-    columns = ("epoch", "loss", "val_loss", "val_accuracy", "lr", "seconds")
-
-    def __init__(self, records: Iterable[dict[str, float]] = ()) -> None:
-        self.records: list[dict[str, float]] = [dict(r) for r in records]
-
-    def append(self, logs: dict[str, float]) -> None:
-        self.records.append({c: float(logs.get(c, math.nan)) for c in self.columns})
-
-    def __getitem__(self, key: str) -> list[float]:
-        if key not in self.columns:
-            raise KeyError(f"unknown history column {key!r}; columns: {self.columns}")
-        return [r[key] for r in self.records]
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __repr__(self) -> str:
-        return f"History({len(self)} epochs)"
 
 
 class Trainer:
@@ -227,33 +201,7 @@ class Trainer:
         self, X: Any, y: Any, sample_weight: Any, *, name: str = "X"
     ) -> tuple[np.ndarray, Any, Any]:
         """Validate the data at the boundary and cast X to the model's dtype (once)."""
-        X = np.asarray(X)
-        if X.dtype.kind not in "fiub":
-            raise ValueError(f"{name} must be numeric, got dtype {X.dtype}")
-        if X.ndim != 2:
-            raise ValueError(f"{name} must be 2-D (samples, features), got shape {X.shape}")
-        X = X.astype(self.dtype, copy=False)
-        if not all_finite(X):
-            raise ValueError(f"{name} contains NaN or infinity; clean or impute it before training")
-        if y is not None:
-            y = np.asarray(y)
-            if y.shape[0] != X.shape[0]:
-                raise ValueError(
-                    f"{name} has {X.shape[0]} samples but its targets have {y.shape[0]}"
-                )
-            if y.dtype.kind == "f":
-                if not all_finite(y):
-                    raise ValueError(f"the targets of {name} contain NaN or infinity")
-                y = y.astype(self.dtype, copy=False)
-        if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=self.dtype)
-            if sample_weight.shape != (X.shape[0],):
-                raise ValueError(
-                    f"sample_weight must have shape ({X.shape[0]},), got {sample_weight.shape}"
-                )
-            if not np.isfinite(sample_weight).all() or (sample_weight < 0).any():
-                raise ValueError("sample_weight must be finite and >= 0")
-        return X, y, sample_weight
+        return check_data(X, y, sample_weight, self.dtype, name=name)
 
     def state_dict(self) -> dict[str, Any]:
         """Everything a checkpoint needs to resume exactly: weights, optimizer
@@ -307,20 +255,6 @@ class Trainer:
     def _call(self, hook: str, *args: Any) -> None:
         for cb in self.callbacks:
             getattr(cb, hook)(self, *args)
-
-
-def all_finite(a: np.ndarray, chunk: int = 1 << 16) -> bool:
-    """Whether ``a`` holds no NaN or inf, without a boolean copy of ``a``.
-
-    Any NaN or inf makes the sum non-finite, so one reduction settles the usual
-    case; only a sum that overflows (huge but finite values) needs the exact
-    check, done in chunks so it allocates at most ``chunk`` rows' worth.
-    """
-    with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(np.sum(a)):
-            return True
-    rows = a.reshape(a.shape[0], -1) if a.ndim else a.reshape(1, 1)
-    return all(np.isfinite(rows[i : i + chunk]).all() for i in range(0, len(rows), chunk))
 
 
 def fit(

@@ -241,7 +241,7 @@ def test_bad_trainer_arguments():
 
 
 def test_all_finite_handles_overflowing_sums():
-    from bprop.train import all_finite
+    from bprop.validation import all_finite
 
     big = np.full((4, 3), np.finfo(np.float32).max, dtype=np.float32)
     assert all_finite(big)  # the sum overflows, the values do not
