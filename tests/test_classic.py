@@ -93,10 +93,10 @@ def test_online_delta_rule_lowers_the_cost(iris):
 @pytest.mark.parametrize(
     "estimator,message",
     [
-        (Perceptron(lr=0), "lr must be > 0, got 0"),
-        (Perceptron(max_epochs=0), "max_epochs must be >= 1, got 0"),
-        (Adaline(lr=-1.0), "lr must be > 0, got -1.0"),
-        (Adaline(epochs=0), "epochs must be >= 1, got 0"),
+        (Perceptron(lr=0), "lr must be a finite number > 0, got 0"),
+        (Perceptron(max_epochs=0), "max_epochs must be an integer >= 1, got 0"),
+        (Adaline(lr=-1.0), "lr must be a finite number > 0, got -1.0"),
+        (Adaline(epochs=0), "epochs must be an integer >= 1, got 0"),
     ],
 )
 def test_bad_hyperparameters_are_rejected_in_fit(estimator, message):

@@ -7,6 +7,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, check_random_state, check_X_y
 
+from ..validation import check_int, check_positive
+
 
 class Adaline(ClassifierMixin, BaseEstimator):
     """ADALINE: a linear unit trained by the delta rule, thresholded to classify.
@@ -76,10 +78,8 @@ class Adaline(ClassifierMixin, BaseEstimator):
         """Minimise the squared error of the linear output by the delta rule."""
         X, y = check_X_y(X, y, dtype=np.float64)
         check_classification_targets(y)
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+        check_positive("lr", self.lr)
+        check_int("epochs", self.epochs)
         self.classes_, index = np.unique(y, return_inverse=True)
         if len(self.classes_) != 2:
             raise ValueError(f"Adaline is a binary classifier; got {len(self.classes_)} classes")

@@ -7,6 +7,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, check_random_state, check_X_y
 
+from ..validation import check_int, check_positive
+
 
 class Perceptron(ClassifierMixin, BaseEstimator):
     """The perceptron learning rule: update only on mistakes.
@@ -74,10 +76,8 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         """Run the perceptron rule until an epoch makes no mistake (or ``max_epochs``)."""
         X, y = check_X_y(X, y, dtype=np.float64)
         check_classification_targets(y)
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        if self.max_epochs < 1:
-            raise ValueError(f"max_epochs must be >= 1, got {self.max_epochs}")
+        check_positive("lr", self.lr)
+        check_int("max_epochs", self.max_epochs)
         self.classes_, t = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(f"need at least 2 classes, got {len(self.classes_)}")
