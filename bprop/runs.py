@@ -173,8 +173,11 @@ class Recorder(Callback):
         if trainer.epoch % self.every == 0 or done:
             self.save()
 
-    def save(self) -> int:
-        """Write the last completed epoch's snapshot; returns that epoch."""
+    def save(self) -> int | None:
+        """Write the last completed epoch's snapshot; returns that epoch (None
+        when interrupted before training began: nothing to save)."""
+        if self.last is None:
+            return None
         epoch = self.last["trainer"]["epoch"]
         if self.saved_epoch != epoch:
             save_checkpoint(self.run_dir / CHECKPOINT, self.last)

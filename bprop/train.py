@@ -160,6 +160,8 @@ class Trainer:
         for b, start in enumerate(range(0, n, bs)):
             idx = order[start : start + bs]
             sw = None if sample_weight is None else sample_weight[idx]
+            if sw is not None and not sw.sum() > 0:
+                continue  # only zero-weight samples: no loss, no gradient, no step
             self.batch_indices = idx
             self._call("on_batch_begin", b, len(idx))
             # X[idx] into the preallocated buffer; mode="clip" skips numpy's extra

@@ -62,11 +62,16 @@ def check_data(
         raise ValueError(f"{name} must be numeric, got dtype {X.dtype}")
     if X.ndim != 2:
         raise ValueError(f"{name} must be 2-D (samples, features), got shape {X.shape}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} has 0 samples; at least 1 is required")
     X = X.astype(dtype, copy=False)
     if not all_finite(X):
         raise ValueError(f"{name} contains NaN or infinity; clean or impute it before training")
     if y is not None:
         y = np.asarray(y)
+        if y.ndim == 0:
+            raise ValueError(f"the targets of {name} must be an array with one row per sample, "
+                             f"got the scalar {y!r}")
         if y.shape[0] != X.shape[0]:
             raise ValueError(f"{name} has {X.shape[0]} samples but its targets have {y.shape[0]}")
         if y.dtype.kind == "f":
@@ -81,4 +86,6 @@ def check_data(
             )
         if not np.isfinite(sample_weight).all() or (sample_weight < 0).any():
             raise ValueError("sample_weight must be finite and >= 0")
+        if not sample_weight.sum() > 0:
+            raise ValueError("sample_weight is zero for every sample: nothing to train on")
     return X, y, sample_weight

@@ -114,7 +114,7 @@ def test_bad_inputs():
         SoftmaxNLL().forward(np.zeros((2, 3)), np.array([0, 3]))
     with pytest.raises(ValueError, match="out of range"):
         SoftmaxNLL().forward(np.zeros((2, 3)), np.array([-1, 0]))
-    with pytest.raises(ValueError, match="must be integers"):
+    with pytest.raises(ValueError, match="label 0.5 is not an integer"):
         SoftmaxNLL().forward(np.zeros((2, 3)), np.array([0.5, 1]))
     with pytest.raises(ValueError, match="labels must have shape \\(2,\\)"):
         SoftmaxNLL().forward(np.zeros((2, 3)), np.array([0, 1, 2]))

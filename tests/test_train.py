@@ -249,3 +249,29 @@ def test_all_finite_handles_overflowing_sums():
     assert not all_finite(big)
     assert not all_finite(np.array([1.0, -np.inf]))
     assert all_finite(np.zeros((0, 3)))
+
+
+def test_batches_of_zero_weight_samples_are_skipped():
+    X = np.random.default_rng(0).normal(size=(8, 5))
+    y = np.arange(8) % 3
+    w = np.r_[np.zeros(4), np.ones(4)]
+    nets = [Sequential(Linear(5, 3, rng=0)) for _ in range(2)]
+    fit(nets[0], SoftmaxNLL(), SGD(nets[0].parameters(), lr=0.1), X, y, epochs=1,
+        batch_size=4, shuffle=False, sample_weight=w)
+    fit(nets[1], SoftmaxNLL(), SGD(nets[1].parameters(), lr=0.1), X[4:], y[4:], epochs=1,
+        batch_size=4, shuffle=False)
+    np.testing.assert_array_equal(nets[0][0].weight.value, nets[1][0].weight.value)
+
+
+@pytest.mark.parametrize(
+    "X,y,w,match",
+    [
+        (np.ones((2, 2)), np.zeros(2, dtype=int), np.zeros(2), "zero for every sample"),
+        (np.zeros((0, 2)), np.zeros(0, dtype=int), None, "0 samples"),
+        (np.ones((2, 2)), np.float64(3), None, "one row per sample"),
+    ],
+)
+def test_degenerate_data_is_rejected(X, y, w, match):
+    net = _mlp(2, 3, 2)
+    with pytest.raises(ValueError, match=match):
+        fit(net, SoftmaxNLL(), SGD(net.parameters(), lr=0.1), X, y, epochs=1, sample_weight=w)

@@ -143,8 +143,11 @@ def fit(exp: Any, run_dir: Path, *, quiet: bool, state: dict | None = None) -> i
     except (Interrupted, KeyboardInterrupt) as err:
         epoch = recorder.save()
         name = err.args[0] if isinstance(err, Interrupted) else "SIGINT"
-        print(f"\n{name}: checkpoint of epoch {epoch} saved in {run_dir}; continue with\n"
-              f"  bprop train --resume {run_dir}", file=sys.stderr)
+        if epoch is None:
+            print(f"\n{name}: stopped before the first epoch; nothing to resume", file=sys.stderr)
+        else:
+            print(f"\n{name}: checkpoint of epoch {epoch} saved in {run_dir}; continue with\n"
+                  f"  bprop train --resume {run_dir}", file=sys.stderr)
         return 128 + (err.signum if isinstance(err, Interrupted) else signal.SIGINT)
     except DivergedError as err:
         print(f"bprop: {err}", file=sys.stderr)

@@ -70,7 +70,13 @@ def _check_labels(target: Any, z: np.ndarray, loss: Loss) -> np.ndarray:
             f"{type(loss).__name__}: labels must have shape ({n},) to match scores of shape "
             f"{z.shape}, got shape {t.shape}"
         )
-    if t.dtype.kind == "f" and np.all(t == np.round(t)):
+    if t.dtype.kind == "f":
+        fractional = t[t != np.round(t)]
+        if fractional.size:
+            raise ValueError(
+                f"{type(loss).__name__}: label {fractional[0]} is not an integer; labels must "
+                f"be integers in [0, {k})"
+            )
         t = t.astype(np.intp)
     if t.dtype.kind not in "iu":
         raise ValueError(
