@@ -26,7 +26,7 @@ from .init import as_rng
 from .layers.base import Layer, layer_rngs
 from .losses.base import Loss
 from .optim.base import Optimizer
-from .validation import all_finite, check_data, check_int  # noqa: F401 (re-exported)
+from .validation import check_data, check_int
 
 
 class DivergedError(RuntimeError):
