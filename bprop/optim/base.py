@@ -9,6 +9,7 @@ import numpy as np
 
 from ..parameter import Parameter
 from ..validation import check_nonnegative, check_positive
+from .packing import PackedGroup, pack
 
 
 class Optimizer:
@@ -16,10 +17,18 @@ class Optimizer:
 
     Subclasses implement ``step()``. ``lr`` and ``weight_decay`` are plain
     attributes: schedules change ``lr`` between steps.
+
+    The parameters are packed (`bprop.optim.packing`): from here on each
+    ``p.value`` and ``p.grad`` is a view of one contiguous buffer per dtype,
+    so that a step can update the whole model in a few calls
+    (``self.groups``). Layers and users keep working on ``p.value`` as before;
+    an array taken from ``p.value`` *before* the optimizer was built is the
+    old one, no longer the model's.
     """
 
     def __init__(self, params: Iterable[Parameter], lr: float, weight_decay: float) -> None:
-        self.params = list(params)
+        # a parameter listed twice (tied weights) is one parameter: step it once
+        self.params = list({id(p): p for p in params}.values())
         if not self.params:
             raise ValueError(f"{type(self).__name__} got an empty parameter list")
         for p in self.params:
@@ -31,6 +40,7 @@ class Optimizer:
         self.lr = check_positive("lr", lr)
         self.weight_decay = check_nonnegative("weight_decay", weight_decay)
         self.t = 0  # number of steps taken
+        self.groups: list[PackedGroup] = pack(self.params)
 
     def step(self) -> None:
         raise NotImplementedError
