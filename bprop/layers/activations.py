@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..validation import check_nonnegative
-from .base import Layer, check_input
+from .base import Layer, check_input, filled
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -72,7 +72,7 @@ class ReLU(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = check_input(x, self)
         self._mask = x > 0
-        return np.maximum(x, 0)
+        return np.maximum(x, filled(0, x.shape[1], x.dtype))  # max(x, 0), row by row
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         return dy * self._cached("_mask")

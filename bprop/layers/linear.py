@@ -9,7 +9,7 @@ import numpy as np
 from ..init import as_rng, check_dtype, initialize
 from ..parameter import Parameter
 from ..validation import check_int
-from .base import Layer, check_input
+from .base import Layer, check_input, filled
 
 
 class Linear(Layer):
@@ -85,7 +85,7 @@ class Linear(Layer):
     def backward_params(self, dy: np.ndarray) -> None:
         x = self._cached("_x")
         np.matmul(x.T, dy, out=self.weight.grad)
-        dy.sum(axis=0, out=self.bias.grad)
+        np.matmul(filled(1, dy.shape[0], dy.dtype), dy, out=self.bias.grad)  # dy.sum(axis=0)
 
     def output_dim(self, input_dim: int) -> int:
         return self.n_out
