@@ -61,10 +61,13 @@ class SklearnRules(Callback):
         est = self.est
         rule = est.restore_best_weights
         self.restore = est.early_stopping if rule is None else bool(rule)
-        self._weights = [p.value for p in est.model_.parameters() if p.decay]
 
     def finish(self) -> None:
         self.sw = self.val = None
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        # every decayed weight, as one flat view per dtype (the optimizer packs them)
+        self._weights = [g.value[: g.n_decay] for g in trainer.optimizer.groups]
 
     def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
         self._sum, self._rows = 0.0, 0
@@ -76,7 +79,7 @@ class SklearnRules(Callback):
         trainer.optimizer.weight_decay = alpha / w_sum
         self._penalty = 0.0
         if alpha:
-            sq = sum(float(np.dot(w.ravel(), w.ravel())) for w in self._weights)
+            sq = sum(float(np.dot(w, w)) for w in self._weights)
             self._penalty = 0.5 * alpha * sq / w_sum
         self._n = n
 
