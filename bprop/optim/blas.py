@@ -31,8 +31,9 @@ from typing import Any
 
 import numpy as np
 
-#: arrays smaller than this are updated with numpy ufuncs (a ctypes call costs
-#: about as much as a small ufunc; BLAS threads only help on large vectors)
+#: models (packed parameter groups) smaller than this are updated with numpy ufuncs
+#: (a ctypes call costs about as much as a small ufunc; BLAS threads only help on
+#: large vectors)
 MIN_SIZE = 8192
 
 _FUNCS: dict[tuple[str, np.dtype], Any] = {}

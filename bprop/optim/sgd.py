@@ -27,6 +27,12 @@ class SGD(Optimizer):
     gradient of the L2 penalty ``0.5 * weight_decay * ||W||^2``; biases are
     not decayed (as in scikit-learn and Caffe).
 
+    The step runs these formulas on all parameters at once, over the packed
+    buffers of `bprop.optim.packing`: with numpy's OpenBLAS, as two or three
+    BLAS calls (`blas_sgd_update`); otherwise, and for models under
+    ``blas.MIN_SIZE`` values, as numpy calls reproducing the formulas bit for
+    bit (`sgd_update`).
+
     Parameters
     ----------
     params : iterable of Parameter
