@@ -12,7 +12,6 @@ One step on a minibatch ``(x, t)`` is the lecture's recipe::
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from .init import as_rng
 from .layers.base import Layer, layer_rngs
 from .losses.base import Loss
 from .optim.base import Optimizer
+from .rngstate import dump_rng_state, load_rng_state
 from .validation import check_data, check_int
 
 
@@ -214,8 +214,8 @@ class Trainer:
             "params": [p.value.copy() for p in self.model.parameters()],
             "optimizer": self.optimizer.state_dict(),
             "history": [dict(r) for r in self.history.records],
-            "rng": json.dumps(self.rng.bit_generator.state),
-            "layer_rngs": [json.dumps(g.bit_generator.state) for g in layer_rngs(self.model)],
+            "rng": dump_rng_state(self.rng),
+            "layer_rngs": [dump_rng_state(g) for g in layer_rngs(self.model)],
             "callbacks": {key: cb.state_dict() for key, cb in self._keyed_callbacks()},
         }
 
@@ -235,9 +235,9 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.epoch = int(state["epoch"])
         self.history = History(state["history"])
-        self.rng.bit_generator.state = json.loads(state["rng"])
+        load_rng_state(self.rng, state["rng"])
         for g, s in zip(layer_rngs(self.model), state.get("layer_rngs", []), strict=False):
-            g.bit_generator.state = json.loads(s)
+            load_rng_state(g, s)
         saved_callbacks = state.get("callbacks", {})
         for key, cb in self._keyed_callbacks():
             if key in saved_callbacks:
