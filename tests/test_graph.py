@@ -3,6 +3,7 @@
 import math
 import shutil
 import sys
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
@@ -161,6 +162,22 @@ def test_draw_annotates_values_and_gradients(tmp_path):
 def test_draw_escapes_record_syntax_in_labels():
     v = Value(1.0, label="a|b{c}")
     assert r"a\|b\{c\}" in draw(v)
+
+
+@pytest.mark.skipif(shutil.which("dot") is None,
+                    reason="Graphviz `dot` not installed (apt-get install graphviz); SVG untested")
+def test_draw_renders_an_svg_with_every_label(tmp_path):
+    x, w = Value(-2.0, label="x"), Value(3.0, label="w|b")  # record syntax, escaped in DOT
+    f = (x * w).tanh()
+    f.label = "f"
+    f.backward()
+    draw(f, tmp_path / "neuron")
+    svg = ET.parse(tmp_path / "neuron.svg").getroot()
+    assert svg.tag == "{http://www.w3.org/2000/svg}svg"
+    texts = {t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")}
+    # Each record field is its own <text>; gates show their operation.
+    assert {"x", "w|b", "f", "data -2", "data 3", "*", "tanh"} <= texts
+    assert f"grad {f.grad:.4g}" in texts and f"grad {x.grad:.4g}" in texts
 
 
 def test_value_mlp_matches_layer_stack():
