@@ -113,3 +113,33 @@ def test_a_model_trains_through_its_packed_parameters():
     opt.step()
     assert first.value is net.parameters()[0].value
     assert not np.array_equal(first.value, before)
+
+
+@pytest.mark.parametrize("copy", ["pickle", "deepcopy"])
+@pytest.mark.parametrize("make", [
+    lambda ps: SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01),
+    lambda ps: Adam(ps, lr=0.01),
+])
+@pytest.mark.parametrize("n_in", [3, 200])  # numpy path and BLAS path
+def test_a_copied_model_and_optimizer_still_train_together(copy, make, n_in):
+    """pickle and deepcopy turn views into separate arrays: the packing is linked again."""
+    import copy as copy_module
+    import pickle
+
+    def trained(net, opt, steps=3):
+        for _ in range(steps):
+            net.forward(np.ones((4, n_in)))
+            net.backward(np.ones((4, 50)))
+            opt.step()
+        return np.concatenate([p.value.ravel() for p in net.parameters()])
+
+    net = Sequential(Linear(n_in, 50, rng=0))
+    opt = make(net.parameters())
+    trained(net, opt, 2)
+    pair = (net, opt)
+    net2, opt2 = (pickle.loads(pickle.dumps(pair)) if copy == "pickle"
+                  else copy_module.deepcopy(pair))
+    np.testing.assert_array_equal(trained(net2, opt2), trained(net, opt))
+    state, state2 = opt.state_dict(), opt2.state_dict()
+    for key, value in state.items():
+        np.testing.assert_array_equal(value, state2[key])

@@ -53,10 +53,15 @@ class Adam(Optimizer):
         self.eps = check_positive("eps", eps)
         self._m = [np.zeros_like(g.value) for g in self.groups]  # flat, one per group
         self._v = [np.zeros_like(g.value) for g in self.groups]
+        self._scratch = [(np.empty_like(g.value), np.empty_like(g.value)) for g in self.groups]
+        self._link()
+
+    _views = ("m", "v")
+
+    def _link(self) -> None:
         #: the moments of each parameter (views of the flat buffers), in ``params`` order
         self.m = unpacked_views(self.groups, self._m, self.params)
         self.v = unpacked_views(self.groups, self._v, self.params)
-        self._scratch = [(np.empty_like(g.value), np.empty_like(g.value)) for g in self.groups]
 
     def step(self) -> None:
         """One update of every parameter: about ten numpy calls per packed group

@@ -45,6 +45,20 @@ class Optimizer:
     def step(self) -> None:
         raise NotImplementedError
 
+    def _link(self) -> None:
+        """Build the views a subclass keeps of its packed state (after __init__,
+        and again after unpickling or deepcopy, which turn views into copies)."""
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k not in self._views}
+
+    def __setstate__(self, state: dict) -> None:
+        vars(self).update(state)
+        self._link()
+
+    #: attributes holding views of packed state: rebuilt by `_link`, never pickled
+    _views: tuple[str, ...] = ()
+
     def regularized_grad(self, p: Parameter) -> np.ndarray:
         """``g + weight_decay * W`` for decayed parameters: the gradient of
         ``L + 0.5 * weight_decay * ||W||^2``. Biases (``decay=False``) are not decayed."""

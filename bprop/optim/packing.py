@@ -41,12 +41,25 @@ class PackedGroup:
         self.n_decay = self.offsets[sum(p.decay for p in params)]
         self.value = np.empty(self.offsets[-1], dtype=dtype)
         self.grad = np.empty(self.offsets[-1], dtype=dtype)
+        self._link()
+
+    def _link(self) -> None:
+        """Copy each parameter into its place in the flat buffers and make its
+        ``.value`` and ``.grad`` views of them."""
         self.values = self.views(self.value)
         self.grads = self.views(self.grad)
         for p, value, grad in zip(self.params, self.values, self.grads, strict=True):
             value[...] = p.value
             grad[...] = p.grad
             p.value, p.grad = value, grad
+
+    # pickle and copy.deepcopy turn views into separate arrays; link them again
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k not in ("values", "grads")}
+
+    def __setstate__(self, state: dict) -> None:
+        vars(self).update(state)
+        self._link()
 
     def views(self, flat: np.ndarray) -> list[np.ndarray]:
         """``flat`` cut into one array per parameter, shaped like it (views, no copies)."""

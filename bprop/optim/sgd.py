@@ -67,6 +67,12 @@ class SGD(Optimizer):
         self.momentum = check_unit_interval("momentum", momentum)
         self.nesterov = bool(nesterov)
         self._v = [np.zeros_like(g.value) for g in self.groups]  # one flat velocity per group
+        self._scratch: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(self.groups)
+        self._link()
+
+    _views = ("velocity", "_decayed")
+
+    def _link(self) -> None:
         #: the velocity of each parameter (views of the flat buffers), in ``params`` order
         self.velocity = unpacked_views(self.groups, self._v, self.params)
         # the decayed prefixes as lasting views (BLAS looks addresses up per array object)
@@ -74,7 +80,6 @@ class SGD(Optimizer):
             (group.value[: group.n_decay], v[: group.n_decay])
             for group, v in zip(self.groups, self._v, strict=True)
         ]
-        self._scratch: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(self.groups)
 
     def step(self) -> None:
         for i, (group, v) in enumerate(zip(self.groups, self._v, strict=True)):
