@@ -53,7 +53,7 @@ class Optimizer:
         return {k: v for k, v in vars(self).items() if k not in self._views}
 
     def __setstate__(self, state: dict) -> None:
-        vars(self).update(state)
+        vars(self).update({k: _writable(v) for k, v in state.items()})
         self._link()
 
     #: attributes holding views of packed state: rebuilt by `_link`, never pickled
@@ -93,3 +93,13 @@ class Optimizer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lr={self.lr}, weight_decay={self.weight_decay})"
+
+
+def _writable(obj: Any) -> Any:
+    """``obj`` with every read-only array in it (unpickled from a read-only memory
+    map, as joblib does) replaced by a writable copy; lists and tuples are searched."""
+    if isinstance(obj, np.ndarray):
+        return obj if obj.flags.writeable else np.array(obj)
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_writable(item) for item in obj)
+    return obj

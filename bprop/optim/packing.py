@@ -59,6 +59,8 @@ class PackedGroup:
 
     def __setstate__(self, state: dict) -> None:
         vars(self).update(state)
+        # own, writable buffers: unpickled arrays may be read-only memory maps (joblib)
+        self.value, self.grad = np.array(self.value), np.array(self.grad)
         self._link()
 
     def views(self, flat: np.ndarray) -> list[np.ndarray]:
