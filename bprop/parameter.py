@@ -16,7 +16,10 @@ class Parameter:
     ----------
     value : ndarray
         The initial value; kept as given (no copy), so a layer and its
-        Parameter share memory.
+        Parameter share memory. An optimizer built on the Parameter later
+        replaces it by a view of its packed buffer (`bprop.optim.packing`),
+        with the same contents: read ``.value`` through the Parameter, not
+        through an array kept from before.
     name : str
         A readable name such as ``"weight"``; used in reports and model files.
     decay : bool, default=True

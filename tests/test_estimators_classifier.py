@@ -191,3 +191,16 @@ def test_sample_weight_zero_equals_dropping():
 def test_bad_sample_weight(sw, match):
     with pytest.raises(ValueError, match=match):
         MLPClassifier().fit(X_IRIS, Y_IRIS, sample_weight=sw)
+
+
+def test_reported_loss_sees_a_reassigned_weight():
+    """The L2 term of loss_ reads the packed weights: an assigned p.value counts at once."""
+    params = dict(solver="sgd", alpha=10.0, batch_size=150, max_iter=2, random_state=0)
+    a = MLPClassifier(**params).fit(X_IRIS, Y_IRIS)
+    b = MLPClassifier(**params).fit(X_IRIS, Y_IRIS)
+    wa, wb = a.model_.parameters()[0], b.model_.parameters()[0]
+    wa.value[...] = 3 * wa.value
+    wb.value = 3 * wb.value
+    a.partial_fit(X_IRIS, Y_IRIS)
+    b.partial_fit(X_IRIS, Y_IRIS)
+    assert a.loss_ == b.loss_

@@ -1,6 +1,7 @@
 """The estimators inside scikit-learn's machinery: Pipeline, GridSearchCV,
 cross_val_score, clone, pickle, sparse input."""
 
+import copy
 import pickle
 import warnings
 
@@ -53,15 +54,20 @@ def test_clone_keeps_extras_unfitted():
     assert not hasattr(copy, "model_")
 
 
-@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
-def test_pickle_round_trip_and_resume(solver):
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+@pytest.mark.parametrize("copy", [lambda c: pickle.loads(pickle.dumps(c)), copy.deepcopy])
+def test_pickle_round_trip_and_resume(solver, copy):
     clf = MLPClassifier(solver=solver, max_iter=20, random_state=0).fit(X, Y)
     clf.predict(X)
-    restored = pickle.loads(pickle.dumps(clf))
+    restored = copy(clf)
     assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
-    if solver == "adam":
+    if solver != "lbfgs":  # the copy trains on exactly as the original does
         restored.partial_fit(X, Y)
+        clf.partial_fit(X, Y)
         assert len(restored.loss_curve_) == 21
+        assert restored.loss_ == clf.loss_
+        for a, b in zip(restored.coefs_, clf.coefs_, strict=True):
+            assert_array_equal(a, b)
 
 
 def test_prediction_leaves_no_caches():

@@ -74,6 +74,21 @@ def test_a_parameter_that_changed_shape_is_a_clear_error():
         opt.step()
 
 
+def test_a_changed_dtype_or_decay_flag_is_a_clear_error():
+    w = Parameter(np.zeros(3, dtype=np.float32), "weight")
+    opt = SGD([w], lr=0.1, weight_decay=0.1)
+    w.grad = np.ones(3)  # a float64 gradient is cast: fine
+    opt.step()
+    np.testing.assert_allclose(w.value, [-0.1] * 3)
+    w.value = np.zeros(3)  # a float64 value is not
+    with pytest.raises(ValueError, match=r"'weight'.*dtype float64.*dtype float32"):
+        opt.step()
+    w.value = opt.groups[0].values[0]
+    w.decay = False
+    with pytest.raises(ValueError, match=r"'weight': its .decay changed to False"):
+        opt.step()
+
+
 def test_tied_parameters_are_stepped_once():
     w = Parameter(np.array([1.0]), "w")
     w.grad[...] = 1.0

@@ -79,6 +79,8 @@ class SklearnRules(Callback):
         trainer.optimizer.weight_decay = alpha / w_sum
         self._penalty = 0.0
         if alpha:
+            for group in trainer.optimizer.groups:
+                group.sync()  # a p.value assigned since the last step counts already
             sq = sum(float(np.dot(w, w)) for w in self._weights)
             self._penalty = 0.5 * alpha * sq / w_sum
         self._n = n

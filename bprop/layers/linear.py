@@ -85,7 +85,8 @@ class Linear(Layer):
     def backward_params(self, dy: np.ndarray) -> None:
         x = self._cached("_x")
         np.matmul(x.T, dy, out=self.weight.grad)
-        np.matmul(filled(1, dy.shape[0], dy.dtype), dy, out=self.bias.grad)  # dy.sum(axis=0)
+        ones = filled(1, dy.shape[0], np.result_type(dy, self.bias.grad))
+        np.matmul(ones, dy, out=self.bias.grad)  # dy.sum(axis=0), as one BLAS call
 
     def output_dim(self, input_dim: int) -> int:
         return self.n_out

@@ -38,7 +38,8 @@ class PackedGroup:
         self.params = [p for p in params if p.decay] + [p for p in params if not p.decay]
         dtype = self.params[0].value.dtype
         self.offsets = np.cumsum([0] + [p.value.size for p in self.params]).tolist()
-        self.n_decay = self.offsets[sum(p.decay for p in params)]
+        self.decays = [bool(p.decay) for p in self.params]
+        self.n_decay = self.offsets[sum(self.decays)]
         self.value = np.empty(self.offsets[-1], dtype=dtype)
         self.grad = np.empty(self.offsets[-1], dtype=dtype)
         self._link()
@@ -77,19 +78,30 @@ class PackedGroup:
         the exercises do) instead of writing into the old one, and a user may
         assign a new ``p.value``: both are copied in, and a new value array is
         replaced by its view again so that the update reaches the model.
-        Identity checks only, unless something was reassigned.
+        Identity checks only, unless something was reassigned. The layout
+        (shapes, dtype, which parameters are decayed) is fixed: a change to it
+        is an error, not something to follow silently.
         """
-        for p, value, grad in zip(self.params, self.values, self.grads, strict=True):
+        for p, value, grad, decay in zip(
+            self.params, self.values, self.grads, self.decays, strict=True
+        ):
             if p.value is not value:
-                value[...] = _same_shape(p, p.value, value, "value")
+                value[...] = _same_layout(p, p.value, value, "value")
                 p.value = value
             if p.grad is not grad:
-                grad[...] = _same_shape(p, p.grad, grad, "grad")
+                grad[...] = _same_layout(p, p.grad, grad, "grad")
+            if p.decay != decay:
+                raise ValueError(
+                    f"parameter {p.name!r}: its .decay changed to {p.decay} after the optimizer "
+                    "was built; build a new optimizer after changing which parameters decay"
+                )
 
 
-def _same_shape(p: Parameter, new: np.ndarray, packed: np.ndarray, what: str) -> np.ndarray:
+def _same_layout(p: Parameter, new: np.ndarray, packed: np.ndarray, what: str) -> np.ndarray:
     new = np.asarray(new)
-    if new.shape != packed.shape or new.dtype.kind != "f":
+    # a gradient may come in another float dtype (it is cast); a value may not
+    dtype_ok = new.dtype == packed.dtype or (what == "grad" and new.dtype.kind == "f")
+    if new.shape != packed.shape or not dtype_ok:
         raise ValueError(
             f"parameter {p.name!r}: its .{what} became an array of shape {new.shape} and dtype "
             f"{new.dtype}, but the optimizer was built for shape {packed.shape}, "
