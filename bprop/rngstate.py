@@ -81,4 +81,12 @@ def load_rng_state(rng: np.random.Generator, text: str) -> None:
         state = json.loads(text, object_hook=_decode)
     except json.JSONDecodeError as err:
         raise ValueError(f"random generator state is not valid JSON: {err}") from err
-    rng.bit_generator.state = state
+    except (KeyError, TypeError) as err:  # a tag without its dtype/shape, an unknown dtype
+        raise ValueError(f"random generator state is malformed: {err!r}") from err
+    kind = type(rng.bit_generator).__name__
+    try:
+        rng.bit_generator.state = state
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(
+            f"random generator state does not fit a {kind} bit generator: {err!r}"
+        ) from err

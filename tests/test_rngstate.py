@@ -69,6 +69,12 @@ def test_bad_states_are_refused_with_a_value_error():
         load_rng_state(mt, "{not json")
     with pytest.raises(ValueError, match="unsupported dtype"):
         load_rng_state(mt, '{"x": {"__ndarray__": ["a"], "dtype": "|O", "shape": [1]}}')
+    with pytest.raises(ValueError, match="malformed"):
+        load_rng_state(mt, '{"x": {"__ndarray__": [1]}}')  # no dtype
+    with pytest.raises(ValueError, match="does not fit a MT19937"):
+        load_rng_state(mt, '{"bit_generator": "MT19937"}')  # no "state"
+    with pytest.raises(ValueError, match="does not fit"):
+        load_rng_state(mt, "[1, 2]")
     with pytest.raises(TypeError, match="cannot store"):
         json.dumps({"x": np.array(["a"])}, default=_encode)
 
