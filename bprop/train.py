@@ -288,14 +288,6 @@ def fit(
     >>> len(history)
     5
     """
-    trainer = Trainer(
-        model,
-        loss,
-        optimizer,
-        batch_size=batch_size,
-        shuffle=shuffle,
-        rng=rng,
-        callbacks=callbacks,
-        progress=progress,
-    )
+    trainer = Trainer(model, loss, optimizer, batch_size=batch_size, shuffle=shuffle, rng=rng,
+                      callbacks=callbacks, progress=progress)
     return trainer.fit(X, y, epochs, sample_weight=sample_weight, validation_data=validation_data)
