@@ -51,7 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--dtypes", nargs="+", default=["float32", "float64"],
                    choices=["float32", "float64"])
     p.add_argument("--contenders", nargs="+", default=ALL, choices=ALL)
-    p.add_argument("--rounds", nargs="+", default=["5", "32:3", "512:3"],
+    p.add_argument("--rounds", nargs="+", default=["5"],
                    help="timed lockstep rounds: N for every batch size, B:N for batch B")
     p.add_argument("--reps", nargs="+", default=["1"],
                    help="single-contender processes (memory, first epoch) per contender: "
