@@ -69,13 +69,10 @@ class Adam(Optimizer):
         self.t += 1
         b1, b2, t = self.beta1, self.beta2, self.t
         lr_t = self.lr * np.sqrt(1 - b2**t) / (1 - b1**t)
-        for group, m, v, (g, s) in zip(self.groups, self._m, self._v, self._scratch, strict=True):
+        for group, m, v, (buf, s) in zip(self.groups, self._m, self._v, self._scratch, strict=True):
             group.sync()
-            W, nd, f = group.value, group.n_decay, group.value.dtype.type
-            g[...] = group.grad
-            if self.weight_decay and nd:
-                np.multiply(W[:nd], f(self.weight_decay), out=s[:nd])
-                g[:nd] += s[:nd]  # g = dW + weight_decay * W on the decayed part
+            W, f = group.value, group.value.dtype.type
+            g = group.regularized_grad(self.weight_decay, out=buf)  # dW + weight_decay * W
             m *= f(b1)
             m += np.multiply(g, f(1 - b1), out=s)  # m = b1 m + (1 - b1) g
             v *= f(b2)
@@ -84,9 +81,9 @@ class Adam(Optimizer):
             v += s  # v = b2 v + (1 - b2) g^2
             np.sqrt(v, out=s)
             s += f(self.eps)
-            np.multiply(m, f(lr_t), out=g)
-            g /= s
-            W -= g  # W -= lr_t m / (sqrt(v) + eps)
+            update = np.multiply(m, f(lr_t), out=buf)  # g is not needed any more
+            update /= s
+            W -= update  # W -= lr_t m / (sqrt(v) + eps)
 
     def _buffers(self) -> dict[str, list[np.ndarray]]:
         return {"m": self.m, "v": self.v}

@@ -64,6 +64,19 @@ class PackedGroup:
         self.value, self.grad = np.array(self.value), np.array(self.grad)
         self._link()
 
+    def regularized_grad(self, weight_decay: float, out: np.ndarray) -> np.ndarray:
+        """``grad + weight_decay * value`` on the decayed prefix and ``grad`` elsewhere:
+        the gradient of ``L + 0.5 * weight_decay * ||W||^2``, written into ``out``
+        (the packed form of `Optimizer.regularized_grad`). Without decay it is
+        ``grad`` itself, not a copy."""
+        nd = self.n_decay
+        if not (weight_decay and nd):
+            return self.grad
+        np.multiply(self.value[:nd], self.value.dtype.type(weight_decay), out=out[:nd])
+        out[:nd] += self.grad[:nd]
+        out[nd:] = self.grad[nd:]
+        return out
+
     def views(self, flat: np.ndarray) -> list[np.ndarray]:
         """``flat`` cut into one array per parameter, shaped like it (views, no copies)."""
         return [

@@ -94,7 +94,9 @@ class SGD(Optimizer):
                 continue
             if self._scratch[i] is None:
                 self._scratch[i] = (np.empty_like(W), np.empty_like(W))
-            sgd_update(W, dW, v, self._scratch[i], self.lr, self.momentum, wd, self.nesterov, nd)
+            scratch = self._scratch[i]
+            g = group.regularized_grad(wd, out=scratch[0])
+            sgd_update(W, g, v, scratch, self.lr, self.momentum, self.nesterov)
         self.t += 1
 
     def _buffers(self) -> dict[str, list[np.ndarray]]:
@@ -109,32 +111,24 @@ class SGD(Optimizer):
 
 def sgd_update(
     W: np.ndarray,
-    dW: np.ndarray,
+    g: np.ndarray,
     v: np.ndarray,
     scratch: tuple[np.ndarray, np.ndarray],
     lr: float,
     momentum: float,
-    weight_decay: float,
     nesterov: bool,
-    n_decay: int | None = None,
 ) -> None:
-    """One SGD step on flat arrays, in place: the formulas of `SGD`, operation for
-    operation (so bit for bit), but with every temporary written into ``scratch``.
+    """One SGD step on flat arrays, in place, given ``g = dW + weight_decay * W``
+    (`PackedGroup.regularized_grad`): the formulas of `SGD`, operation for
+    operation (so bit for bit), but with every temporary written into ``scratch``
+    (``g`` may be ``scratch[0]``).
 
-    Weight decay applies to ``W[:n_decay]`` (all of W by default). Written
-    naively (``W -= lr * v``) each line allocates a temporary array and makes
-    an extra pass over memory; two preallocated buffers of W's shape remove
-    the allocations. Scalars are cast to W's dtype first: a float64 scalar
-    times a float32 array stays float32.
+    Written naively (``W -= lr * v``) each line allocates a temporary array and
+    makes an extra pass over memory; two preallocated buffers of W's shape
+    remove the allocations. Scalars are cast to W's dtype first: a float64
+    scalar times a float32 array stays float32.
     """
     t = W.dtype.type
-    nd = W.size if n_decay is None else n_decay
-    g = dW
-    if weight_decay and nd:
-        g = scratch[0]
-        np.multiply(W[:nd], t(weight_decay), out=g[:nd])
-        g[:nd] += dW[:nd]  # g = dW + weight_decay * W on the decayed part
-        g[nd:] = dW[nd:]
     if momentum == 0:
         update = np.multiply(g, t(lr), out=scratch[0])  # lr * g
     else:
