@@ -1,18 +1,36 @@
 """bprop: neural networks the way backpropagation is taught.
 
-Layers with ``forward``/``backward`` (`bprop.layers`), losses
-(`bprop.losses`), optimizers and schedules (`bprop.optim`), the one training
-loop (`bprop.train`), a gradient checker (`bprop.gradcheck`) and model files
-(`save` / `load`).
+The tree, bottom to top (a package imports only from those above it here):
+
+- the maths: `bprop.parameter`, `bprop.init`, `bprop.gradcheck`, `bprop.registry`
+- the reference core: `bprop.layers`, `bprop.losses`, `bprop.optim`, each class
+  written as its formulas
+- `bprop.fused`: the fast training engine, tested equal to the reference core
+- `bprop.training`: the one loop (`Trainer`), callbacks, history, checkpoints
+- `bprop.modelfile`: ``save`` / ``load`` (npz + JSON, never pickle)
+- `bprop.config` and `bprop.cli`: YAML runs and the ``bprop`` command
+- `bprop.estimators`, `bprop.classic`, `bprop.graph`, `bprop.exercises`
 """
+
+import sys as _sys
 
 from . import layers, losses, optim
 from .gradcheck import check_gradients, numerical_gradient
-from .io import load, save
+from .modelfile import load, save
 from .parameter import Parameter
-from .train import History, Trainer, fit
+from .training import History, Trainer, fit
+from .training import callbacks as _callbacks
+from .training import trainer as _trainer
 
 __version__ = "0.1.0"
+
+# Import paths of earlier releases, kept working: `from bprop.callbacks import
+# EarlyStopping`, `bprop.train.Trainer`, `bprop.io.load`.
+_sys.modules.setdefault(f"{__name__}.callbacks", _callbacks)
+_sys.modules.setdefault(f"{__name__}.train", _trainer)
+_sys.modules.setdefault(f"{__name__}.io", _sys.modules[f"{__name__}.modelfile"])
+callbacks, train = _callbacks, _trainer
+io = _sys.modules[f"{__name__}.modelfile"]
 
 __all__ = [
     "History",

@@ -10,8 +10,8 @@ import signal
 import numpy as np
 import pytest
 
-from bprop import io, runs
-from bprop.cli import main
+from bprop import modelfile
+from bprop.cli import main, rundir
 
 CONFIGS = sorted(glob.glob("configs/*.yaml"))
 RUN_FILES = {"config.yaml", "history.csv", "checkpoint.npz", "model.npz", "summary.json",
@@ -19,7 +19,7 @@ RUN_FILES = {"config.yaml", "history.csv", "checkpoint.npz", "model.npz", "summa
 
 
 def weights(run_dir):
-    return [p.value for p in io.load(os.path.join(run_dir, "model.npz")).parameters()]
+    return [p.value for p in modelfile.load(os.path.join(run_dir, "model.npz")).parameters()]
 
 
 def train(*args):
@@ -93,7 +93,7 @@ def test_sigterm_then_resume_gives_the_uninterrupted_weights(tmp_path, monkeypat
     def kill(self, trainer, batch, loss):
         if trainer.epoch == 3 and batch == 5:  # mid-epoch 4, after a checkpoint at epoch 2
             os.kill(os.getpid(), signal.SIGTERM)
-    monkeypatch.setattr(runs.Recorder, "on_batch_end", kill, raising=False)
+    monkeypatch.setattr(rundir.Recorder, "on_batch_end", kill, raising=False)
     assert train("configs/digits.yaml", "--out", tmp_path / "b", *STATEFUL) == 128 + 15
     assert "checkpoint of epoch 3 saved" in capsys.readouterr().err
     assert not (tmp_path / "b" / "model.npz").exists()
@@ -126,7 +126,7 @@ def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):
         raise OSError("disk full")
     monkeypatch.setattr(np, "savez", crash)
     with pytest.raises(OSError):
-        runs.save_checkpoint(tmp_path / "a" / "checkpoint.npz", {"trainer": {}, "callbacks": []})
+        rundir.save_checkpoint(tmp_path / "a" / "checkpoint.npz", {"trainer": {}, "callbacks": []})
     assert (tmp_path / "a" / "checkpoint.npz").read_bytes() == before
     assert not [f for f in os.listdir(tmp_path / "a") if f.endswith(".tmp")]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from bprop.config import apply_overrides, dump, load_config, load_yaml, resolve
-from bprop.schema import ConfigError, Field
+from bprop.config.fields import ConfigError, Field
+from bprop.config.loader import apply_overrides, dump, load_config, load_yaml, resolve
 
 MINIMAL = {"model": [{"type": "Linear", "out": 10}]}
 

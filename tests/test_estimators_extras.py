@@ -10,10 +10,10 @@ from sklearn.datasets import load_digits, make_blobs
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.class_weight import compute_sample_weight
 
-from bprop.callbacks import Callback, EarlyStopping
 from bprop.estimators import MLPClassifier, MLPRegressor
 from bprop.layers import Dropout, Linear, ReLU, Sequential, Tanh
 from bprop.layers.activations import softmax
+from bprop.training.callbacks import Callback, EarlyStopping
 
 X, Y = load_digits(n_class=4, return_X_y=True)
 X = X[:240] / 16

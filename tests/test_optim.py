@@ -84,9 +84,8 @@ def test_state_dict_round_trip():
     np.testing.assert_array_equal(opt2.velocity[0], opt.velocity[0])
 
 
-class _FakeTrainer:
-    def __init__(self, lr):
-        self.optimizer = SGD([_params()[0]], lr=lr)
+def _optimizer(lr):
+    return SGD([_params()[0]], lr=lr)
 
 
 @pytest.mark.parametrize(
@@ -100,22 +99,23 @@ class _FakeTrainer:
     ids=repr,
 )
 def test_epoch_schedules(schedule, expected):
-    trainer = _FakeTrainer(lr=1.0)
-    schedule.on_train_begin(trainer)
+    optimizer = _optimizer(lr=1.0)
+    schedule.begin(optimizer)
     lrs = []
     for epoch in range(4):
-        schedule.on_epoch_begin(trainer, epoch)
-        lrs.append(trainer.optimizer.lr)
+        schedule.epoch_begin(optimizer, epoch)
+        lrs.append(optimizer.lr)
     np.testing.assert_allclose(lrs, expected, atol=1e-15)
 
 
 def test_reduce_on_plateau():
-    trainer = _FakeTrainer(lr=1.0)
+    optimizer = _optimizer(lr=1.0)
     sched = ReduceOnPlateau(monitor="val_loss", factor=0.5, patience=2, min_lr=0.2)
     lrs = []
     for epoch, val in enumerate([1.0, 0.9, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95]):
-        sched.on_epoch_end(trainer, epoch, {"val_loss": val})
-        lrs.append(trainer.optimizer.lr)
+        sched.epoch_begin(optimizer, epoch)
+        sched.epoch_end(optimizer, epoch, {"val_loss": val})
+        lrs.append(optimizer.lr)
     assert lrs == [1.0, 1.0, 1.0, 0.5, 0.5, 0.25, 0.25, 0.2]
 
 

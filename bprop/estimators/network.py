@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from ..components import build_model, check_model
+from ..config.entries import build_model, check_model
+from ..config.fields import ConfigError
 from ..layers import Dropout, Identity, Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
-from ..schema import ConfigError
 
 #: scikit-learn's activation names and the bprop layers that compute them
 ACTIVATIONS: dict[str, type[Layer]] = {

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from ..callbacks import Callback
 from ..optim import SGD
 from ..optim.base import Optimizer
-from ..train import DivergedError, Trainer
+from ..training.callbacks import Callback
+from ..training.trainer import DivergedError, Trainer
 
 
 def set_lr(optimizer: Optimizer, lr: float) -> None:

@@ -19,7 +19,7 @@ from sklearn.model_selection import train_test_split
 
 from ..optim import SGD, Adam
 from ..optim.base import Optimizer
-from ..train import DivergedError, Trainer
+from ..training.trainer import DivergedError, Trainer
 from .rules import SklearnRules
 
 

@@ -1,4 +1,9 @@
-"""Learning-rate schedules. Each is a `Callback` that sets ``optimizer.lr``.
+"""Learning-rate schedules: each sets ``optimizer.lr`` at the start of every epoch.
+
+A schedule knows only the optimizer it drives; the training loop
+(`bprop.training.Trainer`) calls `Schedule.begin` when training starts,
+`Schedule.epoch_begin` and `Schedule.epoch_end` around every epoch. Pass
+schedules to the Trainer among its callbacks.
 
 Epoch-based schedules compute ``lr(epoch)`` from the optimizer's learning
 rate at the start of training (``base_lr``), with ``epoch`` counting from 0:
@@ -17,27 +22,44 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from ..callbacks import Callback, Monitor
+from ..metrics import Monitor
+from ..state import load_plain_state, plain_state
 from ..validation import check_int, check_nonnegative, check_positive, is_number
 
 if TYPE_CHECKING:
-    from ..train import Trainer
+    from .base import Optimizer
 
 
-class Schedule(Callback):
-    """Base of epoch-based schedules: subclasses implement ``lr(epoch)``."""
+class Schedule:
+    """Base of learning-rate schedules: subclasses implement ``lr(epoch)``.
+
+    ``base_lr`` is the optimizer's learning rate when training first begins;
+    it is kept when training continues (a second ``fit`` or a resumed run).
+    """
 
     base_lr: float | None = None
 
-    def on_train_begin(self, trainer: Trainer) -> None:
-        if self.base_lr is None:  # kept across resumed fits
-            self.base_lr = trainer.optimizer.lr
+    def begin(self, optimizer: Optimizer) -> None:
+        """Training begins: take ``base_lr`` from ``optimizer`` (once)."""
+        if self.base_lr is None:
+            self.base_lr = optimizer.lr
 
-    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
-        trainer.optimizer.lr = self.lr(epoch)
+    def epoch_begin(self, optimizer: Optimizer, epoch: int) -> None:
+        """Set ``optimizer.lr`` for ``epoch`` (counting from 0)."""
+        optimizer.lr = self.lr(epoch)
+
+    def epoch_end(self, optimizer: Optimizer, epoch: int, logs: dict[str, float]) -> None:
+        """An epoch ended with these logs (``loss``, ``val_loss``, ...); nothing by default."""
 
     def lr(self, epoch: int) -> float:
+        """The learning rate of ``epoch`` (counting from 0)."""
         raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        return plain_state(self)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        load_plain_state(self, state)
 
     def get_config(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if not k.startswith("_") and k != "base_lr"}
@@ -87,7 +109,7 @@ class Cosine(Schedule):
         return self.min_lr + (self.base_lr - self.min_lr) * (1 + math.cos(math.pi * frac)) / 2
 
 
-class ReduceOnPlateau(Callback):
+class ReduceOnPlateau(Schedule):
     """Multiply lr by ``factor`` when ``monitor`` stalls for ``patience`` epochs.
 
     Parameters
@@ -119,13 +141,16 @@ class ReduceOnPlateau(Callback):
         self._tracker = Monitor(monitor, "auto", threshold)
         self._wait = 0
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+    def epoch_begin(self, optimizer: Optimizer, epoch: int) -> None:
+        """The learning rate changes only at the end of a stalled epoch."""
+
+    def epoch_end(self, optimizer: Optimizer, epoch: int, logs: dict[str, float]) -> None:
         if self._tracker.improved(self._tracker.value(logs)):
             self._wait = 0
             return
         self._wait += 1
         if self._wait >= self.patience:
-            trainer.optimizer.lr = max(trainer.optimizer.lr * self.factor, self.min_lr)
+            optimizer.lr = max(optimizer.lr * self.factor, self.min_lr)
             self._wait = 0
 
     def get_config(self) -> dict[str, Any]:

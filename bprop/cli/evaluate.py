@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..schema import ConfigError
+from ..config.fields import ConfigError
 
 
 def add_parser(subparsers: Any) -> None:
@@ -28,17 +28,17 @@ def add_parser(subparsers: Any) -> None:
 
 def load_run(run_dir: str) -> tuple[dict[str, Any], Any, Any]:
     """The resolved config, the trained model and its `Preprocessor`."""
-    from .. import io
-    from ..config import load_yaml, resolve
-    from ..data import Preprocessor
+    from .. import modelfile
+    from ..config.data import Preprocessor
+    from ..config.loader import load_yaml, resolve
 
     path = Path(run_dir)
     if not (path / "config.yaml").is_file():
         raise ConfigError(run_dir, "not a run directory (no config.yaml)")
     cfg = resolve(load_yaml(str(path / "config.yaml")))
     try:
-        model = io.load(path / "model.npz")
-        prep = Preprocessor.from_dict(io.load_metadata(path / "model.npz")["preprocessing"])
+        model = modelfile.load(path / "model.npz")
+        prep = Preprocessor.from_dict(modelfile.load_metadata(path / "model.npz")["preprocessing"])
     except FileNotFoundError:
         raise ConfigError(run_dir, "no model.npz: the run has not finished "
                                    f"(continue it with bprop train --resume {run_dir})") from None
@@ -48,8 +48,8 @@ def load_run(run_dir: str) -> tuple[dict[str, Any], Any, Any]:
 
 
 def _other_data(spec: str, target: str | None, cfg: dict[str, Any], prep: Any):
-    from .. import data
-    from ..config import find_file
+    from ..config import data
+    from ..config.loader import find_file
 
     suffix = Path(spec).suffix.lower()
     if suffix in (".csv", ".npz"):
@@ -70,8 +70,8 @@ def _other_data(spec: str, target: str | None, cfg: dict[str, Any], prep: Any):
 
 def run(args: argparse.Namespace) -> int:
     """Print the metrics as JSON."""
-    from ..components import build
-    from ..experiment import metrics, prepare
+    from ..config.build import metrics, prepare
+    from ..config.entries import build
 
     cfg, model, prep = load_run(args.run_dir)
     if args.data is None:

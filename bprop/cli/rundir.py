@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from .callbacks import Callback
-from .io import atomic_savez
-from .schema import ConfigError
+from ..config.fields import ConfigError
+from ..modelfile import atomic_savez
+from ..training.callbacks import Callback
 
 __all__ = ["Recorder", "load_checkpoint", "new_run_dir", "save_checkpoint", "write_atomic"]
 

@@ -29,8 +29,8 @@ from typing import Any
 
 import yaml
 
-from . import components, data
-from .schema import ConfigError, Field, check_mapping, did_you_mean, join_path
+from . import data, entries
+from .fields import ConfigError, Field, check_mapping, did_you_mean, join_path
 
 __all__ = ["ConfigError", "apply_overrides", "dump", "load_config", "load_yaml", "resolve"]
 
@@ -148,10 +148,10 @@ def resolve(raw: dict[str, Any], *, name: str = "run", base_dir: str = ".") -> d
     if "path" in out["data"]:
         out["data"]["path"] = find_file(out["data"]["path"], base_dir)
     train = check_mapping("train", raw.get("train"), TRAIN)
-    out["model"] = components.check_model(raw["model"])
-    out["loss"] = components.check_loss(raw.get("loss"))
-    out["optimizer"] = components.check_optimizer(raw.get("optimizer"))
-    out["schedule"] = components.check_schedule(raw.get("schedule"), epochs=train["epochs"])
+    out["model"] = entries.check_model(raw["model"])
+    out["loss"] = entries.check_loss(raw.get("loss"))
+    out["optimizer"] = entries.check_optimizer(raw.get("optimizer"))
+    out["schedule"] = entries.check_schedule(raw.get("schedule"), epochs=train["epochs"])
     out["train"] = train
     check_monitors(out)
     return out

@@ -18,8 +18,8 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the resolved config as YAML."""
-    from ..config import dump, load_config
-    from ..experiment import prepare
+    from ..config.build import prepare
+    from ..config.loader import dump, load_config
 
     cfg = load_config(args.config, args.overrides)
     prepare(cfg)  # loads the data: checks the file and fills in a default loss

@@ -10,11 +10,11 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from bprop import Trainer, fit
-from bprop.callbacks import Callback, EarlyStopping
 from bprop.layers import Dropout, Linear, ReLU, Sequential, Tanh
 from bprop.losses import SoftmaxNLL, SquaredError
 from bprop.optim import SGD, Adam, StepDecay
-from bprop.train import DivergedError
+from bprop.training.callbacks import Callback, EarlyStopping
+from bprop.training.trainer import DivergedError
 
 
 def _mlp(n_in, n_hidden, n_out, seed=0, dtype=np.float64):
@@ -184,7 +184,7 @@ def test_resume_from_state_dict_equals_uninterrupted_run(digits):
     state = first.state_dict()
     resumed = make()
     resumed.load_state_dict(state)
-    assert resumed.callbacks[0].base_lr == 0.05  # not the decayed lr
+    assert resumed.callbacks[0].schedule.base_lr == 0.05  # not the decayed lr
     assert resumed.callbacks[1].best == first.callbacks[1].best
     resumed.fit(Xtr, ytr, epochs=4)
     assert len(resumed.history) == 4

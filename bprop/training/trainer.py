@@ -19,14 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from .callbacks import Callback, ProgressBar
+from ..init import as_rng
+from ..layers.base import Layer, layer_rngs
+from ..losses.base import Loss
+from ..optim.base import Optimizer
+from ..optim.schedules import Schedule
+from ..validation import check_data, check_int
+from .callbacks import Callback, ProgressBar, ScheduleCallback
 from .history import History
-from .init import as_rng
-from .layers.base import Layer, layer_rngs
-from .losses.base import Loss
-from .optim.base import Optimizer
 from .rngstate import dump_rng_state, load_rng_state
-from .validation import check_data, check_int
 
 
 class DivergedError(RuntimeError):
@@ -88,10 +89,14 @@ class Trainer:
         self.batch_size = check_int("batch_size", batch_size)
         self.shuffle = bool(shuffle)
         self.rng = as_rng(rng)
-        self.callbacks = list(callbacks) + ([ProgressBar()] if progress else [])
+        self.callbacks = [
+            ScheduleCallback(cb) if isinstance(cb, Schedule) else cb for cb in callbacks
+        ] + ([ProgressBar()] if progress else [])
         for cb in self.callbacks:
             if not isinstance(cb, Callback):
-                raise ValueError(f"callbacks must be bprop Callbacks, got {type(cb).__name__}")
+                raise ValueError(
+                    f"callbacks must be bprop Callbacks or Schedules, got {type(cb).__name__}"
+                )
         self.epoch = 0
         self.target_epochs = 0
         self.history = History()
@@ -249,7 +254,7 @@ class Trainer:
         seen: dict[str, int] = {}
         keyed = []
         for cb in self.callbacks:
-            name = type(cb).__name__
+            name = cb.key if isinstance(cb, ScheduleCallback) else type(cb).__name__
             seen[name] = seen.get(name, 0) + 1
             keyed.append((name if seen[name] == 1 else f"{name}:{seen[name]}", cb))
         return keyed

@@ -32,7 +32,7 @@ def test_round_trip_keeps_architecture_and_weights(tmp_path, rng):
 
 def test_metadata_round_trip(tmp_path):
     path = bprop.save(Linear(2, 2, rng=0), tmp_path / "m.npz", metadata={"classes": [3, 5]})
-    assert bprop.io.load_metadata(path) == {"classes": [3, 5]}
+    assert bprop.modelfile.load_metadata(path) == {"classes": [3, 5]}
 
 
 def test_foreign_files_are_rejected(tmp_path):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bprop import data
-from bprop.datasets import SETS
-from bprop.schema import ConfigError
+from bprop.config import data
+from bprop.config.datasets import SETS
+from bprop.config.fields import ConfigError
 
 
 def prepared(task=None, **cfg):

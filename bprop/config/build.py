@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from . import components, data, registry
-from .callbacks import Callback, EarlyStopping
-from .config import check_monitors
-from .schema import ConfigError
+from .. import registry
+from ..training.callbacks import Callback, EarlyStopping
+from . import data, entries
+from .fields import ConfigError
+from .loader import check_monitors
 
 __all__ = ["Experiment", "metrics", "prepare"]
 
@@ -104,7 +105,7 @@ def prepare(cfg: dict[str, Any], *, progress: bool = False,
     ConfigError
         If the data cannot be loaded or the pieces do not fit together.
     """
-    from .train import Trainer
+    from ..training.trainer import Trainer
 
     s_data, s_split, s_model, s_train = _seeds(cfg["seed"])
     raw = data.load(cfg["data"], seed=_int_seed(s_data))
@@ -115,12 +116,12 @@ def prepare(cfg: dict[str, Any], *, progress: bool = False,
     dcfg = {**cfg["data"], "standardize_target": cfg["data"]["standardize_target"]
             and _name(cfg["loss"]) == "SquaredError"}
     ds = data.split(raw, dcfg, task=task, seed=_int_seed(s_split)).astype(dtype)
-    model, out_dim = components.build_model(cfg["model"], ds.n_features, dtype=dtype,
+    model, out_dim = entries.build_model(cfg["model"], ds.n_features, dtype=dtype,
                                             seed_seq=s_model)
     _check_output(cfg, ds, out_dim)
-    loss = components.build("loss", cfg["loss"])
-    optimizer = components.build("optimizer", cfg["optimizer"], model.parameters())
-    own = [components.build("schedule", cfg["schedule"])]
+    loss = entries.build("loss", cfg["loss"])
+    optimizer = entries.build("optimizer", cfg["optimizer"], model.parameters())
+    own = [entries.build("schedule", cfg["schedule"])]
     t = cfg["train"]
     if t["early_stopping"]:
         own.append(EarlyStopping(monitor=t["monitor"], patience=t["patience"],

@@ -3,7 +3,8 @@
 A callback overrides any of the hooks below; each receives the `Trainer`
 (``trainer.model``, ``trainer.optimizer``, ``trainer.history``, and
 ``trainer.stop_training``, which ends training after the current epoch).
-Learning-rate schedules (`bprop.optim.schedules`) are callbacks too.
+Learning-rate schedules (`bprop.optim.schedules`) may be passed among the
+callbacks: the Trainer drives each through a `ScheduleCallback`.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .validation import check_int, check_nonnegative
+from ..metrics import Monitor
+from ..optim.schedules import Schedule
+from ..state import load_plain_state, plain_state
+from ..validation import check_int
 
 if TYPE_CHECKING:
-    from .train import Trainer
+    from .trainer import Trainer
 
 
 class Callback:
@@ -33,25 +37,10 @@ class Callback:
     """
 
     def state_dict(self) -> dict[str, Any]:
-        state: dict[str, Any] = {}
-        for key, value in vars(self).items():
-            if isinstance(value, (int, float, str, bool, type(None))):
-                state[key] = value
-            elif isinstance(value, np.ndarray):
-                state[key] = value.copy()
-            elif isinstance(value, list) and all(isinstance(v, np.ndarray) for v in value):
-                state[key] = [v.copy() for v in value]
-            elif isinstance(value, Monitor):
-                state[f"{key}.best"] = value.best
-        return state
+        return plain_state(self)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        for key, value in state.items():
-            owner, _, attr = key.rpartition(".")
-            if owner and isinstance(getattr(self, owner, None), Monitor):
-                setattr(getattr(self, owner), attr, value)
-            else:
-                setattr(self, key, value)
+        load_plain_state(self, state)
 
     def on_train_begin(self, trainer: Trainer) -> None: ...
 
@@ -64,43 +53,6 @@ class Callback:
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None: ...
 
     def on_train_end(self, trainer: Trainer) -> None: ...
-
-
-class Monitor:
-    """Tracks the best value of one logged metric ("loss", "val_loss", "val_accuracy", ...).
-
-    ``mode="auto"`` minimises losses and maximises accuracies and scores.
-    """
-
-    def __init__(self, monitor: str, mode: str = "auto", min_delta: float = 0.0) -> None:
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
-        if mode == "auto":
-            mode = "max" if ("acc" in monitor or "score" in monitor) else "min"
-        self.monitor, self.mode = monitor, mode
-        self.min_delta = check_nonnegative("min_delta", min_delta)
-        self.best = math.inf if mode == "min" else -math.inf
-
-    def value(self, logs: dict[str, float]) -> float:
-        if self.monitor not in logs:
-            raise ValueError(
-                f"cannot monitor {self.monitor!r}: the epoch logs hold {sorted(logs)} "
-                "(val_* metrics need validation data)"
-            )
-        return float(logs[self.monitor])
-
-    def improved(self, value: float) -> bool:
-        """Whether ``value`` beats the best by more than min_delta (and record it)."""
-        if math.isnan(value):
-            return False
-        better = (
-            value < self.best - self.min_delta
-            if self.mode == "min"
-            else value > self.best + self.min_delta
-        )
-        if better:
-            self.best = value
-        return better
 
 
 class EarlyStopping(Callback):
@@ -200,3 +152,33 @@ class ProgressBar(Callback):
 
 
 _SHOWN = ("loss", "val_loss", "val_accuracy")
+
+
+class ScheduleCallback(Callback):
+    """Drives a learning-rate `Schedule` from the training loop's hooks.
+
+    The Trainer wraps every schedule found among its callbacks in one of
+    these; its checkpoint state is the schedule's own.
+    """
+
+    def __init__(self, schedule: Schedule) -> None:
+        self.schedule = schedule
+
+    @property
+    def key(self) -> str:
+        return type(self.schedule).__name__
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.schedule.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.schedule.load_state_dict(state)
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        self.schedule.begin(trainer.optimizer)
+
+    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
+        self.schedule.epoch_begin(trainer.optimizer, epoch)
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        self.schedule.epoch_end(trainer.optimizer, epoch, logs)

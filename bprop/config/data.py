@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from . import datasets
-from .schema import ConfigError, Field, check_mapping, did_you_mean, join_path
+from .fields import ConfigError, Field, check_mapping, did_you_mean, join_path
 
 __all__ = ["Dataset", "Preprocessor", "RawData", "check_config", "load", "split"]
 

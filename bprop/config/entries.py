@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from . import registry
-from .parameter import Parameter
-from .schema import ConfigError, Field, check_mapping, join_path
+from .. import registry
+from ..parameter import Parameter
+from .fields import ConfigError, Field, check_mapping, join_path
 
 __all__ = ["check_loss", "check_model", "check_optimizer", "check_schedule", "build_model"]
 
@@ -47,7 +47,7 @@ def fields_of(cls: type) -> dict[str, Field]:
 
 
 def _init_names() -> tuple[str, ...]:
-    from .init import INITIALIZERS
+    from ..init import INITIALIZERS
 
     return (*INITIALIZERS, "normal")
 
@@ -148,7 +148,7 @@ def build_model(layers: list[str | dict[str, Any]], n_in: int, *, dtype: str,
     Each layer that draws random numbers (Linear's initialiser, Dropout's masks)
     gets its own generator spawned from ``seed_seq``, so runs are reproducible.
     """
-    from .layers import Sequential
+    from ..layers import Sequential
 
     built, dim = [], n_in
     for i, spec in enumerate(layers):

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..schema import ConfigError
+from ..config.fields import ConfigError
 
 
 def add_parser(subparsers: Any) -> None:
@@ -65,7 +65,7 @@ def read_features(path: str, names: list[str]) -> np.ndarray:
 
 def run(args: argparse.Namespace) -> int:
     """Write one csv row of predictions per input row."""
-    from ..components import build
+    from ..config.entries import build
     from ..layers.activations import sigmoid, softmax
     from .evaluate import load_run
 

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..callbacks import Callback
-from ..schema import ConfigError
+from ..config.fields import ConfigError
+from ..training.callbacks import Callback
 
 EXAMPLES = """examples:
   bprop train configs/digits.yaml
@@ -80,9 +80,9 @@ class EpochLines(Callback):
 
 def run(args: argparse.Namespace) -> int:
     """Train a new run (or resume one); return the exit status."""
-    from ..config import dump, load_config
-    from ..experiment import prepare
-    from ..runs import new_run_dir, write_atomic
+    from ..config.build import prepare
+    from ..config.loader import dump, load_config
+    from .rundir import new_run_dir, write_atomic
 
     if args.resume:
         return resume(args)
@@ -97,9 +97,9 @@ def run(args: argparse.Namespace) -> int:
 
 def resume(args: argparse.Namespace) -> int:
     """Continue the run in ``args.resume`` from its checkpoint."""
-    from ..config import apply_overrides, dump, load_yaml, resolve
-    from ..experiment import prepare
-    from ..runs import CHECKPOINT, load_checkpoint, restore, write_atomic
+    from ..config.build import prepare
+    from ..config.loader import apply_overrides, dump, load_yaml, resolve
+    from .rundir import CHECKPOINT, load_checkpoint, restore, write_atomic
 
     run_dir = Path(args.resume)
     overrides = [args.config, *args.overrides] if args.config else list(args.overrides)
@@ -125,8 +125,8 @@ def resume(args: argparse.Namespace) -> int:
 
 def fit(exp: Any, run_dir: Path, *, quiet: bool, state: dict | None = None) -> int:
     """Train with checkpoints; on SIGINT/SIGTERM save the last epoch and stop."""
-    from ..runs import Recorder
-    from ..train import DivergedError
+    from ..training.trainer import DivergedError
+    from .rundir import Recorder
 
     recorder = Recorder(run_dir, exp.config["train"]["checkpoint_every"])
     if state is not None:
@@ -161,12 +161,12 @@ def fit(exp: Any, run_dir: Path, *, quiet: bool, state: dict | None = None) -> i
 
 def finish(exp: Any, run_dir: Path, seconds: float) -> dict[str, Any]:
     """Write model.npz, summary.json and loss_curve.png; return the summary."""
-    from .. import io
-    from ..experiment import metrics
-    from ..runs import plot_history, write_atomic
+    from .. import modelfile
+    from ..config.build import metrics
+    from .rundir import plot_history, write_atomic
 
     ds, records = exp.data, exp.trainer.history.records
-    io.save(exp.model, run_dir / "model.npz", metadata={
+    modelfile.save(exp.model, run_dir / "model.npz", metadata={
         "name": exp.config["name"], "loss": exp.config["loss"],
         "preprocessing": ds.prep.to_dict()})
     summary: dict[str, Any] = {"name": exp.config["name"], "epochs": exp.trainer.epoch}

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .schema import ConfigError, Field, did_you_mean
+from .fields import ConfigError, Field, did_you_mean
 
 __all__ = ["SETS", "SetSpec"]
 

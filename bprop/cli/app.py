@@ -15,14 +15,14 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .schema import ConfigError
+from ..config.fields import ConfigError
 
 COMMANDS = [
-    "bprop.commands.train",
-    "bprop.commands.evaluate",
-    "bprop.commands.predict",
-    "bprop.commands.gradcheck",
-    "bprop.commands.print_config",
+    "bprop.cli.train",
+    "bprop.cli.evaluate",
+    "bprop.cli.predict",
+    "bprop.cli.gradcheck",
+    "bprop.cli.print_config",
     "bprop.exercises.cli",
 ]
 

@@ -8,11 +8,12 @@ import json
 import numpy as np
 import pytest
 
-from bprop import Trainer, runs
+from bprop import Trainer
+from bprop.cli import rundir as runs
 from bprop.layers import Dropout, Linear, ReLU, Sequential
 from bprop.losses import SoftmaxNLL
 from bprop.optim import SGD
-from bprop.rngstate import _decode, _encode, dump_rng_state, load_rng_state
+from bprop.training.rngstate import _decode, _encode, dump_rng_state, load_rng_state
 
 BIT_GENERATORS = [np.random.PCG64, np.random.PCG64DXSM, np.random.MT19937, np.random.Philox,
                   np.random.SFC64]

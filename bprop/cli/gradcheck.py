@@ -23,10 +23,10 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the gradients; exit status 0 when they match, 1 when not."""
-    from ..config import load_config
-    from ..experiment import prepare
+    from ..config.build import prepare
+    from ..config.fields import ConfigError
+    from ..config.loader import load_config
     from ..gradcheck import check_gradients
-    from ..schema import ConfigError
 
     if args.samples < 1:
         raise ConfigError("--samples", f"must be >= 1, got {args.samples}")
