@@ -94,7 +94,7 @@ def check_model(value: Any, path: str = "model") -> list[str | dict[str, Any]]:
     for i, item in enumerate(value):
         where = join_path(path, i)
         cls, args = _entry(where, item, "layer")
-        if cls is registry.LAYERS.get("Sequential"):
+        if cls is registry.lookup("layer", "Sequential"):
             raise ConfigError(join_path(where, "type"), "list the layers directly: the "
                                                         "model is already a Sequential")
         needs_in = "n_in" in inspect.signature(cls.__init__).parameters

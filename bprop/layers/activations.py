@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..registry import register
 from ..validation import check_nonnegative
 from .base import Layer, check_input, filled
 
@@ -26,6 +27,7 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z)).astype(x.dtype, copy=False)
 
 
+@register("layer", aliases=("logistic",))
 class Sigmoid(Layer):
     """Logistic sigmoid.
 
@@ -47,6 +49,7 @@ class Sigmoid(Layer):
         return dy * y * (1.0 - y)
 
 
+@register("layer", aliases=("tanh",))
 class Tanh(Layer):
     """Hyperbolic tangent.
 
@@ -62,6 +65,7 @@ class Tanh(Layer):
         return dy * (1.0 - y * y)
 
 
+@register("layer", aliases=("relu",))
 class ReLU(Layer):
     """Rectified linear unit.
 
@@ -78,6 +82,7 @@ class ReLU(Layer):
         return dy * self._cached("_mask")
 
 
+@register("layer")
 class LeakyReLU(Layer):
     """Leaky ReLU: a small slope instead of zero for negative inputs.
 
@@ -105,6 +110,7 @@ class LeakyReLU(Layer):
         return {"negative_slope": self.negative_slope}
 
 
+@register("layer", aliases=("identity",))
 class Identity(Layer):
     """The identity: ``y = x``, ``dx = dy``. A linear output for regression."""
 
@@ -124,6 +130,7 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return e
 
 
+@register("layer")
 class Softmax(Layer):
     """Row-wise softmax, an output layer for inference (probabilities).
 

@@ -7,10 +7,12 @@ from typing import Any
 import numpy as np
 
 from ..init import as_rng
+from ..registry import register
 from ..validation import check_unit_interval
 from .base import Layer, check_input
 
 
+@register("layer")
 class Dropout(Layer):
     """Inverted dropout: zero each unit with probability ``p`` while training.
 

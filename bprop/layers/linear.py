@@ -8,10 +8,12 @@ import numpy as np
 
 from ..init import as_rng, check_dtype, initialize
 from ..parameter import Parameter
+from ..registry import register
 from ..validation import check_int
 from .base import Layer, check_input, filled
 
 
+@register("layer")
 class Linear(Layer):
     """Fully connected layer.
 

@@ -8,9 +8,11 @@ from typing import Any
 import numpy as np
 
 from ..parameter import Parameter
+from ..registry import register
 from .base import Layer
 
 
+@register("layer")
 class Sequential(Layer):
     """A stack of layers applied in order.
 

@@ -7,9 +7,11 @@ from typing import Any
 import numpy as np
 from scipy.special import xlogy
 
+from ..registry import register
 from .base import Loss, check_pred, check_target_2d, check_weights
 
 
+@register("loss")
 class PoissonDeviance(Loss):
     """Poisson regression loss for counts, from the log of the predicted rate.
 

@@ -7,9 +7,11 @@ from typing import Any
 import numpy as np
 
 from ..layers.activations import sigmoid
+from ..registry import register
 from .base import Loss, check_pred, check_target_2d, check_weights
 
 
+@register("loss")
 class SigmoidCrossEntropy(Loss):
     """Binary cross-entropy from logits: the logistic-regression loss.
 

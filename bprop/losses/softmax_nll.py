@@ -6,9 +6,11 @@ from typing import Any
 
 import numpy as np
 
+from ..registry import register
 from .base import Loss, check_pred, check_weights
 
 
+@register("loss")
 class SoftmaxNLL(Loss):
     """Multiclass cross-entropy from raw scores: softmax and NLL in one step.
 

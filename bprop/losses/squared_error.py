@@ -6,9 +6,11 @@ from typing import Any
 
 import numpy as np
 
+from ..registry import register
 from .base import Loss, check_pred, check_target_2d, check_weights
 
 
+@register("loss")
 class SquaredError(Loss):
     """Squared error for regression.
 

@@ -7,11 +7,13 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..parameter import Parameter
+from ..registry import register
 from ..validation import check_positive, check_unit_interval
 from .base import Optimizer
 from .packing import unpacked_views
 
 
+@register("optimizer")
 class Adam(Optimizer):
     """Adam (Kingma & Ba, 2014) with scikit-learn's defaults and update form.
 

@@ -23,6 +23,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ..metrics import Monitor
+from ..registry import register
 from ..state import load_plain_state, plain_state
 from ..validation import check_int, check_nonnegative, check_positive, is_number
 
@@ -69,6 +70,7 @@ class Schedule:
         return f"{type(self).__name__}({args})"
 
 
+@register("schedule")
 class Constant(Schedule):
     """``lr = base_lr`` every epoch."""
 
@@ -76,6 +78,7 @@ class Constant(Schedule):
         return float(self.base_lr)
 
 
+@register("schedule")
 class InverseScaling(Schedule):
     """``lr = base_lr / (epoch + 1) ** power_t``."""
 
@@ -86,6 +89,7 @@ class InverseScaling(Schedule):
         return self.base_lr / (epoch + 1) ** self.power_t
 
 
+@register("schedule")
 class StepDecay(Schedule):
     """``lr = base_lr * gamma ** (epoch // step_size)``."""
 
@@ -97,6 +101,7 @@ class StepDecay(Schedule):
         return self.base_lr * self.gamma ** (epoch // self.step_size)
 
 
+@register("schedule")
 class Cosine(Schedule):
     """Cosine annealing from base_lr at epoch 0 to min_lr at epoch ``epochs``."""
 
@@ -109,6 +114,7 @@ class Cosine(Schedule):
         return self.min_lr + (self.base_lr - self.min_lr) * (1 + math.cos(math.pi * frac)) / 2
 
 
+@register("schedule")
 class ReduceOnPlateau(Schedule):
     """Multiply lr by ``factor`` when ``monitor`` stalls for ``patience`` epochs.
 

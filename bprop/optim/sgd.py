@@ -7,12 +7,14 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..parameter import Parameter
+from ..registry import register
 from ..validation import check_unit_interval
 from . import blas
 from .base import Optimizer
 from .packing import unpacked_views
 
 
+@register("optimizer")
 class SGD(Optimizer):
     """Stochastic gradient descent.
 

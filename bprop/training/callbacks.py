@@ -17,6 +17,7 @@ import numpy as np
 
 from ..metrics import Monitor
 from ..optim.schedules import Schedule
+from ..registry import register
 from ..state import load_plain_state, plain_state
 from ..validation import check_int
 
@@ -55,6 +56,7 @@ class Callback:
     def on_train_end(self, trainer: Trainer) -> None: ...
 
 
+@register("callback")
 class EarlyStopping(Callback):
     """Stop when a monitored metric has not improved for ``patience`` epochs.
 
@@ -116,6 +118,7 @@ class EarlyStopping(Callback):
                 p.value[...] = best
 
 
+@register("callback")
 class ProgressBar(Callback):
     """A tqdm bar over epochs showing the loss, the validation metric and the ETA.
 
