@@ -8,7 +8,7 @@ from .base import Layer
 from .dropout import Dropout
 from .flatten import Flatten
 from .linear import Linear
-from .more_activations import ELU, GELU, PReLU, LogSoftmax, Softplus
+from .more_activations import ELU, GELU, LogSoftmax, PReLU, Softplus
 from .normalization import BatchNorm, LayerNorm
 from .sequential import Sequential
 
