@@ -350,3 +350,31 @@ def test_flatten_matches_pytorch_on_images(rng):
     x = rng.normal(size=(2, 3, 4, 5))
     np.testing.assert_array_equal(Flatten().forward(x),
                                   torch.nn.Flatten()(torch.from_numpy(x)).numpy())
+
+
+def test_trainer_fits_image_arrays_through_flatten(rng):
+    from bprop.losses import SoftmaxNLL
+    from bprop.optim import SGD
+    from bprop.training import Trainer
+
+    X = rng.normal(size=(40, 1, 4, 4))
+    y = (X[:, 0, 0, 0] > 0).astype(int)
+    net = Sequential(Flatten(), Linear(16, 2, rng=0))
+    trainer = Trainer(net, SoftmaxNLL(), SGD(net.parameters(), lr=0.5), rng=0, batch_size=8)
+    trainer.fit(X, y, epochs=20)
+    assert trainer.evaluate(X, y)["accuracy"] > 0.9
+    assert trainer.predict_raw(X).shape == (40, 2)
+    # without Flatten, the first layer says what it expects
+    plain = Sequential(Linear(16, 2, rng=0))
+    with pytest.raises(ValueError, match=r"expects x of shape \(batch, features\)"):
+        Trainer(plain, SoftmaxNLL(), SGD(plain.parameters())).fit(X, y, epochs=1)
+
+
+def test_gradient_check_leaves_running_statistics_alone(rng):
+    net = Sequential(Linear(3, 4, rng=0), BatchNorm(4))
+    net.forward(rng.normal(size=(8, 3)))
+    before = {k: v.copy() for k, v in net.buffers().items()}
+    assert check_gradients(net, SquaredError(), rng.normal(size=(5, 3)),
+                           rng.normal(size=(5, 4))).ok
+    for k, v in net.buffers().items():
+        np.testing.assert_array_equal(v, before[k])
