@@ -86,3 +86,23 @@ def test_without_probe_only_gradient_norms(rng):
     diag = Diagnostics()
     _train(Sequential(Linear(8, 4, rng=0), ReLU(), Linear(4, 2, rng=1)), X, y, diag, epochs=1)
     assert {r["quantity"] for r in diag.rows} == {"grad_norm.weight", "grad_norm.bias"}
+
+
+def test_vanishing_gradients_example(capsys, tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "vanishing_gradients.py"
+    spec = importlib.util.spec_from_file_location("example_vanishing_gradients", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.main(["--plot", str(tmp_path / "v.png")])
+    sig, relu = result["sigmoid"], result["relu"]
+    assert len(sig) == len(relu) == 7
+    # sigmoid: every layer's gradient is smaller than the next one's, by > 100x overall
+    assert all(a < b for a, b in zip(sig, sig[1:], strict=False))
+    assert sig[0] / sig[-1] < 1e-2
+    # relu: first and last layer within 10x of each other
+    assert relu[0] / relu[-1] > 0.1
+    assert "sigmoid: first / last layer" in capsys.readouterr().out
+    assert (tmp_path / "v.png").read_bytes()[:4] == b"\x89PNG"
