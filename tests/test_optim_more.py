@@ -261,3 +261,41 @@ def test_matches_pytorch_over_several_steps(name, kw, clip, rng):
         theirs.step()
         np.testing.assert_allclose(W.value, tW.detach().numpy(), rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(b.value, tb.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("cls", NEW, ids=lambda c: c.__name__)
+def test_deepcopy_keeps_model_and_optimizer_linked(cls, rng):
+    import copy
+
+    X, y = rng.normal(size=(40, 3)), rng.integers(0, 2, 40)
+    net = Sequential(Linear(3, 5, rng=0), ReLU(), Linear(5, 2, rng=1))
+    a = Trainer(net, SoftmaxNLL(), cls(net.parameters(), lr=0.01), rng=0)
+    a.fit(X, y, epochs=1)
+    b = copy.deepcopy(a)
+    a.fit(X, y, epochs=3)
+    b.fit(X, y, epochs=3)
+    for p, q in zip(a.model.parameters(), b.model.parameters(), strict=True):
+        np.testing.assert_array_equal(p.value, q.value)
+    assert b.model.parameters()[0].value is not a.model.parameters()[0].value
+
+
+def test_bprop_train_a_curriculum_config(tmp_path):
+    """BatchNorm, GELU, LogSoftmax + NLL, AdamW with clipping: train, resume, eval."""
+    from bprop.cli import main
+
+    (tmp_path / "c.yaml").write_text(
+        "data: {name: moons, n_samples: 300, noise: 0.2}\n"
+        "model: [{type: Linear, out: 16}, BatchNorm, GELU, {type: Linear, out: 16},\n"
+        "        LayerNorm, {type: PReLU, init: 0.1}, {type: Linear, out: 2}, LogSoftmax]\n"
+        "loss: NLL\n"
+        "optimizer: {type: AdamW, lr: 0.01, clip_norm: 1.0}\n"
+        "train: {epochs: 15, batch_size: 32}\n")
+    run = tmp_path / "run"
+    assert main(["train", str(tmp_path / "c.yaml"), "--out", str(run), "--quiet"]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["test_accuracy"] > 0.8
+    assert main(["eval", str(run)]) == 0
+    from bprop import modelfile
+
+    model = modelfile.load(run / "model.npz")
+    assert model[1].running_var.std() > 0  # the trained running statistics came back
