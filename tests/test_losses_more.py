@@ -162,3 +162,12 @@ def test_matches_pytorch(name, rng):
     value.backward()
     assert ours.forward(pred, t) == pytest.approx(scale * value.item(), rel=1e-12)
     np.testing.assert_allclose(ours.backward(), scale * pt.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name,make", LOSSES, ids=IDS)
+def test_float32_gradients_stay_float32(name, make, rng):
+    pred = rng.normal(size=(4, 3)).astype(np.float32)
+    t = _targets(name, rng, 4, 3)
+    loss = make()
+    assert np.isfinite(loss.forward(pred, t, np.ones(4)))
+    assert loss.backward().dtype == np.float32
