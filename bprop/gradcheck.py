@@ -140,6 +140,8 @@ def check_gradients(
     params = model.parameters()
     saved = [(p.value, p.grad) for p in params]
     rng_states = [g.bit_generator.state for g in layer_rngs(model)]
+    # every forward in training mode moves BatchNorm's running statistics: put them back after
+    buffers = {name: b.copy() for name, b in model.buffers().items()}
     try:
         for p in params:
             p.value = p.value.astype(np.float64)
@@ -162,6 +164,8 @@ def check_gradients(
     finally:
         for p, (value, grad) in zip(params, saved, strict=True):
             p.value, p.grad = value, grad
+        for name, b in model.buffers().items():
+            b[...] = buffers[name]
 
 
 def _check_array(f, name, value, analytic, eps, max_entries, sampler) -> GradcheckRow:

@@ -1,9 +1,11 @@
 """Model files: ``save(model, path)`` / ``load(path)``.
 
 A model file is an ``.npz`` archive: one array per parameter (``param_0``,
-``param_1``, ... in ``model.parameters()`` order) and a JSON string
-``__bprop__`` with the architecture. Loading uses ``allow_pickle=False`` and
-builds layers only from the registry, so opening a file never runs code.
+``param_1``, ... in ``model.parameters()`` order), one per buffer
+(``buffer_NAME``: the untrained state of `Layer.buffers`, such as BatchNorm's
+running statistics) and a JSON string ``__bprop__`` with the architecture.
+Loading uses ``allow_pickle=False`` and builds layers only from the registry,
+so opening a file never runs code.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ def save(model: Layer, path: str | os.PathLike, *, metadata: dict[str, Any] | No
         "metadata": metadata or {},
     }
     arrays = {f"param_{i}": p.value for i, p in enumerate(model.parameters())}
+    arrays.update({f"buffer_{name}": b for name, b in model.buffers().items()})
     arrays["__bprop__"] = np.array(json.dumps(header))
     return atomic_savez(path, arrays)
 
@@ -103,6 +106,10 @@ def load(path: str | os.PathLike) -> Layer:
     header, arrays = _read(path)
     model = build_layer(header["model"])
     params = model.parameters()
+    buffers = {name: arrays.pop(f"buffer_{name}", None) for name in model.buffers()}
+    missing = [name for name, b in buffers.items() if b is None]
+    if missing:
+        raise ValueError(f"{path} lacks the buffer(s) {', '.join(missing)} its architecture needs")
     if len(arrays) != len(params):
         raise ValueError(f"{path} holds {len(arrays)} arrays, its architecture needs {len(params)}")
     for i, p in enumerate(params):
@@ -112,6 +119,11 @@ def load(path: str | os.PathLike) -> Layer:
                 f"{path}: param_{i} ({p.name}) has shape {value.shape}, expected {p.value.shape}"
             )
         p.value[...] = value
+    for name, b in model.buffers().items():
+        if buffers[name].shape != b.shape:
+            raise ValueError(f"{path}: buffer {name} has shape {buffers[name].shape}, "
+                             f"expected {b.shape}")
+        b[...] = buffers[name]
     return model
 
 

@@ -55,13 +55,14 @@ def all_finite(a: np.ndarray, chunk: int = 1 << 16) -> bool:
 def check_data(
     X: Any, y: Any, sample_weight: Any, dtype: np.dtype, *, name: str = "X"
 ) -> tuple[np.ndarray, Any, Any]:
-    """Validate training data at the boundary: X 2-D, numeric and finite (cast to
+    """Validate training data at the boundary: X 2-D (or N-D), numeric and finite (cast to
     ``dtype`` once, no copy when it already is), targets and weights matching."""
     X = np.asarray(X)
     if X.dtype.kind not in "fiub":
         raise ValueError(f"{name} must be numeric, got dtype {X.dtype}")
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (samples, features), got shape {X.shape}")
+    if X.ndim < 2:  # N-D samples (images) are for a model that starts with Flatten
+        raise ValueError(f"{name} must be 2-D (samples, features), or (samples, ...) for a "
+                         f"model that starts with Flatten; got shape {X.shape}")
     if X.shape[0] == 0:
         raise ValueError(f"{name} has 0 samples; at least 1 is required")
     X = X.astype(dtype, copy=False)

@@ -18,7 +18,8 @@ def test_minimal_config_gets_every_default():
     assert cfg["name"] == "mini" and cfg["seed"] == 0
     assert cfg["data"]["name"] == "digits" and cfg["data"]["test_size"] == 0.2
     assert cfg["optimizer"] == {"type": "SGD", "lr": 0.01, "momentum": 0.0,
-                                "nesterov": False, "weight_decay": 0.0}
+                                "nesterov": False, "weight_decay": 0.0, "clip_norm": None,
+                                "clip_value": None}
     assert cfg["schedule"] == "Constant"
     assert cfg["train"]["epochs"] == 30 and cfg["train"]["dtype"] == "float64"
     assert cfg["model"] == [{"type": "Linear", "out": 10, "init": "glorot_uniform"}]

@@ -40,7 +40,8 @@ def fields_of(cls: type) -> dict[str, Field]:
         if kind is int and isinstance(default, float):
             kind = float
         low = 1 if p.name == "n_out" else None
-        choices = _init_names() if p.name == "init" else None
+        # Linear's init names an initialiser; PReLU's init is a number
+        choices = _init_names() if p.name == "init" and isinstance(default, str) else None
         fields[RENAMED.get(p.name, p.name)] = Field(kind, default, low=low, choices=choices,
                                                     nullable=default is None)
     return fields

@@ -26,7 +26,10 @@ class Layer:
       needed (contrast `bprop.graph.Value`, where a node can feed many
       consumers and gradients must add up).
     - ``parameters()`` lists the layer's `Parameter` objects.
-    - ``train()`` / ``eval()`` switch the mode (only Dropout behaves
+    - ``buffers()`` names the arrays that are state but not trained
+      (BatchNorm's running statistics): model files and checkpoints save them,
+      optimizers never see them.
+    - ``train()`` / ``eval()`` switch the mode (Dropout and BatchNorm behave
       differently).
 
     A new layer subclasses `Layer` and implements ``forward`` and
@@ -66,6 +69,18 @@ class Layer:
 
     def parameters(self) -> list[Parameter]:
         return [v for v in vars(self).values() if isinstance(v, Parameter)]
+
+    def buffers(self) -> dict[str, np.ndarray]:
+        """Named non-trainable arrays that the layer's output depends on.
+
+        Returns
+        -------
+        dict of str to ndarray
+            The arrays themselves (not copies), updated in place by the
+            layer; empty for most layers. `Sequential` prefixes each name
+            with the layer's index (``"1.running_mean"``).
+        """
+        return {}
 
     def train(self, mode: bool = True) -> Layer:
         """Set training mode (``mode=True``) or evaluation mode; returns self."""

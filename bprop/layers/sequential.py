@@ -84,6 +84,13 @@ class Sequential(Layer):
     def parameters(self) -> list[Parameter]:
         return [p for layer in self.layers for p in layer.parameters()]
 
+    def buffers(self) -> dict[str, np.ndarray]:
+        return {
+            f"{i}.{name}": array
+            for i, layer in enumerate(self.layers)
+            for name, array in layer.buffers().items()
+        }
+
     def train(self, mode: bool = True) -> Sequential:
         self.training = mode
         for layer in self.layers:

@@ -37,6 +37,8 @@ class Adam(Optimizer):
     eps : float, default=1e-8
         > 0.
     weight_decay : float, default=0.0
+    clip_norm, clip_value : float or None, default=None
+        Gradient clipping before the update (`bprop.optim.clipping`).
     """
 
     def __init__(
@@ -48,8 +50,10 @@ class Adam(Optimizer):
         beta2: float = 0.999,
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        clip_norm: float | None = None,
+        clip_value: float | None = None,
     ) -> None:
-        super().__init__(params, lr, weight_decay)
+        super().__init__(params, lr, weight_decay, clip_norm=clip_norm, clip_value=clip_value)
         self.beta1 = check_unit_interval("beta1", beta1)
         self.beta2 = check_unit_interval("beta2", beta2)
         self.eps = check_positive("eps", eps)
@@ -68,6 +72,7 @@ class Adam(Optimizer):
     def step(self) -> None:
         """One update of every parameter: about ten numpy calls per packed group
         (one per dtype), each over all of its parameters at once."""
+        self.clip_gradients()
         self.t += 1
         b1, b2, t = self.beta1, self.beta2, self.t
         lr_t = self.lr * np.sqrt(1 - b2**t) / (1 - b1**t)

@@ -9,14 +9,17 @@ import numpy as np
 
 from ..parameter import Parameter
 from ..validation import check_nonnegative, check_positive
+from .clipping import clip_gradients
 from .packing import PackedGroup, pack
 
 
 class Optimizer:
     """Base class: holds the parameter list, the learning rate and per-parameter state.
 
-    Subclasses implement ``step()``. ``lr`` and ``weight_decay`` are plain
-    attributes: schedules change ``lr`` between steps.
+    Subclasses implement ``step()``, starting it with ``self.clip_gradients()``.
+    ``lr`` and ``weight_decay`` are plain attributes: schedules change ``lr``
+    between steps. ``clip_norm`` and ``clip_value`` (None: off) clip the raw
+    gradients first (`bprop.optim.clipping`).
 
     The parameters are packed (`bprop.optim.packing`): from here on each
     ``p.value`` and ``p.grad`` is a view of one contiguous buffer per dtype,
@@ -26,7 +29,15 @@ class Optimizer:
     old one, no longer the model's.
     """
 
-    def __init__(self, params: Iterable[Parameter], lr: float, weight_decay: float) -> None:
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float,
+        weight_decay: float,
+        *,
+        clip_norm: float | None = None,
+        clip_value: float | None = None,
+    ) -> None:
         # a parameter listed twice (tied weights) is one parameter: step it once
         self.params = list({id(p): p for p in params}.values())
         if not self.params:
@@ -39,11 +50,19 @@ class Optimizer:
                 )
         self.lr = check_positive("lr", lr)
         self.weight_decay = check_nonnegative("weight_decay", weight_decay)
+        self.clip_norm = None if clip_norm is None else check_positive("clip_norm", clip_norm)
+        self.clip_value = None if clip_value is None else check_positive("clip_value", clip_value)
         self.t = 0  # number of steps taken
         self.groups: list[PackedGroup] = pack(self.params)
 
     def step(self) -> None:
         raise NotImplementedError
+
+    def clip_gradients(self) -> None:
+        """Clip every ``p.grad`` in place as ``clip_value`` and ``clip_norm`` say
+        (nothing when both are None); the first line of every ``step()``."""
+        if self.clip_norm is not None or self.clip_value is not None:
+            clip_gradients(self.params, self.clip_norm, self.clip_value)
 
     def _link(self) -> None:
         """Build the views a subclass keeps of its packed state (after __init__,

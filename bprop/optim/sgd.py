@@ -46,6 +46,8 @@ class SGD(Optimizer):
     nesterov : bool, default=False
         Use Nesterov's look-ahead form (needs momentum > 0 to differ).
     weight_decay : float, default=0.0
+    clip_norm, clip_value : float or None, default=None
+        Gradient clipping before the update (`bprop.optim.clipping`).
         L2 coefficient, >= 0.
 
     Examples
@@ -64,8 +66,10 @@ class SGD(Optimizer):
         momentum: float = 0.0,
         nesterov: bool = False,
         weight_decay: float = 0.0,
+        clip_norm: float | None = None,
+        clip_value: float | None = None,
     ) -> None:
-        super().__init__(params, lr, weight_decay)
+        super().__init__(params, lr, weight_decay, clip_norm=clip_norm, clip_value=clip_value)
         self.momentum = check_unit_interval("momentum", momentum)
         self.nesterov = bool(nesterov)
         self._v = [np.zeros_like(g.value) for g in self.groups]  # one flat velocity per group
@@ -84,6 +88,7 @@ class SGD(Optimizer):
         ]
 
     def step(self) -> None:
+        self.clip_gradients()
         for i, (group, v) in enumerate(zip(self.groups, self._v, strict=True)):
             group.sync()
             W, dW, nd = group.value, group.grad, group.n_decay

@@ -217,6 +217,7 @@ class Trainer:
         return {
             "epoch": self.epoch,
             "params": [p.value.copy() for p in self.model.parameters()],
+            "buffers": {name: b.copy() for name, b in self.model.buffers().items()},
             "optimizer": self.optimizer.state_dict(),
             "history": [dict(r) for r in self.history.records],
             "rng": dump_rng_state(self.rng),
@@ -237,6 +238,9 @@ class Trainer:
                     f"the model needs {p.value.shape}"
                 )
             p.value[...] = value
+        for name, b in self.model.buffers().items():  # BatchNorm's running statistics
+            if name in state.get("buffers", {}):
+                b[...] = state["buffers"][name]
         self.optimizer.load_state_dict(state["optimizer"])
         self.epoch = int(state["epoch"])
         self.history = History(state["history"])
