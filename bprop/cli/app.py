@@ -24,6 +24,7 @@ COMMANDS = [
     "bprop.cli.gradcheck",
     "bprop.cli.print_config",
     "bprop.cli.export",
+    "bprop.cli.summary",
     "bprop.exercises.cli",
 ]
 
