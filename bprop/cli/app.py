@@ -25,6 +25,8 @@ COMMANDS = [
     "bprop.cli.print_config",
     "bprop.cli.export",
     "bprop.cli.summary",
+    "bprop.cli.listing",
+    "bprop.cli.init",
     "bprop.exercises.cli",
 ]
 
