@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import warnings
 
 import numpy as np
@@ -422,3 +423,14 @@ def test_multilabel_classifier_is_refused_clearly(rng):
     pipe = fitted(MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0), X, Y)
     with pytest.raises(ValueError, match="multilabel"):
         skl2onnx.to_onnx(pipe, X[:1].astype(np.float32))
+
+
+def test_the_readme_example_runs():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text[text.index("### Start, inspect and deploy"):]
+    (block,) = re.findall(r"```python\n(.*?)```", section.split("<!-- end section")[0], re.S)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        exec(compile(block, "README[export]", "exec"), {})
