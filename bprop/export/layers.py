@@ -226,8 +226,8 @@ def _flatten(layer: Any, g: Emitter, x: str) -> str:
 def _batch_norm(layer: Any, g: Emitter, x: str) -> str:
     # Evaluation mode: y = (x - mean) / sqrt(var + eps) * gamma + beta with the
     # running statistics, folded (in float64) into one scale and one shift.
-    mean = _array(layer, "running_mean")
-    var = _array(layer, "running_var")
+    mean = _array(layer, "running_mean", "moving_mean")
+    var = _array(layer, "running_var", "moving_var")
     scale = _array(layer, "gamma") / np.sqrt(var + _number(layer, "eps", "epsilon"))
     shift = _array(layer, "beta") - mean * scale
     return g.op("Add", g.op("Mul", x, g.const(scale, "bn_scale")), g.const(shift, "bn_shift"),
