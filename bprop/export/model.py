@@ -177,12 +177,7 @@ def to_onnx(model: Any, n_features: int, *, preprocessing: Any = None,
     if prep is not None and not (np.all(prep.x_mean == 0) and np.all(prep.x_scale == 1)):
         x = g.op("Sub", x, g.const(prep.x_mean, "x_mean"), hint="centered")
         x = g.op("Div", x, g.const(prep.x_scale, "x_scale"), hint="standardized")
-    was_training = getattr(model, "training", False)
-    model.eval()
-    try:
-        y = convert_layer(model, g, x)
-    finally:
-        model.train(was_training)
+    y = convert_layer(model, g, x)  # converters read parameters only: the mode is untouched
 
     elem = helper.np_dtype_to_tensor_dtype(dt)
     if classifier:
