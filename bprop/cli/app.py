@@ -23,6 +23,10 @@ COMMANDS = [
     "bprop.cli.predict",
     "bprop.cli.gradcheck",
     "bprop.cli.print_config",
+    "bprop.cli.export",
+    "bprop.cli.summary",
+    "bprop.cli.listing",
+    "bprop.cli.init",
     "bprop.exercises.cli",
 ]
 

@@ -134,6 +134,8 @@ def fit(exp: Any, run_dir: Path, *, quiet: bool, state: dict | None = None) -> i
     exp.trainer.callbacks.append(recorder)
     if not quiet and not sys.stdout.isatty():
         exp.trainer.callbacks.append(EpochLines())
+    if not quiet:
+        print(exp.model.summary(exp.data.n_features), flush=True)
     ds, start = exp.data, time.perf_counter()
     val = (ds.X_val, ds.y_val) if ds.X_val is not None else None
     try:

@@ -108,6 +108,12 @@ class Sequential(Layer):
         self.layers.append(layer)
         return self
 
+    def summary(self, n_features: int) -> str:
+        """Keras-style table of layers, output shapes and parameters (`bprop.summary.summary`)."""
+        from ..summary import summary  # a tool above the layers: imported when used
+
+        return summary(self, n_features)
+
     def __len__(self) -> int:
         return len(self.layers)
 
