@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from . import datasets
-from .fields import ConfigError, Field, check_mapping, did_you_mean, join_path
+from ..registry import did_you_mean
+from .fields import ConfigError, Field, check_mapping, join_path
 
 __all__ = ["Dataset", "Preprocessor", "RawData", "check_config", "load", "split"]
 
@@ -100,7 +101,8 @@ def load(cfg: dict[str, Any], seed: int) -> RawData:
 class Preprocessor:
     """What was fitted on the training part: feature scaling, target scaling, classes.
 
-    Saved as ``preprocessing.json`` in a run directory.
+    Stored in the metadata of a run's ``model.npz`` (`to_dict`), where ``bprop eval``
+    and ``bprop predict`` read it back.
     """
 
     task: str

@@ -26,6 +26,9 @@ class Optimizer:
     old one, no longer the model's.
     """
 
+    #: what a config may set beyond the signature's types (read by bprop.config)
+    config_fields = {"lr": "> 0", "weight_decay": ">= 0"}
+
     def __init__(self, params: Iterable[Parameter], lr: float, weight_decay: float) -> None:
         # a parameter listed twice (tied weights) is one parameter: step it once
         self.params = list({id(p): p for p in params}.values())

@@ -80,6 +80,9 @@ class EarlyStopping(Callback):
         The epoch after which training stopped early, if it did.
     """
 
+    #: what a config may set beyond the signature's types (read by bprop.config)
+    config_fields = {"patience": ">= 1", "min_delta": ">= 0", "mode": ("auto", "min", "max")}
+
     def __init__(
         self,
         monitor: str = "val_loss",
@@ -144,8 +147,8 @@ class ProgressBar(Callback):
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         if self._bar is None:
             return
-        shown = {k: f"{v:.4g}" for k, v in logs.items() if k in _SHOWN and not math.isnan(v)}
-        self._bar.set_postfix(shown, refresh=False)
+        self._bar.set_postfix(shown_logs(logs, ("loss", "val_loss", "val_accuracy")),
+                              refresh=False)
         self._bar.update(1)
 
     def on_train_end(self, trainer: Trainer) -> None:
@@ -154,7 +157,41 @@ class ProgressBar(Callback):
             self._bar = None
 
 
-_SHOWN = ("loss", "val_loss", "val_accuracy")
+@register("callback")
+class EpochLines(Callback):
+    """Progress as text: one line per ``every``-th epoch, about ten lines a run.
+
+    What ``bprop train`` prints where a progress bar cannot be drawn (output
+    to a file or a pipe)::
+
+        epoch 3/30  loss 0.412  val_loss 0.398  val_accuracy 0.91  lr 0.1
+    """
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        step = max(1, trainer.target_epochs // 10)
+        if trainer.epoch % step and trainer.epoch != trainer.target_epochs:
+            return
+        shown = shown_logs(logs, ("loss", "val_loss", "val_accuracy", "lr"))
+        text = "  ".join(f"{k} {v}" for k, v in shown.items())
+        print(f"epoch {trainer.epoch}/{trainer.target_epochs}  {text}", flush=True)
+
+
+def shown_logs(logs: dict[str, float], keys: tuple[str, ...]) -> dict[str, str]:
+    """The epoch logs worth showing, formatted to 4 significant digits.
+
+    Parameters
+    ----------
+    logs : dict of str to float
+        One epoch's logs.
+    keys : tuple of str
+        Which to show, in this order.
+
+    Returns
+    -------
+    dict of str to str
+        The keys present and not NaN (no validation data), in the order of ``keys``.
+    """
+    return {k: f"{logs[k]:.4g}" for k in keys if k in logs and not math.isnan(logs[k])}
 
 
 class ScheduleCallback(Callback):
