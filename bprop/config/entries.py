@@ -69,8 +69,9 @@ def fields_of(cls: type) -> dict[str, Field]:
             kind = type(default) if default not in (None, ...) else object
         if kind is int and isinstance(default, float):
             kind = float
-        field = Field(kind, default, nullable=default is None)
-        fields[RENAMED.get(name, name)] = field.constrained(declared.get(name))
+        key = RENAMED.get(name, name)
+        field = Field(kind, default, nullable=default is None, label=key)
+        fields[key] = field.constrained(declared.get(name))
     return fields
 
 

@@ -98,6 +98,9 @@ class Field:
         ``(key, value)``: the field applies only when the sibling ``key``
         holds ``value`` (Linear's ``std`` only for ``init: normal``);
         otherwise `check_mapping` leaves it out.
+    label : str, optional
+        A name for the messages to start with, as a constructor's own check
+        would (``"p must be a number in [0, 1), got 2"``).
     """
 
     kind: type
@@ -110,6 +113,7 @@ class Field:
     nullable: bool = False
     alt: tuple[type, ...] = ()
     when: tuple[str, str] | None = None
+    label: str | None = None
 
     def constrained(self, spec: str | tuple[Any, ...] | None) -> Field:
         """This field narrowed by a class's ``config_fields`` entry (see `parse_constraint`).
@@ -127,7 +131,13 @@ class Field:
         return self if spec is None else replace(self, **parse_constraint(spec))
 
     def describe(self) -> str:
-        """What is allowed, in words: ``"a number in (0, 1)"``."""
+        """What is allowed, in words.
+
+        Returns
+        -------
+        str
+            ``"a number in (0, 1)"``, ``"an integer >= 1 or null"``, ``"one of a, b"``.
+        """
         if self.choices:
             return "one of " + ", ".join(map(str, self.choices))
         word = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}[
@@ -145,23 +155,43 @@ class Field:
         return word + (" or null" if self.nullable else "")
 
     def check(self, path: str, value: Any) -> Any:
-        """Return ``value`` coerced to ``kind``; raise `ConfigError` if not allowed."""
+        """Check one value.
+
+        Parameters
+        ----------
+        path : str
+            Its key path, for the message.
+        value : object
+            As read from YAML (``...`` is not a value: required keys are
+            checked by `check_mapping`).
+
+        Returns
+        -------
+        object
+            ``value`` coerced to ``kind`` (``"1e-4"`` to 0.0001 for a float).
+
+        Raises
+        ------
+        ConfigError
+            Naming ``path``, the bad value and what is allowed.
+        """
         if value is None and self.nullable:
             return None
         if isinstance(value, self.alt) and not isinstance(value, bool):
             return value
+        must = f"{self.label} must be" if self.label else "must be"
         coerced = self._coerce(value)
         if coerced is None:
             raise ConfigError(
-                path, f"must be {self.describe()}, got {value!r} ({_type_name(value)})"
+                path, f"{must} {self.describe()}, got {value!r} ({_type_name(value)})"
             )
         if self.choices and coerced not in self.choices:
             raise ConfigError(
                 path,
-                f"must be {self.describe()}, got {value!r}" + did_you_mean(value, self.choices),
+                f"{must} {self.describe()}, got {value!r}" + did_you_mean(value, self.choices),
             )
         if self.kind in (int, float) and not self._in_range(coerced):
-            raise ConfigError(path, f"must be {self.describe()}, got {value!r}")
+            raise ConfigError(path, f"{must} {self.describe()}, got {value!r}")
         return coerced
 
     def _coerce(self, value: Any) -> Any:
