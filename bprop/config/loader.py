@@ -224,7 +224,8 @@ def watched_metrics(cfg: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def check_monitors(cfg: dict[str, Any]) -> None:
-    """Check that a watched ``val_*`` metric will have validation data.
+    """Check that each watched metric is one the epoch logs hold, with validation data
+    for a ``val_*`` metric.
 
     Whether ``val_accuracy`` has classes to count is known once the data is
     loaded (`bprop.config.build.resolve_task` checks it).
@@ -239,7 +240,11 @@ def check_monitors(cfg: dict[str, Any]) -> None:
     ConfigError
         Naming ``train.monitor`` or ``schedule.monitor``.
     """
+    metrics = TRAIN["monitor"].choices
     for path, metric in watched_metrics(cfg):
+        if metric not in metrics:
+            raise ConfigError(path, f"must be one of {', '.join(metrics)}, got {metric!r}"
+                                    + did_you_mean(metric, metrics))
         if metric.startswith("val_") and cfg["data"]["val_size"] == 0:
             raise ConfigError(path, f"{metric!r} needs validation data, but data.val_size "
                                     "is 0; set data.val_size > 0 or monitor 'loss'")

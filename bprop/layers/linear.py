@@ -53,7 +53,7 @@ class Linear(Layer):
     config_fields = {
         "n_out": ">= 1",
         "init": (*INITIALIZERS, "normal"),
-        "std": ">= 0 if init == normal",
+        "std": "> 0 if init == normal",
     }
 
     def __init__(

@@ -140,13 +140,7 @@ class ReduceOnPlateau(Schedule):
     """
 
     #: what a config may set beyond the signature's types (read by bprop.config)
-    config_fields = {
-        "monitor": ("val_loss", "val_accuracy", "loss"),
-        "factor": "(0, 1)",
-        "patience": ">= 1",
-        "min_lr": ">= 0",
-        "threshold": ">= 0",
-    }
+    config_fields = {"factor": "(0, 1)", "patience": ">= 1", "min_lr": ">= 0", "threshold": ">= 0"}
 
     def __init__(
         self,
