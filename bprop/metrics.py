@@ -124,6 +124,15 @@ class Monitor:
     def value(self, logs: dict[str, float]) -> float:
         """The monitored value in ``logs``.
 
+        Parameters
+        ----------
+        logs : dict of str to float
+            One epoch's logs.
+
+        Returns
+        -------
+        float
+
         Raises
         ------
         ValueError
@@ -137,7 +146,17 @@ class Monitor:
         return float(logs[self.monitor])
 
     def improved(self, value: float) -> bool:
-        """Whether ``value`` beats the best by more than min_delta (and record it)."""
+        """Whether ``value`` beats the best by more than ``min_delta``; if so, it is the new best.
+
+        Parameters
+        ----------
+        value : float
+            NaN never improves.
+
+        Returns
+        -------
+        bool
+        """
         if math.isnan(value):
             return False
         better = (

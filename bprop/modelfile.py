@@ -1,4 +1,4 @@
-"""Files of arrays plus a JSON header, for models and checkpoints: ``save(model, path)`` / ``load(path)``.
+"""Model files and checkpoints: arrays plus a JSON header; ``save(model, path)``, ``load(path)``.
 
 Every file bprop writes with arrays in it is one format: an ``.npz`` archive
 whose ``__bprop__`` entry is a JSON header naming its ``format``
@@ -192,7 +192,9 @@ def read_archive(path: str | os.PathLike, fmt: str) -> tuple[dict[str, Any], dic
     return header, arrays
 
 
-def atomic_write(path: str | os.PathLike, content: str | bytes | Callable[[IO[bytes]], Any]) -> Path:
+def atomic_write(
+    path: str | os.PathLike, content: str | bytes | Callable[[IO[bytes]], Any]
+) -> Path:
     """Write a file under a temporary name beside ``path``, then rename it over ``path``.
 
     The one atomic write of bprop: model files, checkpoints, the run

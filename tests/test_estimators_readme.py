@@ -2,9 +2,8 @@
 
 import warnings
 
-from sklearn.exceptions import ConvergenceWarning
-
 from readme_blocks import python_blocks, run_blocks
+from sklearn.exceptions import ConvergenceWarning
 
 
 def test_estimator_examples_run():

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from bprop import Trainer
-from bprop.training.checkpoints import load_checkpoint, save_checkpoint
 from bprop.layers import Dropout, Linear, ReLU, Sequential
 from bprop.losses import SoftmaxNLL
 from bprop.optim import SGD
+from bprop.training.checkpoints import load_checkpoint, save_checkpoint
 from bprop.training.rngstate import _decode, _encode, dump_rng_state, load_rng_state
 
 BIT_GENERATORS = [np.random.PCG64, np.random.PCG64DXSM, np.random.MT19937, np.random.Philox,

@@ -19,6 +19,12 @@ from .rundir import load_run
 
 
 def add_parser(subparsers: Any) -> None:
+    """Register the command on the ``bprop`` parser (`bprop.cli.app.build_parser`).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+    """
     p = subparsers.add_parser(
         "eval", help="evaluate a trained run on its test split or on other data",
         description="Load RUN_DIR/model.npz and print its metrics as JSON: on a split of the "

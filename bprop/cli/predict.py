@@ -20,6 +20,12 @@ from .rundir import load_run
 
 
 def add_parser(subparsers: Any) -> None:
+    """Register the command on the ``bprop`` parser (`bprop.cli.app.build_parser`).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+    """
     p = subparsers.add_parser(
         "predict", help="predict the rows of a csv file with a trained run",
         description="Read INPUT.csv (with a header naming the training features, or exactly "

@@ -10,6 +10,12 @@ from ..config.loader import dump, load_config
 
 
 def add_parser(subparsers: Any) -> None:
+    """Register the command on the ``bprop`` parser (`bprop.cli.app.build_parser`).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+    """
     p = subparsers.add_parser(
         "print-config", help="print the resolved config (defaults filled in)",
         description="Validate CONFIG with its overrides, fill in every default, and print "

@@ -167,10 +167,12 @@ class Recorder(Callback):
         self.saved_epoch: int | None = None if state is None else state["epoch"]
 
     def on_train_begin(self, trainer: Trainer) -> None:
+        """Keep the starting state, for an interruption during the first epoch."""
         if self.last is None:
             self.last = trainer.state_dict()
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        """Write history.csv, and the checkpoint when it is due."""
         self.last = trainer.state_dict()
         atomic_write(self.run_dir / "history.csv", history_csv(trainer.history))
         done = trainer.epoch >= trainer.target_epochs or trainer.stop_training

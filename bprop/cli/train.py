@@ -28,6 +28,12 @@ EXAMPLES = """examples:
 
 
 def add_parser(subparsers: Any) -> None:
+    """Register the command on the ``bprop`` parser (`bprop.cli.app.build_parser`).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+    """
     p = subparsers.add_parser(
         "train", help="train a network from a YAML config",
         description="Train as CONFIG says and leave a run directory with config.yaml, "
@@ -54,7 +60,13 @@ class Interrupted(Exception):
 
 @contextlib.contextmanager
 def interrupts_as_exceptions() -> Iterator[None]:
-    """Turn SIGINT and SIGTERM into `Interrupted` while training (main thread only)."""
+    """Turn SIGINT and SIGTERM into `Interrupted` while training (main thread only).
+
+    Yields
+    ------
+    None
+        The old handlers are back when the block ends.
+    """
     def handler(signum: int, frame: Any) -> None:
         raise Interrupted(signum)
 
