@@ -118,12 +118,13 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         raise ConfigError(str(path), f"not a readable bprop checkpoint: {err}") from None
 
 
-def history_csv(history: History) -> str:
+def history_csv(records: list[dict[str, float]]) -> str:
     """The history as CSV text, one row per epoch.
 
     Parameters
     ----------
-    history : History
+    records : list of dict
+        `History.records`.
 
     Returns
     -------
@@ -134,7 +135,7 @@ def history_csv(history: History) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(History.columns)
-    for r in history.records:
+    for r in records:
         writer.writerow([_cell(c, r.get(c, math.nan)) for c in History.columns])
     return buf.getvalue()
 
@@ -174,7 +175,7 @@ class Recorder(Callback):
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         """Write history.csv, and the checkpoint when it is due."""
         self.last = trainer.state_dict()
-        atomic_write(self.run_dir / "history.csv", history_csv(trainer.history))
+        atomic_write(self.run_dir / "history.csv", history_csv(trainer.history.records))
         done = trainer.epoch >= trainer.target_epochs or trainer.stop_training
         if trainer.epoch % self.every == 0 or done:
             self.save()

@@ -272,7 +272,7 @@ def check_mapping(
 
 _RANGE = re.compile(r"^(>=|>|<=|<)\s*(\S+)$")
 _INTERVAL = re.compile(r"^([\[(])\s*([^,\s]+)\s*,\s*([^\])\s]+)\s*([\])])$")
-_WHEN = re.compile(r"^(.*?)\s+if\s+(\w+)\s*==\s*(\S+)$")
+_WHEN = re.compile(r"^(.*?)\s*\bif\s+(\w+)\s*==\s*(\S+)$")
 
 
 def parse_constraint(spec: str | tuple[Any, ...]) -> dict[str, Any]:
@@ -309,12 +309,7 @@ def parse_constraint(spec: str | tuple[Any, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     text = spec.strip()
     if match := _WHEN.match(text):
-        text, out["when"] = match[1].strip(), (match[2], match[3])
-    elif text.startswith("if "):
-        when = _WHEN.match("_ " + text)
-        if when is None:
-            raise ValueError(f"config_fields: cannot read {spec!r}")
-        text, out["when"] = "", (when[2], when[3])
+        text, out["when"] = match[1], (match[2], match[3])
     try:
         if match := _RANGE.match(text):
             op, x = match[1], float(match[2])
