@@ -194,3 +194,16 @@ def test_prepare_builds_typed_objects_once():
     assert isinstance(run.schedule, StepDecay) and isinstance(run.early_stopping, EarlyStopping)
     assert run.optimizer.params == run.model.parameters() and run.optimizer.lr == 0.5
     assert run.trainer.model is run.model and run.trainer.optimizer is run.optimizer
+
+
+def test_callbacks_section_is_optional_and_round_trips():
+    assert "callbacks" not in resolve(MINIMAL)
+    cfg = resolve({**MINIMAL, "callbacks": [{"type": "EarlyStopping", "patience": 3},
+                                            "EpochLines"]})
+    assert list(cfg)[-2:] == ["callbacks", "train"]
+    assert cfg["callbacks"][0] == {"type": "EarlyStopping", "monitor": "val_loss", "patience": 3,
+                                   "min_delta": 0.0, "mode": "auto",
+                                   "restore_best_weights": False}
+    assert resolve(yaml.safe_load(dump(cfg))) == cfg
+    with pytest.raises(ConfigError, match=r"^callbacks\[0\]\.patience: patience must be"):
+        resolve({**MINIMAL, "callbacks": [{"type": "EarlyStopping", "patience": 0}]})

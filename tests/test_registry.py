@@ -200,13 +200,16 @@ def test_users_register_their_own_of_every_kind(clean_registry, tmp_path):
            "model": [{"type": "Linear", "out": 4}, {"type": "Scale", "factor": 0.5},
                      {"type": "Linear", "out": 1}],
            "loss": "HalfSquaredError", "optimizer": {"type": "SignSGD", "lr": 0.01},
-           "schedule": "Halving", "train": {"epochs": 2}}
+           "schedule": "Halving", "callbacks": ["Count"], "train": {"epochs": 2}}
     with pytest.raises(ConfigError, match=r"^model\[0\]\.factor: factor must be a number > 0"):
         resolve({**raw, "model": [{"type": "Scale", "factor": 0}]})
     with pytest.raises(ConfigError, match=r"^optimizer\.lr: lr must be"):  # inherited
         resolve({**raw, "optimizer": {"type": "SignSGD", "lr": 0}})
-    count = registry.build("callback", "Count")
-    run = prepare(resolve(raw), callbacks=[count])
+    with pytest.raises(ConfigError, match=r"^callbacks\[0\]\.type: unknown callback 'Cont'"):
+        resolve({**raw, "callbacks": ["Cont"]})
+    run = prepare(resolve(raw))
+    (count,) = run.callbacks
+    assert isinstance(count, Count) and count in run.trainer.callbacks
     assert isinstance(run.optimizer, SignSGD) and isinstance(run.loss, HalfSquaredError)
     run.trainer.fit(run.data.X_train, run.data.y_train, 2)
     assert count.epochs == 2 and run.trainer.history["lr"] == [0.01, 0.005]

@@ -26,7 +26,7 @@ from ..optim.schedules import Schedule
 from ..training.callbacks import Callback, EarlyStopping
 from ..training.trainer import Trainer
 from . import data, entries
-from .fields import ConfigError
+from .fields import ConfigError, join_path
 from .loader import watched_metrics
 
 __all__ = ["Run", "prepare"]
@@ -49,8 +49,11 @@ class Run:
     schedule : Schedule
     early_stopping : EarlyStopping or None
         When ``train.early_stopping`` is on.
+    callbacks : list of Callback
+        Those the config's ``callbacks`` section names.
     trainer : Trainer
-        Holds the schedule, early stopping and any extra callbacks.
+        Holds the schedule, early stopping, the config's callbacks and any
+        extra ones.
     """
 
     config: dict[str, Any]
@@ -60,6 +63,7 @@ class Run:
     optimizer: Optimizer
     schedule: Schedule
     early_stopping: EarlyStopping | None
+    callbacks: list[Callback]
     trainer: Trainer
 
 
@@ -142,7 +146,8 @@ def prepare(cfg: dict[str, Any], *, progress: bool = False,
     progress : bool
         Show the trainer's progress bar.
     callbacks : list of Callback
-        Extra callbacks, run after the schedule and early stopping.
+        Extra callbacks, run after the schedule, early stopping and the
+        config's callbacks.
     dtype : str, optional
         Overrides ``train.dtype`` (the gradient checker wants float64).
 
@@ -175,8 +180,10 @@ def prepare(cfg: dict[str, Any], *, progress: bool = False,
         stopping = EarlyStopping(monitor=t["monitor"], patience=t["patience"],
                                  min_delta=t["min_delta"],
                                  restore_best_weights=t["restore_best_weights"])
-    own = [schedule] + ([stopping] if stopping else [])
+    named = [entries.build("callback", spec, join_path("callbacks", i))
+             for i, spec in enumerate(cfg.get("callbacks", []))]
+    own = [schedule] + ([stopping] if stopping else []) + named
     trainer = Trainer(model, loss, optimizer, batch_size=t["batch_size"], shuffle=t["shuffle"],
                       rng=np.random.default_rng(s_train), callbacks=[*own, *callbacks],
                       progress=progress)
-    return Run(cfg, ds, model, loss, optimizer, schedule, stopping, trainer)
+    return Run(cfg, ds, model, loss, optimizer, schedule, stopping, named, trainer)

@@ -26,8 +26,8 @@ from .. import registry
 from ..layers.sequential import Sequential
 from .fields import ConfigError, Field, check_mapping, join_path
 
-__all__ = ["build", "build_model", "check_loss", "check_model", "check_optimizer",
-           "check_schedule", "fields_of"]
+__all__ = ["build", "build_model", "check_callbacks", "check_loss", "check_model",
+           "check_optimizer", "check_schedule", "fields_of"]
 
 HIDDEN = {"params", "rng", "dtype", "n_in", "layers"}
 RENAMED = {"n_out": "out"}  # constructor name -> config name
@@ -202,6 +202,28 @@ def check_schedule(value: Any, *, epochs: int, path: str = "schedule") -> str | 
     if isinstance(value, dict) and value.get("type") == "Cosine" and "epochs" not in value:
         value = {**value, "epochs": epochs}  # anneal over the whole run by default
     return _spec(*_entry(path, value, "schedule", default="Constant"))
+
+
+def check_callbacks(value: Any, path: str = "callbacks") -> list[str | dict[str, Any]]:
+    """Check a list of registered callbacks (yours, registered with ``@register("callback")``).
+
+    Parameters
+    ----------
+    value : object
+        The ``callbacks`` section: a list of names or ``{type: name, **args}``.
+    path : str
+
+    Returns
+    -------
+    list of str or dict
+
+    Raises
+    ------
+    ConfigError
+    """
+    if not isinstance(value, list):
+        raise ConfigError(path, f"must be a list of callbacks, got {value!r}")
+    return [_spec(*_entry(join_path(path, i), item, "callback")) for i, item in enumerate(value)]
 
 
 def build(kind: str, spec: str | dict[str, Any], path: str | None = None, **context: Any) -> Any:

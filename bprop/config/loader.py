@@ -18,6 +18,7 @@ The format (every key but ``model`` has a default; see ``configs/*.yaml``)::
     loss: SoftmaxNLL        # default: SoftmaxNLL for classes, SquaredError for numbers
     optimizer: {type: SGD, lr: 0.1, momentum: 0.9}
     schedule: Constant      # or {type: StepDecay, step_size: 10, gamma: 0.5}, ...
+    callbacks: []           # registered callbacks, e.g. [{type: EarlyStopping, patience: 5}]
     train: {epochs: 30, batch_size: 32, dtype: float32}
 """
 
@@ -47,7 +48,7 @@ TRAIN = {
     "restore_best_weights": Field(bool, False),
     "checkpoint_every": Field(int, 1, low=1),
 }
-TOP = ("name", "seed", "data", "model", "loss", "optimizer", "schedule", "train")
+TOP = ("name", "seed", "data", "model", "loss", "optimizer", "schedule", "callbacks", "train")
 
 
 def load_yaml(path: str) -> dict[str, Any]:
@@ -170,8 +171,9 @@ def resolve(raw: dict[str, Any], *, name: str = "run", base_dir: str = ".") -> d
     Returns
     -------
     dict
-        Every key of `TOP` in order, every default filled in, every value
-        checked (``loss`` stays None when left out: the data decides).
+        Every key of `TOP` in order (``callbacks`` only when there are
+        some), every default filled in, every value checked (``loss`` stays
+        None when left out: the data decides).
 
     Raises
     ------
@@ -198,6 +200,8 @@ def resolve(raw: dict[str, Any], *, name: str = "run", base_dir: str = ".") -> d
     out["loss"] = entries.check_loss(raw.get("loss"))
     out["optimizer"] = entries.check_optimizer(raw.get("optimizer"))
     out["schedule"] = entries.check_schedule(raw.get("schedule"), epochs=train["epochs"])
+    if raw.get("callbacks"):  # left out when empty: configs without any read as before
+        out["callbacks"] = entries.check_callbacks(raw["callbacks"])
     out["train"] = train
     check_monitors(out)
     return out
