@@ -18,8 +18,9 @@ Your own classes, of every kind, register the same way::
     class Cauchy(Loss): ...          # then `loss: Cauchy` in a config
 
     @register("optimizer")
-    class SignSGD(Optimizer):        # `optimizer: {type: SignSGD, lr: 0.01}`
-        config_fields = {"lr": "> 0"}
+    class SignSGD(Optimizer):        # `optimizer: {type: SignSGD, lr: 0.01, beta: 0.9}`
+        config_fields = {"beta": "[0, 1)"}   # lr > 0 comes from Optimizer's
+        def __init__(self, params, lr: float = 0.01, *, beta: float = 0.9): ...
 
 A config may set every constructor argument except those the run supplies
 (``n_in``, ``dtype``, ``rng``, an optimizer's ``params``); types and defaults
@@ -27,8 +28,8 @@ come from the signature. ``config_fields`` optionally adds what a signature
 cannot say, so that a config is checked without building anything: a range
 (``"> 0"``, ``">= 1"``, ``"[0, 1)"``, ``"(0, 1)"``), a tuple of allowed values,
 and ``" if KEY == VALUE"`` for a key that applies only then. Subclasses inherit
-their bases' declarations. Registered callbacks can be looked up by name
-(`lookup`), but a config has no callbacks section.
+their bases' declarations. A config names callbacks in its optional
+``callbacks`` list.
 """
 
 from __future__ import annotations
