@@ -1,16 +1,115 @@
-"""Tracking a logged metric: `Monitor`, shared by early stopping and `ReduceOnPlateau`."""
+"""Evaluating a network: its outputs in evaluation mode, the metrics from them, `Monitor`.
+
+`predict_raw` and `evaluate` are the one way bprop scores a model: the
+training loop's validation metrics, ``bprop eval``, ``bprop predict`` and the
+run summary all call them. `Monitor` tracks the best value of one logged
+metric, for early stopping and `ReduceOnPlateau`.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
 
 from .validation import check_nonnegative
+
+CHUNK = 4096  # rows per forward pass: bounds the activations' memory on large X
+
+
+def predict_raw(model: Any, X: Any, chunk: int = CHUNK) -> np.ndarray:
+    """The network's outputs in evaluation mode, ``chunk`` rows at a time.
+
+    Parameters
+    ----------
+    model : Layer
+        Left in evaluation mode (``model.eval()``).
+    X : ndarray or sparse matrix, shape (N, D)
+        A dense array is cast to the dtype of the model's parameters first.
+    chunk : int, default=4096
+        Rows per forward pass.
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+        The last layer's output (scores or logits, not probabilities); shape
+        ``(0, 0)`` for empty X.
+    """
+    model.eval()
+    params = model.parameters()
+    dtype = params[0].value.dtype if params else np.dtype(np.float64)
+    if isinstance(X, np.ndarray):
+        X = X.astype(dtype, copy=False)
+    out = [model.forward(X[i : i + chunk]) for i in range(0, X.shape[0], chunk)]
+    return np.concatenate(out) if out else np.empty((0, 0), dtype=dtype)
+
+
+def evaluate(
+    model: Any,
+    loss: Any,
+    X: Any,
+    y: Any,
+    sample_weight: Any = None,
+    *,
+    decode: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> dict[str, float]:
+    """The loss of ``model`` on ``(X, y)``, and accuracy or regression errors.
+
+    Parameters
+    ----------
+    model : Layer
+    loss : Loss
+        Gives the loss value (without regularisation) and, for a
+        classification loss, the accuracy.
+    X : ndarray or sparse matrix, shape (N, D)
+    y : ndarray, shape (N,) or (N, K)
+        Class indices, or targets as the network was trained on them.
+    sample_weight : ndarray, shape (N,), optional
+        Weights of the loss (the accuracy is unweighted).
+    decode : callable, optional
+        Maps outputs and targets, shape (N, K), back to the targets' units
+        (undoing a standardization); when given, a regression loss also
+        reports ``rmse`` and ``r2`` in those units.
+
+    Returns
+    -------
+    dict of str to float
+        ``loss``; ``accuracy`` (in [0, 1]) for classification; ``rmse`` and
+        ``r2`` for regression with ``decode``.
+    """
+    out = predict_raw(model, X)
+    result = {"loss": float(loss.forward(out, y, sample_weight))}
+    acc = loss.accuracy(out, y)
+    if acc is not None:
+        result["accuracy"] = float(acc)
+    elif decode is not None:
+        pred = decode(out.astype(np.float64))
+        true = decode(np.asarray(y, dtype=np.float64).reshape(pred.shape))
+        resid = ((true - pred) ** 2).sum()
+        total = ((true - true.mean(axis=0)) ** 2).sum()
+        result["rmse"] = float(np.sqrt(resid / true.size))
+        result["r2"] = float(1 - resid / total) if total > 0 else float("nan")
+    return result
 
 
 class Monitor:
     """Tracks the best value of one logged metric ("loss", "val_loss", "val_accuracy", ...).
 
-    ``mode="auto"`` minimises losses and maximises accuracies and scores.
+    Parameters
+    ----------
+    monitor : str
+        The key of the epoch logs to watch.
+    mode : {"auto", "min", "max"}, default="auto"
+        ``"auto"`` minimises losses and maximises accuracies and scores.
+    min_delta : float, default=0.0
+        The smallest change that counts as an improvement (>= 0).
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``mode`` or a negative ``min_delta``.
     """
 
     def __init__(self, monitor: str, mode: str = "auto", min_delta: float = 0.0) -> None:
@@ -23,6 +122,22 @@ class Monitor:
         self.best = math.inf if mode == "min" else -math.inf
 
     def value(self, logs: dict[str, float]) -> float:
+        """The monitored value in ``logs``.
+
+        Parameters
+        ----------
+        logs : dict of str to float
+            One epoch's logs.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError
+            If ``logs`` does not hold it (naming the keys that are there).
+        """
         if self.monitor not in logs:
             raise ValueError(
                 f"cannot monitor {self.monitor!r}: the epoch logs hold {sorted(logs)} "
@@ -31,7 +146,17 @@ class Monitor:
         return float(logs[self.monitor])
 
     def improved(self, value: float) -> bool:
-        """Whether ``value`` beats the best by more than min_delta (and record it)."""
+        """Whether ``value`` beats the best by more than ``min_delta``; if so, it is the new best.
+
+        Parameters
+        ----------
+        value : float
+            NaN never improves.
+
+        Returns
+        -------
+        bool
+        """
         if math.isnan(value):
             return False
         better = (
@@ -42,5 +167,3 @@ class Monitor:
         if better:
             self.best = value
         return better
-
-

@@ -7,15 +7,36 @@ Each class registers itself on the line above its definition (Caffe's
     class ReLU(Layer): ...
 
 Config files, the estimators' ``layers=`` and ``activation=`` arguments and
-model files all look classes up here, so a class a user registers once works
-everywhere. scikit-learn's activation names (``relu``, ``logistic``, ``tanh``,
-``identity``) are aliases of the layers they name.
+model files all look classes up here and build them with `build`, so a class
+a user registers once works everywhere. scikit-learn's activation names
+(``relu``, ``logistic``, ``tanh``, ``identity``) are aliases of the layers they
+name.
+
+Your own classes, of every kind, register the same way::
+
+    @register("loss")
+    class Cauchy(Loss): ...          # then `loss: Cauchy` in a config
+
+    @register("optimizer")
+    class SignSGD(Optimizer):        # `optimizer: {type: SignSGD, lr: 0.01, beta: 0.9}`
+        config_fields = {"beta": "[0, 1)"}   # lr > 0 comes from Optimizer's
+        def __init__(self, params, lr: float = 0.01, *, beta: float = 0.9): ...
+
+A config may set every constructor argument except those the run supplies
+(``n_in``, ``dtype``, ``rng``, an optimizer's ``params``); types and defaults
+come from the signature. ``config_fields`` optionally adds what a signature
+cannot say, so that a config is checked without building anything: a range
+(``"> 0"``, ``">= 1"``, ``"[0, 1)"``, ``"(0, 1)"``), a tuple of allowed values,
+and ``" if KEY == VALUE"`` for a key that applies only then. Subclasses inherit
+their bases' declarations. A config names callbacks in its optional
+``callbacks`` list.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 KINDS = ("layer", "loss", "optimizer", "schedule", "callback")
@@ -78,6 +99,16 @@ def register(
 def lookup(kind: str, name: Any) -> type:
     """The class registered as ``name`` (or an alias of it) under ``kind``.
 
+    Parameters
+    ----------
+    kind : {"layer", "loss", "optimizer", "schedule", "callback"}
+    name : object
+        A registered name or alias; anything else is an error.
+
+    Returns
+    -------
+    type
+
     Raises
     ------
     ValueError
@@ -93,34 +124,96 @@ def lookup(kind: str, name: Any) -> type:
 
 
 def names(kind: str, *, aliases: bool = False) -> list[str]:
-    """The registered names of ``kind`` in registration order (with aliases if asked)."""
+    """The registered names of ``kind`` in registration order.
+
+    Parameters
+    ----------
+    kind : {"layer", "loss", "optimizer", "schedule", "callback"}
+    aliases : bool, default=False
+        Append the aliases (``"relu"``, ...).
+
+    Returns
+    -------
+    list of str
+    """
     _check_kind(kind)
     return [*_TABLES[kind], *(_ALIASES[kind] if aliases else ())]
 
 
 def table(kind: str) -> dict[str, type]:
-    """A copy of the ``name -> class`` table of ``kind`` (aliases not included)."""
+    """A copy of the ``name -> class`` table of ``kind`` (aliases not included).
+
+    Parameters
+    ----------
+    kind : {"layer", "loss", "optimizer", "schedule", "callback"}
+
+    Returns
+    -------
+    dict of str to type
+    """
     _check_kind(kind)
     return dict(_TABLES[kind])
 
 
 def unknown_name_message(kind: str, name: Any, allowed: list[str]) -> str:
-    """``unknown layer 'Relu'; did you mean 'ReLU'? (allowed: ...)``"""
+    """The one-line error for an unknown name.
+
+    Parameters
+    ----------
+    kind : str
+        What was looked up (``"layer"``, ``"loss"``, ``"data set"``, ...).
+    name : object
+        The name given.
+    allowed : list of str
+        The names that exist.
+
+    Returns
+    -------
+    str
+        ``"unknown layer 'Relu' (did you mean 'ReLU'?); allowed: Dropout, ..."``.
+    """
     hint = did_you_mean(name, allowed)
-    return f"unknown {kind} {name!r}{hint} (allowed: {', '.join(sorted(allowed))})"
+    return f"unknown {kind} {name!r}{hint}; allowed: {', '.join(sorted(allowed))}"
 
 
-def did_you_mean(word: Any, choices: list[str] | tuple[str, ...]) -> str:
-    """``"; did you mean 'ReLU'?"`` for the closest of ``choices`` (case-insensitive), or ``""``."""
-    if not isinstance(word, str):
+def did_you_mean(word: Any, choices: Iterable[Any]) -> str:
+    """A hint naming the choice closest to ``word``, for error messages.
+
+    Case is ignored: an exact match up to case wins (``"relu"`` -> ``"ReLU"``),
+    else the closest by `difflib.get_close_matches` (ratio >= 0.6).
+
+    Parameters
+    ----------
+    word : object
+        What the user wrote (None gives no hint).
+    choices : iterable of str
+        The allowed names.
+
+    Returns
+    -------
+    str
+        ``" (did you mean 'ReLU'?)"``, or ``""`` when nothing is close.
+    """
+    if word is None:
         return ""
-    lowered = {c.lower(): c for c in choices}
-    close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
-    return f"; did you mean {lowered[close[0]]!r}?" if close else ""
+    lowered = {str(c).lower(): str(c) for c in choices}
+    key = str(word).lower()
+    close = [key] if key in lowered else difflib.get_close_matches(key, list(lowered), n=1)
+    return f" (did you mean {lowered[close[0]]!r}?)" if close else ""
 
 
 def register_layer(cls: type) -> type:
     """Register a user-written `Layer` subclass by its class name (usable as a decorator).
+
+    Parameters
+    ----------
+    cls : type
+        A subclass of `bprop.layers.Layer`.
+
+    Returns
+    -------
+    type
+        ``cls``, unchanged.
 
     Raises
     ------
@@ -134,16 +227,59 @@ def register_layer(cls: type) -> type:
     return register("layer")(cls)
 
 
-def build_layer(config: dict[str, Any]) -> Any:
-    """A layer from ``{"type": name, **kwargs}`` (a Sequential's ``layers`` recursively)."""
-    kwargs = dict(config)
-    cls = lookup("layer", kwargs.pop("type", None))
-    if "layers" in kwargs and cls.__name__ == "Sequential":
-        return cls(*[build_layer(c) for c in kwargs.pop("layers")])
+def arguments(cls: type) -> dict[str, inspect.Parameter]:
+    """The constructor arguments of ``cls`` by name (``self`` left out).
+
+    Parameters
+    ----------
+    cls : type
+
+    Returns
+    -------
+    dict of str to inspect.Parameter
+        In the signature's order.
+    """
+    params = inspect.signature(cls.__init__).parameters
+    return {name: p for name, p in params.items() if name != "self"}
+
+
+def build(kind: str, spec: str | Mapping[str, Any], **context: Any) -> Any:
+    """Build the object a registry entry describes: the one dict -> object builder.
+
+    Model files, YAML configs and the estimators' ``layers=`` all build here.
+
+    Parameters
+    ----------
+    kind : {"layer", "loss", "optimizer", "schedule", "callback"}
+    spec : str or mapping
+        A registered name, or ``{"type": name, **kwargs}``; a Sequential's
+        ``layers`` (a list of specs) are built recursively.
+    **context
+        What the caller supplies rather than the spec (``n_in``, ``dtype``,
+        ``rng``, an optimizer's ``params``): each is passed only when the
+        constructor takes it and ``spec`` does not set it.
+
+    Returns
+    -------
+    object
+        The new instance.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (with "did you mean"), arguments the constructor
+        does not take, or values it rejects (its own message).
+    """
+    kwargs = {"type": spec} if isinstance(spec, str) else dict(spec)
+    cls = lookup(kind, kwargs.pop("type", None))
+    takes = arguments(cls)
+    kwargs.update({k: v for k, v in context.items() if k in takes and k not in kwargs})
+    if kind == "layer" and "layers" in kwargs and "layers" in takes:  # a Sequential
+        return cls(*[build("layer", item) for item in kwargs.pop("layers")], **kwargs)
     try:
         return cls(**kwargs)
     except TypeError as err:
-        raise ValueError(f"bad arguments for layer {cls.__name__}: {err}") from err
+        raise ValueError(f"bad arguments for {kind} {cls.__name__}: {err}") from err
 
 
 def _check_kind(kind: str) -> None:

@@ -43,7 +43,15 @@ def plain_state(obj: Any) -> dict[str, Any]:
 
 
 def load_plain_state(obj: Any, state: dict[str, Any]) -> None:
-    """Set the attributes saved by `plain_state` back on ``obj``."""
+    """Set the attributes saved by `plain_state` back on ``obj``.
+
+    Parameters
+    ----------
+    obj : object
+    state : dict
+        From `plain_state`; a ``"name.best"`` key sets the best value of the
+        `Monitor` in attribute ``name``.
+    """
     for key, value in state.items():
         owner, _, attr = key.rpartition(".")
         if owner and isinstance(getattr(obj, owner, None), Monitor):

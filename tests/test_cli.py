@@ -12,6 +12,7 @@ import pytest
 
 from bprop import modelfile
 from bprop.cli import main, rundir
+from bprop.training.history import History
 
 CONFIGS = sorted(glob.glob("configs/*.yaml"))
 RUN_FILES = {"config.yaml", "history.csv", "checkpoint.npz", "model.npz", "summary.json",
@@ -36,7 +37,7 @@ def test_every_shipped_config_trains(path, tmp_path):
     if "diabetes" not in path:
         assert 0 <= summary["test_accuracy"] <= 1
     lines = (out / "history.csv").read_text().splitlines()
-    assert lines[0] == "epoch,loss,val_loss,val_accuracy,lr,seconds"
+    assert lines[0] == "epoch,loss,val_loss,val_accuracy,lr,seconds" == ",".join(History.columns)
     assert len(lines) == 1 + summary["epochs"]
 
 
@@ -214,3 +215,24 @@ def test_readme_error_examples_are_what_bprop_prints(capsys):
         printed = capsys.readouterr().err.strip()
         head = shown.split("...")[0]  # the README may elide a long list with "..."
         assert printed.startswith(head), (printed, shown)
+
+
+def test_predict_reads_csv_as_training_does(tmp_path, capsys):
+    # one csv reader for data files and predict inputs: the same checks, the same words
+    run = tmp_path / "run"
+    assert train("configs/xor.yaml", "--out", run, "train.epochs=1") == 0
+    names = modelfile.load_metadata(run / "model.npz")["preprocessing"]["feature_names"]
+    capsys.readouterr()
+    for text, words in [
+        (f"{names[1]},{names[0]}\n0.5,x\n", f"line 2, column {names[0]!r}: 'x' is not a number"),
+        (f"{names[0]},{names[1]}\n", "has a header but no data rows"),
+        ("1,2\n3\n", "line 2 has 1 columns, expected 2"),
+        ("", "is empty"),
+    ]:
+        (tmp_path / "in.csv").write_text(text)
+        assert main(["predict", str(run), str(tmp_path / "in.csv")]) == 2
+        assert words in capsys.readouterr().err
+    # by header name, in any column order; written atomically with -o
+    (tmp_path / "in.csv").write_text(f"{names[1]},{names[0]}\n0.5,-0.5\n-0.5,0.5\n")
+    assert main(["predict", str(run), str(tmp_path / "in.csv"), "-o", str(tmp_path / "p.csv")]) == 0
+    assert len((tmp_path / "p.csv").read_text().splitlines()) == 3

@@ -161,3 +161,50 @@ def test_data_path_is_found_beside_the_config(tmp_path, monkeypatch):
     assert cfg["data"]["path"] == str(tmp_path / "d.csv")
     with pytest.raises(ConfigError, match="data.path: no such file"):
         load_config(str(tmp_path / "c.yaml"), ["data.path=missing.csv"])
+
+
+def test_monitors_are_checked_once_per_run(monkeypatch):
+    from bprop.config import build, loader
+
+    calls = []
+    real = loader.check_monitors
+    monkeypatch.setattr(loader, "check_monitors", lambda cfg: calls.append(1) or real(cfg))
+    cfg = resolve({**MINIMAL, "data": "iris", "model": [{"type": "Linear", "out": 3}],
+                   "train": {"early_stopping": True, "monitor": "val_accuracy"}})
+    run = build.prepare(cfg)
+    assert calls == [1] and run.early_stopping.monitor == "val_accuracy"
+    # what needs the data (are there classes to count?) is checked when it is loaded
+    cfg = resolve({**MINIMAL, "data": "diabetes", "model": [{"type": "Linear", "out": 1}],
+                   "train": {"early_stopping": True, "monitor": "val_accuracy"}})
+    with pytest.raises(ConfigError, match="^train.monitor: 'val_accuracy' needs a classification"):
+        build.prepare(cfg)
+
+
+def test_prepare_builds_typed_objects_once():
+    from bprop.config.build import prepare
+    from bprop.layers import Sequential
+    from bprop.optim import SGD
+    from bprop.optim.schedules import StepDecay
+    from bprop.training.callbacks import EarlyStopping
+
+    cfg = resolve({**MINIMAL, "data": "iris", "model": [{"type": "Linear", "out": 3}],
+                   "optimizer": {"lr": 0.5}, "schedule": "StepDecay",
+                   "train": {"early_stopping": True}})
+    run = prepare(cfg)
+    assert isinstance(run.model, Sequential) and isinstance(run.optimizer, SGD)
+    assert isinstance(run.schedule, StepDecay) and isinstance(run.early_stopping, EarlyStopping)
+    assert run.optimizer.params == run.model.parameters() and run.optimizer.lr == 0.5
+    assert run.trainer.model is run.model and run.trainer.optimizer is run.optimizer
+
+
+def test_callbacks_section_is_optional_and_round_trips():
+    assert "callbacks" not in resolve(MINIMAL)
+    cfg = resolve({**MINIMAL, "callbacks": [{"type": "EarlyStopping", "patience": 3},
+                                            "EpochLines"]})
+    assert list(cfg)[-2:] == ["callbacks", "train"]
+    assert cfg["callbacks"][0] == {"type": "EarlyStopping", "monitor": "val_loss", "patience": 3,
+                                   "min_delta": 0.0, "mode": "auto",
+                                   "restore_best_weights": False}
+    assert resolve(yaml.safe_load(dump(cfg))) == cfg
+    with pytest.raises(ConfigError, match=r"^callbacks\[0\]\.patience: patience must be"):
+        resolve({**MINIMAL, "callbacks": [{"type": "EarlyStopping", "patience": 0}]})

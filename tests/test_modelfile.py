@@ -85,3 +85,55 @@ def test_save_is_atomic_on_failure(tmp_path, monkeypatch):
         bprop.save(Linear(2, 2, rng=1), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+
+
+def test_models_and_checkpoints_are_one_format(tmp_path):
+    from bprop.modelfile import read_archive
+    from bprop.training.checkpoints import load_checkpoint, save_checkpoint
+
+    state = {"epoch": 3, "params": [np.arange(4.0), np.ones((2, 2), np.float32)],
+             "optimizer": {"t": np.int64(7), "v": (np.zeros(2), None)}, "rng": "{}"}
+    path = save_checkpoint(tmp_path / "checkpoint.npz", state)
+    header, arrays = read_archive(path, "bprop-checkpoint")
+    assert header["format"] == "bprop-checkpoint" and header["version"] == 1
+    assert len(arrays) == 3  # the arrays travel as arrays, the rest as JSON
+    back = load_checkpoint(path)
+    assert back["epoch"] == 3 and back["optimizer"]["t"] == 7
+    assert back["params"][1].dtype == np.float32 and back["optimizer"]["v"][1] is None
+    np.testing.assert_array_equal(back["params"][0], np.arange(4.0))
+    with pytest.raises(ValueError, match="not a bprop model file .format 'bprop-checkpoint'"):
+        bprop.load(path)
+    model = bprop.save(Linear(2, 2, rng=0), tmp_path / "m.npz")
+    with pytest.raises(ValueError, match="not a bprop checkpoint .format 'bprop-model'"):
+        load_checkpoint(model)
+
+
+def test_checkpoints_of_the_older_format_still_load(tmp_path):
+    import json
+
+    from bprop.training.checkpoints import load_checkpoint
+
+    old = {"trainer": {"epoch": 2, "params": [{"__array__": "a0"}]}}
+    np.savez(tmp_path / "old.npz", a0=np.arange(3.0), __checkpoint__=np.array(json.dumps(old)))
+    state = load_checkpoint(tmp_path / "old.npz")
+    assert state["epoch"] == 2  # unwrapped: what Trainer.load_state_dict takes
+    np.testing.assert_array_equal(state["params"][0], np.arange(3.0))
+
+
+def test_atomic_write_takes_text_bytes_or_a_writer(tmp_path):
+    from bprop.modelfile import atomic_write
+
+    assert atomic_write(tmp_path / "a.txt", "é\n").read_text(encoding="utf-8") == "é\n"
+    assert atomic_write(tmp_path / "b.bin", b"\x00\x01").read_bytes() == b"\x00\x01"
+    atomic_write(tmp_path / "c.npz", lambda f: np.savez(f, x=np.arange(2)))
+    with np.load(tmp_path / "c.npz") as f:
+        assert f["x"].tolist() == [0, 1]
+
+    def fail(f):
+        f.write(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        atomic_write(tmp_path / "a.txt", fail)
+    assert (tmp_path / "a.txt").read_text(encoding="utf-8") == "é\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.bin", "c.npz"]

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from bprop import Trainer
-from bprop.cli import rundir as runs
 from bprop.layers import Dropout, Linear, ReLU, Sequential
 from bprop.losses import SoftmaxNLL
 from bprop.optim import SGD
+from bprop.training.checkpoints import load_checkpoint, save_checkpoint
 from bprop.training.rngstate import _decode, _encode, dump_rng_state, load_rng_state
 
 BIT_GENERATORS = [np.random.PCG64, np.random.PCG64DXSM, np.random.MT19937, np.random.Philox,
@@ -120,8 +120,8 @@ def test_checkpoint_file_with_non_default_generators_resumes_bit_for_bit(blobs, 
     straight.fit(X, y, epochs=2)
     first = _trainer()
     first.fit(X, y, epochs=1)
-    runs.save_checkpoint(tmp_path / "checkpoint.npz", runs.snapshot(first))
+    save_checkpoint(tmp_path / "checkpoint.npz", first.state_dict())
     resumed = _trainer()
-    runs.restore(resumed, runs.load_checkpoint(tmp_path / "checkpoint.npz"))
+    resumed.load_state_dict(load_checkpoint(tmp_path / "checkpoint.npz"))
     resumed.fit(X, y, epochs=2)
     _assert_same_weights(straight, resumed)

@@ -3,7 +3,7 @@
 Each subcommand lives in its own module with ``add_parser(subparsers)`` and
 ``run(args) -> int``; add a module to `COMMANDS` to add a subcommand. Errors in
 what the user supplied (a config, a file, an argument) are
-`bprop.schema.ConfigError`: `main` prints them as one line and exits with
+`bprop.config.fields.ConfigError`: `main` prints them as one line and exits with
 status 2, never with a traceback.
 """
 
@@ -43,7 +43,12 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every subcommand of `COMMANDS` registered."""
+    """The top-level parser with every subcommand of `COMMANDS` registered.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
     parser = argparse.ArgumentParser(
         prog="bprop",
         description="Train, evaluate and inspect bprop networks from YAML configs.",
@@ -57,7 +62,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``bprop`` console script; returns the exit status."""
+    """Entry point of the ``bprop`` console script.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after ``bprop``; ``sys.argv[1:]`` when None.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 2 for a bad config, file or argument
+        (one line on stderr, no traceback), 130 on Ctrl-C, or the command's own.
+    """
     parser = build_parser()
     # Overrides may come after options (train CONFIG --out DIR lr=0.1), which a
     # plain parse_args rejects: collect the key=value leftovers by hand.

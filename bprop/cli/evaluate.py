@@ -7,10 +7,24 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from ..config import data
+from ..config.build import prepare
+from ..config.entries import build
 from ..config.fields import ConfigError
+from ..config.loader import find_file
+from ..metrics import evaluate
+from .rundir import load_run
 
 
 def add_parser(subparsers: Any) -> None:
+    """Register the command on the ``bprop`` parser (`bprop.cli.app.build_parser`).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+    """
     p = subparsers.add_parser(
         "eval", help="evaluate a trained run on its test split or on other data",
         description="Load RUN_DIR/model.npz and print its metrics as JSON: on a split of the "
@@ -26,31 +40,9 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(run=run)
 
 
-def load_run(run_dir: str) -> tuple[dict[str, Any], Any, Any]:
-    """The resolved config, the trained model and its `Preprocessor`."""
-    from .. import modelfile
-    from ..config.data import Preprocessor
-    from ..config.loader import load_yaml, resolve
-
-    path = Path(run_dir)
-    if not (path / "config.yaml").is_file():
-        raise ConfigError(run_dir, "not a run directory (no config.yaml)")
-    cfg = resolve(load_yaml(str(path / "config.yaml")))
-    try:
-        model = modelfile.load(path / "model.npz")
-        prep = Preprocessor.from_dict(modelfile.load_metadata(path / "model.npz")["preprocessing"])
-    except FileNotFoundError:
-        raise ConfigError(run_dir, "no model.npz: the run has not finished "
-                                   f"(continue it with bprop train --resume {run_dir})") from None
-    except (ValueError, KeyError) as err:
-        raise ConfigError(str(path / "model.npz"), f"cannot load the model: {err}") from None
-    return cfg, model, prep
-
-
-def _other_data(spec: str, target: str | None, cfg: dict[str, Any], prep: Any):
-    from ..config import data
-    from ..config.loader import find_file
-
+def _other_data(spec: str, target: str | None, cfg: dict[str, Any],
+                prep: data.Preprocessor) -> tuple[np.ndarray, np.ndarray]:
+    """Every row of another data set or file, preprocessed as in training."""
     suffix = Path(spec).suffix.lower()
     if suffix in (".csv", ".npz"):
         dcfg: dict[str, Any] = {"name": suffix[1:], "path": find_file(spec, ".", "--data")}
@@ -69,10 +61,24 @@ def _other_data(spec: str, target: str | None, cfg: dict[str, Any], prep: Any):
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the metrics as JSON."""
-    from ..config.build import metrics, prepare
-    from ..config.entries import build
+    """Print a trained run's metrics as JSON.
 
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``run_dir``, ``data``, ``target``, ``split``.
+
+    Returns
+    -------
+    int
+        0.
+
+    Raises
+    ------
+    ConfigError
+        For a directory that is not a finished run, unknown data, or a
+        validation split the run does not have.
+    """
     cfg, model, prep = load_run(args.run_dir)
     if args.data is None:
         ds = prepare(cfg).data
@@ -84,6 +90,6 @@ def run(args: argparse.Namespace) -> int:
         X, y = _other_data(args.data, args.target, cfg, prep)
         where = args.data
     result = {"data": where, "n_samples": int(len(X))}
-    result.update(metrics(model, build("loss", cfg["loss"]), X, y, prep, prefix=""))
+    result.update(evaluate(model, build("loss", cfg["loss"]), X, y, decode=prep.decode_output))
     print(json.dumps(result, indent=2))
     return 0

@@ -27,7 +27,7 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export the run's model and print where it went."""
-    from .evaluate import load_run
+    from .rundir import load_run
 
     cfg, model, prep = load_run(args.run_dir)
     try:

@@ -147,7 +147,7 @@ def _commented(text: str, comment: str) -> str:
 def run(args: argparse.Namespace) -> int:
     """Write the starter config and say how to train it."""
     from ..config.loader import load_config
-    from .rundir import write_atomic
+    from ..modelfile import atomic_write
 
     path = Path(args.name)
     if path.suffix.lower() not in (".yaml", ".yml"):
@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     dcfg = _data_config(args.data, args.target)
     task, n_out = _shape_of_task(dcfg)
     text = render(path.stem, str(path), dcfg, task, n_out)
-    write_atomic(path, text)
+    atomic_write(path, text)
     try:
         load_config(str(path))  # what we wrote must load as written
     except ConfigError:

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import sys
 from typing import Any
 
 import numpy as np
 
+from ..config.datasets import float_columns, read_csv
+from ..config.entries import build
 from ..config.fields import ConfigError
+from ..layers.activations import sigmoid, softmax
+from ..metrics import predict_raw
+from ..modelfile import atomic_write
+from .rundir import load_run
 
 
 def add_parser(subparsers: Any) -> None:
+    """Register the command on the ``bprop`` parser (`bprop.cli.app.build_parser`).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+    """
     p = subparsers.add_parser(
         "predict", help="predict the rows of a csv file with a trained run",
         description="Read INPUT.csv (with a header naming the training features, or exactly "
@@ -25,55 +38,68 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(run=run)
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def read_features(path: str, names: list[str]) -> np.ndarray:
-    """The feature columns of a csv, by header name or by position."""
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = [r for r in csv.reader(f) if r]
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise ConfigError(path, f"cannot read: {err}") from None
+    """The feature columns of a csv file, by header name or by position.
+
+    Parameters
+    ----------
+    path : str
+        A csv file, with a header line or without (detected: a first row of
+        numbers is data).
+    names : list of str
+        The features the model was trained on, in order.
+
+    Returns
+    -------
+    ndarray of float64, shape (N, len(names))
+        In ``names``' order; other columns (a target) are ignored when the
+        header names them.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file: unreadable, empty, missing features, or a cell that
+        is not a number.
+    """
+    header, rows = read_csv(path, key=path, header=None)
     if not rows:
-        raise ConfigError(path, "is empty")
-    header = None if all(_is_number(c) for c in rows[0]) else [c.strip() for c in rows.pop(0)]
+        raise ConfigError(path, "has a header but no data rows")
     if header is not None and all(n in header for n in names):
         cols = [header.index(n) for n in names]
-    elif len(rows[0] if rows else header) == len(names):
+    elif len(header if header is not None else rows[0]) == len(names):
         cols = list(range(len(names)))
     else:
         missing = [n for n in names if header is None or n not in header]
         raise ConfigError(path, f"expected the {len(names)} feature columns the model was "
                                 f"trained on; missing {', '.join(missing[:5])}"
                                 + (" ..." if len(missing) > 5 else ""))
-    X = np.empty((len(rows), len(cols)))
-    for i, row in enumerate(rows):
-        try:
-            X[i] = [float(row[j]) for j in cols]
-        except (ValueError, IndexError):
-            line = i + 1 + (header is not None)
-            raise ConfigError(path, f"line {line}: expected numbers in the feature "
-                                    f"columns, got {row!r}") from None
-    return X
+    return float_columns(rows, cols, header or names, path=path, key=path,
+                         header=header is not None)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Write one csv row of predictions per input row."""
-    from ..config.entries import build
-    from ..layers.activations import sigmoid, softmax
-    from .evaluate import load_run
+    """Write one csv row of predictions per input row.
 
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``run_dir``, ``input``, ``output`` (None: standard output).
+
+    Returns
+    -------
+    int
+        0.
+
+    Raises
+    ------
+    ConfigError
+        For a directory that is not a finished run, or an input file that
+        does not hold the training features.
+    """
     cfg, model, prep = load_run(args.run_dir)
     X = prep.transform(read_features(args.input, prep.feature_names))
     loss = build("loss", cfg["loss"])
-    model.eval()
-    out = model.forward(X.astype(model.parameters()[0].dtype)).astype(np.float64)
+    out = predict_raw(model, X).astype(np.float64)
     if prep.task == "classification":
         header = ["prediction"] + [f"p_{c}" for c in prep.classes]
         proba = sigmoid(out) if out.shape[1] == 1 else softmax(out)
@@ -85,12 +111,12 @@ def run(args: argparse.Namespace) -> int:
         values = prep.decode_output(out)
         header = ["prediction"] if values.shape[1] == 1 else list(prep.target_names)
         rows = [[f"{v:.6g}" for v in vs] for vs in values]
-    f = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
-    try:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-    finally:
-        if args.output:
-            f.close()
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    if args.output:
+        atomic_write(args.output, text.getvalue())
+    else:
+        sys.stdout.write(text.getvalue())
     return 0

@@ -5,8 +5,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..config.build import prepare
+from ..config.loader import dump, load_config
+
 
 def add_parser(subparsers: Any) -> None:
+    """Register the command on the ``bprop`` parser (`bprop.cli.app.build_parser`).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+    """
     p = subparsers.add_parser(
         "print-config", help="print the resolved config (defaults filled in)",
         description="Validate CONFIG with its overrides, fill in every default, and print "
@@ -17,10 +26,23 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the resolved config as YAML."""
-    from ..config.build import prepare
-    from ..config.loader import dump, load_config
+    """Print the resolved config as YAML.
 
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``config``, ``overrides``.
+
+    Returns
+    -------
+    int
+        0.
+
+    Raises
+    ------
+    ConfigError
+        For a bad config, or data that does not fit it.
+    """
     cfg = load_config(args.config, args.overrides)
     prepare(cfg)  # loads the data: checks the file and fills in a default loss
     print(dump(cfg), end="")

@@ -1,39 +1,52 @@
-"""Run directories: what ``bprop train`` leaves behind, and how to resume it.
+"""Run directories: what ``bprop train`` leaves behind, and how to read it back.
 
 A run directory holds::
 
     config.yaml      the resolved config (re-runnable as is)
-    history.csv      one row per epoch: epoch, loss, val_loss, val_accuracy, lr, seconds
+    history.csv      one row per epoch, the columns of `History.columns`
     checkpoint.npz   the trainer's state at the last checkpointed epoch
-    model.npz        the trained model (`bprop.io.load`), with its preprocessing
+    model.npz        the trained model (`bprop.modelfile.load`), with its preprocessing
     summary.json     final metrics: test_loss always, test_accuracy for classification
     loss_curve.png   training and validation loss per epoch
 
-Every file is written to a temporary name and renamed over the old one, so a
-crash never leaves a half-written file in place.
+`new_run_dir` makes one, `Recorder` keeps history.csv and checkpoint.npz
+current while training, `write_results` writes the rest when training ends,
+and `load_run` reads a finished run back for ``bprop eval`` and ``predict``.
+Every file is written to a temporary name and renamed over the old one
+(`bprop.modelfile.atomic_write`), so a crash never leaves a half-written file.
 """
 
 from __future__ import annotations
 
 import csv
-import io as _io
+import io
 import json
 import math
 import os
-import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import numpy as np
-
+from .. import modelfile
+from ..config.data import Preprocessor
 from ..config.fields import ConfigError
-from ..modelfile import atomic_savez
+from ..config.loader import load_yaml, resolve
+from ..layers.base import Layer
+from ..metrics import evaluate
+from ..modelfile import atomic_write
+from ..training import checkpoints
 from ..training.callbacks import Callback
+from ..training.history import History
 
-__all__ = ["Recorder", "load_checkpoint", "new_run_dir", "save_checkpoint", "write_atomic"]
+if TYPE_CHECKING:
+    from ..config.build import Run
+    from ..training.trainer import Trainer
+
+__all__ = ["CHECKPOINT", "Recorder", "SavedRun", "load_checkpoint", "load_run", "new_run_dir",
+           "save_checkpoint", "write_results"]
 
 CHECKPOINT = "checkpoint.npz"
+save_checkpoint = checkpoints.save_checkpoint
 
 
 def new_run_dir(name: str, out: str | None, root: str = "runs") -> Path:
@@ -41,6 +54,25 @@ def new_run_dir(name: str, out: str | None, root: str = "runs") -> Path:
 
     Never reuses a directory that holds files: ``out`` must be new or empty,
     and a clashing default name gets a ``-2``, ``-3``, ... suffix.
+
+    Parameters
+    ----------
+    name : str
+        The run's name (``config["name"]``).
+    out : str or None
+        The directory asked for with ``--out``.
+    root : str
+        Where default directories go.
+
+    Returns
+    -------
+    Path
+        The new, empty directory.
+
+    Raises
+    ------
+    ConfigError
+        If ``out`` exists and holds files, or no free name is left.
     """
     if out is not None:
         path = Path(out)
@@ -61,81 +93,50 @@ def new_run_dir(name: str, out: str | None, root: str = "runs") -> Path:
     raise ConfigError("--out", f"cannot find a free run directory name under {root!r}")
 
 
-def write_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _flatten(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
-    """Replace arrays by ``{"__array__": key}`` so that the rest is plain JSON."""
-    if isinstance(obj, np.ndarray):
-        key = f"a{len(arrays)}"
-        arrays[key] = obj
-        return {"__array__": key}
-    if isinstance(obj, dict):
-        return {str(k): _flatten(v, arrays) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_flatten(v, arrays) for v in obj]
-    return obj.item() if isinstance(obj, np.generic) else obj
-
-
-def _unflatten(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
-    if isinstance(obj, dict):
-        if set(obj) == {"__array__"}:
-            return arrays[obj["__array__"]]
-        return {k: _unflatten(v, arrays) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_unflatten(v, arrays) for v in obj]
-    return obj
-
-
-def snapshot(trainer: Any) -> dict[str, Any]:
-    """A deep copy of everything needed to resume (the trainer's state includes
-    its callbacks': schedules, early stopping)."""
-    return {"trainer": trainer.state_dict()}
-
-
-def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
-    """Write a `snapshot` as ``.npz``: arrays plus a JSON header (no pickle)."""
-    arrays: dict[str, np.ndarray] = {}
-    header = json.dumps(_flatten(state, arrays))
-    atomic_savez(path, {**arrays, "__checkpoint__": np.array(header)})
-
-
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a checkpoint written by `save_checkpoint`; errors name the file."""
+    """The trainer state in a run's checkpoint, for ``bprop train --resume``.
+
+    Parameters
+    ----------
+    path : str or PathLike
+
+    Returns
+    -------
+    dict
+        What `Trainer.load_state_dict` takes.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file, if it is missing or not a bprop checkpoint.
+    """
     try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-        header = json.loads(str(arrays.pop("__checkpoint__")))
+        return checkpoints.load_checkpoint(path)
     except FileNotFoundError:
         raise ConfigError(str(path), "no checkpoint here; was this run started?") from None
     except (OSError, ValueError, KeyError) as err:
         raise ConfigError(str(path), f"not a readable bprop checkpoint: {err}") from None
-    return _unflatten(header, arrays)
-
-
-def restore(trainer: Any, state: dict[str, Any]) -> None:
-    """Load a `snapshot` into a freshly prepared trainer (and its callbacks)."""
-    trainer.load_state_dict(state["trainer"])
 
 
 def history_csv(records: list[dict[str, float]]) -> str:
-    """The history as CSV text, one row per epoch; missing values left empty."""
-    columns = ("epoch", "loss", "val_loss", "val_accuracy", "lr", "seconds")
-    buf = _io.StringIO()
+    """The history as CSV text, one row per epoch.
+
+    Parameters
+    ----------
+    records : list of dict
+        `History.records`.
+
+    Returns
+    -------
+    str
+        A header of `History.columns`, then one line per epoch; missing values
+        (no validation data) left empty, numbers with 6 significant digits.
+    """
+    buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow(History.columns)
     for r in records:
-        writer.writerow([_cell(c, r.get(c, math.nan)) for c in columns])
+        writer.writerow([_cell(c, r.get(c, math.nan)) for c in History.columns])
     return buf.getvalue()
 
 
@@ -146,48 +147,153 @@ def _cell(column: str, v: float) -> str | int:
 
 
 class Recorder(Callback):
-    """Keeps the run directory current: history.csv every epoch, a checkpoint
-    every ``every`` epochs, and an in-memory snapshot of the last completed
-    epoch for an interrupted run to save.
+    """Keeps the run directory current while training.
+
+    Writes history.csv every epoch and a checkpoint every ``every`` epochs
+    (and at the last one), and keeps the state of the last completed epoch
+    in memory for an interrupted run to save.
 
     Parameters
     ----------
     run_dir : Path
-    every : int
-        Checkpoint period in epochs; the last epoch is always checkpointed.
+    every : int, default=1
+        Checkpoint period in epochs.
+    state : dict, optional
+        The checkpoint a resumed run started from (already on disk).
     """
 
-    def __init__(self, run_dir: Path, every: int = 1) -> None:
+    def __init__(self, run_dir: Path, every: int = 1, state: dict[str, Any] | None = None) -> None:
         self.run_dir, self.every = Path(run_dir), every
-        self.last: dict[str, Any] | None = None
-        self.saved_epoch: int | None = None
+        self.last = state
+        self.saved_epoch: int | None = None if state is None else state["epoch"]
 
-    def on_train_begin(self, trainer: Any) -> None:
+    def on_train_begin(self, trainer: Trainer) -> None:
+        """Keep the starting state, for an interruption during the first epoch."""
         if self.last is None:
-            self.last = snapshot(trainer)
+            self.last = trainer.state_dict()
 
-    def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
-        self.last = snapshot(trainer)
-        write_atomic(self.run_dir / "history.csv", history_csv(trainer.history.records))
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        """Write history.csv, and the checkpoint when it is due."""
+        self.last = trainer.state_dict()
+        atomic_write(self.run_dir / "history.csv", history_csv(trainer.history.records))
         done = trainer.epoch >= trainer.target_epochs or trainer.stop_training
         if trainer.epoch % self.every == 0 or done:
             self.save()
 
     def save(self) -> int | None:
-        """Write the last completed epoch's snapshot; returns that epoch (None
-        when interrupted before training began: nothing to save)."""
+        """Write the last completed epoch's state as the checkpoint (once per epoch).
+
+        Returns
+        -------
+        int or None
+            That epoch; None when interrupted before training began (nothing to save).
+        """
         if self.last is None:
             return None
-        epoch = self.last["trainer"]["epoch"]
+        epoch = self.last["epoch"]
         if self.saved_epoch != epoch:
             save_checkpoint(self.run_dir / CHECKPOINT, self.last)
             self.saved_epoch = epoch
         return epoch
 
 
+def write_results(run: Run, run_dir: Path, seconds: float) -> dict[str, Any]:
+    """Finish a run: write model.npz, summary.json and loss_curve.png.
+
+    Parameters
+    ----------
+    run : Run
+        The trained run.
+    run_dir : Path
+    seconds : float
+        Wall time of this session's training, used when the history is empty.
+
+    Returns
+    -------
+    dict
+        The summary: ``name``, ``epochs``, ``test_loss`` and ``test_accuracy``
+        (classification) or ``test_rmse``/``test_r2`` (regression, in the
+        targets' units), the same with ``val_`` when there is validation data,
+        ``train_loss``, ``stopped_early_at``/``best_epoch`` with early
+        stopping, and ``seconds`` (training time summed over epochs).
+    """
+    ds, records = run.data, run.trainer.history.records
+    modelfile.save(run.model, run_dir / "model.npz", metadata={
+        "name": run.config["name"], "loss": run.config["loss"],
+        "preprocessing": ds.prep.to_dict()})
+    summary: dict[str, Any] = {"name": run.config["name"], "epochs": run.trainer.epoch}
+    parts = [("test_", ds.X_test, ds.y_test)]
+    if ds.X_val is not None:
+        parts.append(("val_", ds.X_val, ds.y_val))
+    for prefix, X, y in parts:
+        scores = evaluate(run.model, run.loss, X, y, decode=ds.prep.decode_output)
+        summary.update({prefix + k: v for k, v in scores.items()})
+    summary["train_loss"] = records[-1]["loss"] if records else math.nan
+    stopping = run.early_stopping
+    if stopping is not None and stopping.stopped_epoch is not None:
+        summary["stopped_early_at"] = stopping.stopped_epoch
+    if stopping is not None and stopping.best_epoch is not None:
+        summary["best_epoch"] = stopping.best_epoch
+    summary["seconds"] = round(sum(r["seconds"] for r in records), 3) if records else seconds
+    atomic_write(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    if records:
+        plot_history(records, run_dir / "loss_curve.png", run.config["name"])
+    return summary
+
+
+class SavedRun(NamedTuple):
+    """A finished run read back from its directory."""
+
+    config: dict[str, Any]
+    model: Layer
+    prep: Preprocessor
+
+
+def load_run(run_dir: str) -> SavedRun:
+    """Read a finished run: its resolved config, trained model and preprocessing.
+
+    Parameters
+    ----------
+    run_dir : str
+
+    Returns
+    -------
+    SavedRun
+        ``(config, model, prep)``.
+
+    Raises
+    ------
+    ConfigError
+        If ``run_dir`` is not a run directory, has no model.npz yet, or the
+        model cannot be read.
+    """
+    path = Path(run_dir)
+    if not (path / "config.yaml").is_file():
+        raise ConfigError(run_dir, "not a run directory (no config.yaml)")
+    cfg = resolve(load_yaml(str(path / "config.yaml")))
+    try:
+        model = modelfile.load(path / "model.npz")
+        prep = Preprocessor.from_dict(modelfile.load_metadata(path / "model.npz")["preprocessing"])
+    except FileNotFoundError:
+        raise ConfigError(run_dir, "no model.npz: the run has not finished "
+                                   f"(continue it with bprop train --resume {run_dir})") from None
+    except (ValueError, KeyError) as err:
+        raise ConfigError(str(path / "model.npz"), f"cannot load the model: {err}") from None
+    return SavedRun(cfg, model, prep)
+
+
 def plot_history(records: list[dict[str, float]], path: str | os.PathLike, title: str) -> None:
-    """Loss per epoch (training and validation) and, for classification, the
-    validation accuracy beside it, as a small PNG (matplotlib's Agg backend)."""
+    """Plot the loss per epoch and, for classification, the validation accuracy.
+
+    Parameters
+    ----------
+    records : list of dict
+        `History.records`: one dict per epoch (NaN where there is no value).
+    path : str or PathLike
+        The PNG to write (atomically), about 600 x 340 pixels (900 with accuracy).
+    title : str
+        The run's name.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -212,7 +318,7 @@ def plot_history(records: list[dict[str, float]], path: str | os.PathLike, title
     for a in axes.flat:
         a.grid(alpha=0.3)
     fig.tight_layout()
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        atomic_write(path, lambda f: fig.savefig(f, format="png"))
+    finally:
+        plt.close(fig)

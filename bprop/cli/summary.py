@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from ..config.build import prepare
     from ..config.fields import ConfigError
     from ..config.loader import load_config
-    from .evaluate import load_run
+    from .rundir import load_run
 
     source = Path(args.source)
     if source.is_dir() and (source / "model.npz").is_file():

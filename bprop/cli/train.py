@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
-import math
 import signal
 import sys
 import time
@@ -13,8 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..config.build import Run, prepare
 from ..config.fields import ConfigError
-from ..training.callbacks import Callback
+from ..config.loader import apply_overrides, dump, load_config, load_yaml, resolve
+from ..modelfile import atomic_write
+from ..training.callbacks import EpochLines
+from ..training.trainer import DivergedError
+from .rundir import CHECKPOINT, Recorder, load_checkpoint, new_run_dir, write_results
 
 EXAMPLES = """examples:
   bprop train configs/digits.yaml
@@ -25,6 +28,12 @@ EXAMPLES = """examples:
 
 
 def add_parser(subparsers: Any) -> None:
+    """Register the command on the ``bprop`` parser (`bprop.cli.app.build_parser`).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+    """
     p = subparsers.add_parser(
         "train", help="train a network from a YAML config",
         description="Train as CONFIG says and leave a run directory with config.yaml, "
@@ -51,7 +60,13 @@ class Interrupted(Exception):
 
 @contextlib.contextmanager
 def interrupts_as_exceptions() -> Iterator[None]:
-    """Turn SIGINT and SIGTERM into `Interrupted` while training (main thread only)."""
+    """Turn SIGINT and SIGTERM into `Interrupted` while training (main thread only).
+
+    Yields
+    ------
+    None
+        The old handlers are back when the block ends.
+    """
     def handler(signum: int, frame: Any) -> None:
         raise Interrupted(signum)
 
@@ -66,41 +81,56 @@ def interrupts_as_exceptions() -> Iterator[None]:
             signal.signal(sig, h)
 
 
-class EpochLines(Callback):
-    """One line per epoch (about ten lines a run) when the progress bar is not drawn."""
-
-    def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
-        step = max(1, trainer.target_epochs // 10)
-        if trainer.epoch % step and trainer.epoch != trainer.target_epochs:
-            return
-        shown = "  ".join(f"{k} {logs[k]:.4g}" for k in ("loss", "val_loss", "val_accuracy", "lr")
-                          if k in logs and not math.isnan(logs[k]))
-        print(f"epoch {trainer.epoch}/{trainer.target_epochs}  {shown}", flush=True)
-
-
 def run(args: argparse.Namespace) -> int:
-    """Train a new run (or resume one); return the exit status."""
-    from ..config.build import prepare
-    from ..config.loader import dump, load_config
-    from .rundir import new_run_dir, write_atomic
+    """Train a new run (or resume one).
 
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``config``, ``overrides``, ``out``, ``resume``, ``quiet``.
+
+    Returns
+    -------
+    int
+        The exit status: 0 when training finished, 1 when it diverged,
+        128 + the signal number when interrupted.
+
+    Raises
+    ------
+    ConfigError
+        For a bad config or run directory (before any directory is made).
+    """
     if args.resume:
         return resume(args)
     if not args.config:
         raise ConfigError("train", "give a CONFIG.yaml, or --resume RUN_DIR")
     cfg = load_config(args.config, args.overrides)
-    exp = prepare(cfg, progress=not args.quiet)  # every check happens before the directory
+    prepared = prepare(cfg, progress=not args.quiet)  # every check happens before the directory
     run_dir = new_run_dir(cfg["name"], args.out)
-    write_atomic(run_dir / "config.yaml", dump(exp.config))
-    return fit(exp, run_dir, quiet=args.quiet)
+    atomic_write(run_dir / "config.yaml", dump(prepared.config))
+    return train_in(prepared, run_dir, quiet=args.quiet)
 
 
 def resume(args: argparse.Namespace) -> int:
-    """Continue the run in ``args.resume`` from its checkpoint."""
-    from ..config.build import prepare
-    from ..config.loader import apply_overrides, dump, load_yaml, resolve
-    from .rundir import CHECKPOINT, load_checkpoint, restore, write_atomic
+    """Continue the run in ``args.resume`` from its checkpoint.
 
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``resume`` (the run directory), ``overrides`` (only ``train.epochs``
+        may change; the first one may arrive as ``config``), ``quiet``.
+
+    Returns
+    -------
+    int
+        The exit status, as `run`.
+
+    Raises
+    ------
+    ConfigError
+        For an override other than ``train.epochs``, a directory that is not a
+        run, or a missing or unreadable checkpoint.
+    """
     run_dir = Path(args.resume)
     overrides = [args.config, *args.overrides] if args.config else list(args.overrides)
     for item in overrides:
@@ -112,36 +142,48 @@ def resume(args: argparse.Namespace) -> int:
                                       "(no config.yaml)")
     cfg = resolve(apply_overrides(load_yaml(str(run_dir / "config.yaml")), overrides))
     state = load_checkpoint(run_dir / CHECKPOINT)
-    exp = prepare(cfg, progress=not args.quiet)
-    restore(exp.trainer, state)
-    done = exp.trainer.epoch >= cfg["train"]["epochs"]
+    prepared = prepare(cfg, progress=not args.quiet)
+    prepared.trainer.load_state_dict(state)
+    done = prepared.trainer.epoch >= cfg["train"]["epochs"]
     if done or ((run_dir / "summary.json").exists() and not overrides):
-        print(f"{run_dir}: already complete ({exp.trainer.epoch} epochs); "
+        print(f"{run_dir}: already complete ({prepared.trainer.epoch} epochs); "
               "raise train.epochs to train longer")
         return 0
-    write_atomic(run_dir / "config.yaml", dump(exp.config))
-    return fit(exp, run_dir, quiet=args.quiet, state=state)
+    atomic_write(run_dir / "config.yaml", dump(prepared.config))
+    return train_in(prepared, run_dir, quiet=args.quiet, state=state)
 
 
-def fit(exp: Any, run_dir: Path, *, quiet: bool, state: dict | None = None) -> int:
-    """Train with checkpoints; on SIGINT/SIGTERM save the last epoch and stop."""
-    from ..training.trainer import DivergedError
-    from .rundir import Recorder
+def train_in(prepared: Run, run_dir: Path, *, quiet: bool, state: dict | None = None) -> int:
+    """Train ``prepared`` in ``run_dir``, checkpointing; on SIGINT/SIGTERM save the last epoch.
 
-    recorder = Recorder(run_dir, exp.config["train"]["checkpoint_every"])
-    if state is not None:
-        recorder.last, recorder.saved_epoch = state, state["trainer"]["epoch"]
-    exp.trainer.callbacks.append(recorder)
+    Parameters
+    ----------
+    prepared : Run
+        Prepared (and, when resuming, loaded from ``state``).
+    run_dir : Path
+    quiet : bool
+        No progress lines.
+    state : dict, optional
+        The checkpoint a resumed run starts from.
+
+    Returns
+    -------
+    int
+        The exit status, as `run`; the results are written (`write_results`)
+        only when training finished.
+    """
+    recorder = Recorder(run_dir, prepared.config["train"]["checkpoint_every"], state)
+    prepared.trainer.callbacks.append(recorder)
     if not quiet and not sys.stdout.isatty():
-        exp.trainer.callbacks.append(EpochLines())
+        prepared.trainer.callbacks.append(EpochLines())
     if not quiet:
-        print(exp.model.summary(exp.data.n_features), flush=True)
-    ds, start = exp.data, time.perf_counter()
+        print(prepared.model.summary(prepared.data.n_features), flush=True)
+    ds, start = prepared.data, time.perf_counter()
     val = (ds.X_val, ds.y_val) if ds.X_val is not None else None
     try:
         with interrupts_as_exceptions():
-            exp.trainer.fit(ds.X_train, ds.y_train, exp.config["train"]["epochs"],
-                            validation_data=val)
+            prepared.trainer.fit(ds.X_train, ds.y_train, prepared.config["train"]["epochs"],
+                             validation_data=val)
     except (Interrupted, KeyboardInterrupt) as err:
         epoch = recorder.save()
         name = err.args[0] if isinstance(err, Interrupted) else "SIGINT"
@@ -154,35 +196,8 @@ def fit(exp: Any, run_dir: Path, *, quiet: bool, state: dict | None = None) -> i
     except DivergedError as err:
         print(f"bprop: {err}", file=sys.stderr)
         return 1
-    summary = finish(exp, run_dir, time.perf_counter() - start)
+    summary = write_results(prepared, run_dir, time.perf_counter() - start)
     shown = ", ".join(f"{k} {v:.4g}" for k, v in summary.items() if k.startswith("test_"))
-    print(f"{exp.config['name']}: {shown} ({summary['epochs']} epochs, "
+    print(f"{prepared.config['name']}: {shown} ({summary['epochs']} epochs, "
           f"{summary['seconds']:.1f} s)\nrun directory: {run_dir}")
     return 0
-
-
-def finish(exp: Any, run_dir: Path, seconds: float) -> dict[str, Any]:
-    """Write model.npz, summary.json and loss_curve.png; return the summary."""
-    from .. import modelfile
-    from ..config.build import metrics
-    from .rundir import plot_history, write_atomic
-
-    ds, records = exp.data, exp.trainer.history.records
-    modelfile.save(exp.model, run_dir / "model.npz", metadata={
-        "name": exp.config["name"], "loss": exp.config["loss"],
-        "preprocessing": ds.prep.to_dict()})
-    summary: dict[str, Any] = {"name": exp.config["name"], "epochs": exp.trainer.epoch}
-    summary.update(metrics(exp.model, exp.loss, ds.X_test, ds.y_test, ds.prep, "test_"))
-    if ds.X_val is not None:
-        summary.update(metrics(exp.model, exp.loss, ds.X_val, ds.y_val, ds.prep, "val_"))
-    summary["train_loss"] = records[-1]["loss"] if records else math.nan
-    for cb in exp.callbacks:
-        if getattr(cb, "stopped_epoch", None) is not None:
-            summary["stopped_early_at"] = cb.stopped_epoch
-        if getattr(cb, "best_epoch", None) is not None:
-            summary["best_epoch"] = cb.best_epoch
-    summary["seconds"] = round(sum(r["seconds"] for r in records), 3) if records else seconds
-    write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
-    if records:
-        plot_history(records, run_dir / "loss_curve.png", exp.config["name"])
-    return summary

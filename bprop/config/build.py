@@ -1,9 +1,10 @@
 """From a resolved config to live objects: data, model, loss, optimizer, trainer.
 
 `prepare` does all of it and checks that the pieces fit (the loss suits the
-data's task, the last layer's width matches the classes or targets) before a
-single step is taken. ``bprop train``, ``eval``, ``gradcheck`` and
-``print-config`` share it, so they agree on every detail.
+data's task, the last layer's width matches the classes or targets, a
+monitored accuracy has classes to count) before a single step is taken.
+``bprop train``, ``eval``, ``gradcheck`` and ``print-config`` share it, so
+they agree on every detail.
 
 One ``seed`` drives everything: `numpy.random.SeedSequence` spawns independent
 streams for data generation, the split, weight initialisation (one per layer)
@@ -18,25 +19,52 @@ from typing import Any
 import numpy as np
 
 from .. import registry
+from ..layers.sequential import Sequential
+from ..losses.base import Loss
+from ..optim.base import Optimizer
+from ..optim.schedules import Schedule
 from ..training.callbacks import Callback, EarlyStopping
+from ..training.trainer import Trainer
 from . import data, entries
-from .fields import ConfigError
-from .loader import check_monitors
+from .fields import ConfigError, join_path
+from .loader import watched_metrics
 
-__all__ = ["Experiment", "metrics", "prepare"]
+__all__ = ["Run", "prepare"]
 
 
 @dataclass
-class Experiment:
-    """Everything a run needs, built from one resolved config."""
+class Run:
+    """Everything a run needs, built once from one resolved config.
+
+    Attributes
+    ----------
+    config : dict
+        The resolved config (its ``loss`` filled in when it was left out).
+    data : Dataset
+        Train, validation and test parts, preprocessed, in ``train.dtype``.
+    model : Sequential
+    loss : Loss
+    optimizer : Optimizer
+        Built on ``model.parameters()``.
+    schedule : Schedule
+    early_stopping : EarlyStopping or None
+        When ``train.early_stopping`` is on.
+    callbacks : list of Callback
+        Those the config's ``callbacks`` section names.
+    trainer : Trainer
+        Holds the schedule, early stopping, the config's callbacks and any
+        extra ones.
+    """
 
     config: dict[str, Any]
     data: data.Dataset
-    model: Any
-    loss: Any
-    optimizer: Any
-    trainer: Any
+    model: Sequential
+    loss: Loss
+    optimizer: Optimizer
+    schedule: Schedule
+    early_stopping: EarlyStopping | None
     callbacks: list[Callback]
+    trainer: Trainer
 
 
 def _seeds(seed: int) -> list[np.random.SeedSequence]:
@@ -52,19 +80,41 @@ def _name(spec: str | dict[str, Any]) -> str:
 
 
 def resolve_task(cfg: dict[str, Any], raw: data.RawData) -> str:
-    """The task the loss implies; fills in ``cfg["loss"]`` when it was left out."""
+    """The run's task; fills in ``cfg["loss"]`` when it was left out.
+
+    Parameters
+    ----------
+    cfg : dict
+        A resolved config; modified in place when its loss is None.
+    raw : RawData
+        The loaded data (a file's task is guessed from its targets).
+
+    Returns
+    -------
+    {"classification", "regression"}
+
+    Raises
+    ------
+    ConfigError
+        If the loss does not suit the data, or a monitored ``val_accuracy``
+        has no classes to count.
+    """
     name = cfg["data"]["name"]
     if cfg["loss"] is None:
         task = raw.task or data.guess_task(raw)
         cfg["loss"] = "SoftmaxNLL" if task == "classification" else "SquaredError"
-        return task
-    loss_name = _name(cfg["loss"])
-    cls = registry.lookup("loss", loss_name)
-    task = "classification" if getattr(cls, "is_classifier", False) else "regression"
-    if raw.task and raw.task != task:
-        hint = "SquaredError" if raw.task == "regression" else "SoftmaxNLL"
-        raise ConfigError("loss", f"{loss_name} is a {task} loss but {name} is a "
-                                  f"{raw.task} data set; use loss: {hint}")
+    else:
+        loss_name = _name(cfg["loss"])
+        cls = registry.lookup("loss", loss_name)
+        task = "classification" if getattr(cls, "is_classifier", False) else "regression"
+        if raw.task and raw.task != task:
+            hint = "SquaredError" if raw.task == "regression" else "SoftmaxNLL"
+            raise ConfigError("loss", f"{loss_name} is a {task} loss but {name} is a "
+                                      f"{raw.task} data set; use loss: {hint}")
+    for path, metric in watched_metrics(cfg):
+        if metric == "val_accuracy" and task == "regression":
+            raise ConfigError(path, "'val_accuracy' needs a classification loss; "
+                                    "monitor 'val_loss' for regression")
     return task
 
 
@@ -85,71 +135,55 @@ def _check_output(cfg: dict[str, Any], ds: data.Dataset, out_dim: int) -> None:
 
 
 def prepare(cfg: dict[str, Any], *, progress: bool = False,
-            callbacks: list[Callback] = (), dtype: str | None = None) -> Experiment:
+            callbacks: list[Callback] = (), dtype: str | None = None) -> Run:
     """Load the data and build model, loss, optimizer, schedule and trainer.
 
     Parameters
     ----------
     cfg : dict
-        A resolved config (`bprop.config.resolve`); its ``loss`` is filled in
-        if it was left to the default.
+        A resolved config (`bprop.config.loader.resolve`); its ``loss`` is
+        filled in if it was left to the default.
     progress : bool
         Show the trainer's progress bar.
     callbacks : list of Callback
-        Extra callbacks, run after the schedule and early stopping.
+        Extra callbacks, run after the schedule, early stopping and the
+        config's callbacks.
     dtype : str, optional
         Overrides ``train.dtype`` (the gradient checker wants float64).
+
+    Returns
+    -------
+    Run
 
     Raises
     ------
     ConfigError
         If the data cannot be loaded or the pieces do not fit together.
     """
-    from ..training.trainer import Trainer
-
     s_data, s_split, s_model, s_train = _seeds(cfg["seed"])
     raw = data.load(cfg["data"], seed=_int_seed(s_data))
     task = resolve_task(cfg, raw)
-    check_monitors(cfg, task)
     dtype = dtype or cfg["train"]["dtype"]
     # Standardized targets suit squared error; a Poisson loss needs counts as they are.
     dcfg = {**cfg["data"], "standardize_target": cfg["data"]["standardize_target"]
             and _name(cfg["loss"]) == "SquaredError"}
     ds = data.split(raw, dcfg, task=task, seed=_int_seed(s_split)).astype(dtype)
     model, out_dim = entries.build_model(cfg["model"], ds.n_features, dtype=dtype,
-                                            seed_seq=s_model)
+                                         seed_seq=s_model)
     _check_output(cfg, ds, out_dim)
     loss = entries.build("loss", cfg["loss"])
-    optimizer = entries.build("optimizer", cfg["optimizer"], model.parameters())
-    own = [entries.build("schedule", cfg["schedule"])]
+    optimizer = entries.build("optimizer", cfg["optimizer"], params=model.parameters())
+    schedule = entries.build("schedule", cfg["schedule"])
     t = cfg["train"]
+    stopping = None
     if t["early_stopping"]:
-        own.append(EarlyStopping(monitor=t["monitor"], patience=t["patience"],
+        stopping = EarlyStopping(monitor=t["monitor"], patience=t["patience"],
                                  min_delta=t["min_delta"],
-                                 restore_best_weights=t["restore_best_weights"]))
+                                 restore_best_weights=t["restore_best_weights"])
+    named = [entries.build("callback", spec, join_path("callbacks", i))
+             for i, spec in enumerate(cfg.get("callbacks", []))]
+    own = [schedule] + ([stopping] if stopping else []) + named
     trainer = Trainer(model, loss, optimizer, batch_size=t["batch_size"], shuffle=t["shuffle"],
                       rng=np.random.default_rng(s_train), callbacks=[*own, *callbacks],
                       progress=progress)
-    return Experiment(cfg, ds, model, loss, optimizer, trainer, own)
-
-
-def metrics(model: Any, loss: Any, X: np.ndarray, y: np.ndarray,
-            prep: data.Preprocessor | None = None, prefix: str = "test_") -> dict[str, float]:
-    """Loss (and accuracy for classification; RMSE and R^2 in target units for
-    regression) of ``model`` on already preprocessed ``X``, ``y``."""
-    model.eval()
-    dtype = model.parameters()[0].dtype if model.parameters() else np.float64
-    X = np.asarray(X, dtype=dtype)
-    out = np.concatenate([model.forward(X[i:i + 4096]) for i in range(0, len(X), 4096)])
-    result = {"loss": float(loss.forward(out, y))}
-    acc = loss.accuracy(out, y)
-    if acc is not None:
-        result["accuracy"] = float(acc)
-    elif prep is not None:
-        pred = prep.decode_output(out.astype(np.float64))
-        true = prep.decode_output(np.asarray(y, dtype=np.float64).reshape(pred.shape))
-        resid = ((true - pred) ** 2).sum()
-        total = ((true - true.mean(axis=0)) ** 2).sum()
-        result["rmse"] = float(np.sqrt(resid / true.size))
-        result["r2"] = float(1 - resid / total) if total > 0 else float("nan")
-    return {prefix + k: v for k, v in result.items()}
+    return Run(cfg, ds, model, loss, optimizer, schedule, stopping, named, trainer)

@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from ..registry import did_you_mean
 from . import datasets
-from .fields import ConfigError, Field, check_mapping, did_you_mean, join_path
+from .fields import ConfigError, Field, check_mapping, join_path
 
 __all__ = ["Dataset", "Preprocessor", "RawData", "check_config", "load", "split"]
 
@@ -50,6 +51,18 @@ class RawData:
 
 def check_config(value: Any, path: str = "data") -> dict[str, Any]:
     """Validate a ``data`` section and fill in its defaults (common keys first).
+
+    Parameters
+    ----------
+    value : object
+        The section as read from YAML: None, a data set name or a mapping.
+    path : str
+        Its key path, for messages.
+
+    Returns
+    -------
+    dict
+        The common keys, then the set's own (`bprop.config.datasets.SETS`).
 
     Raises
     ------
@@ -81,7 +94,23 @@ def check_config(value: Any, path: str = "data") -> dict[str, Any]:
 def load(cfg: dict[str, Any], seed: int) -> RawData:
     """Load or generate the arrays of a checked ``data`` config.
 
-    A file's ``path`` is used as given (`bprop.config` makes it absolute).
+    Parameters
+    ----------
+    cfg : dict
+        From `check_config`; a file's ``path`` is used as given
+        (`bprop.config.loader.resolve` makes it absolute).
+    seed : int
+        For generated sets.
+
+    Returns
+    -------
+    RawData
+        ``X`` of shape (N, D) as float64, ``y`` of shape (N,) or (N, K).
+
+    Raises
+    ------
+    ConfigError
+        If the file cannot be read, or there are fewer than 3 samples.
     """
     spec = datasets.SETS[cfg["name"]]
     params = {k: cfg[k] for k in spec.params}
@@ -100,7 +129,8 @@ def load(cfg: dict[str, Any], seed: int) -> RawData:
 class Preprocessor:
     """What was fitted on the training part: feature scaling, target scaling, classes.
 
-    Saved as ``preprocessing.json`` in a run directory.
+    Stored in the metadata of a run's ``model.npz`` (`to_dict`), where ``bprop eval``
+    and ``bprop predict`` read it back.
     """
 
     task: str
@@ -113,7 +143,21 @@ class Preprocessor:
     y_scale: np.ndarray | None = None
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        """Standardize features with the training statistics."""
+        """Standardize features with the training statistics.
+
+        Parameters
+        ----------
+        X : array-like, shape (N, D)
+
+        Returns
+        -------
+        ndarray of float64, shape (N, D)
+
+        Raises
+        ------
+        ConfigError
+            If X does not have D columns.
+        """
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != len(self.x_mean):
             raise ConfigError(
@@ -122,7 +166,23 @@ class Preprocessor:
         return (X - self.x_mean) / self.x_scale
 
     def encode_target(self, y: np.ndarray) -> np.ndarray:
-        """Class labels to indices 0..k-1, or standardized regression targets."""
+        """Class labels to indices 0..K-1, or standardized regression targets.
+
+        Parameters
+        ----------
+        y : array-like, shape (N,) or (N, K)
+
+        Returns
+        -------
+        ndarray
+            int64 of shape (N,) for classification; float64 of shape (N, K)
+            for regression.
+
+        Raises
+        ------
+        ConfigError
+            For a class label the model does not know.
+        """
         if self.task == "classification":
             lookup = {c: i for i, c in enumerate(self.classes)}
             try:
@@ -135,17 +195,41 @@ class Preprocessor:
         return (y - self.y_mean) / self.y_scale if self.y_mean is not None else y
 
     def decode_output(self, out: np.ndarray) -> np.ndarray:
-        """Undo the target standardization of a regression network's output."""
+        """Undo the target standardization of a regression network's output.
+
+        Parameters
+        ----------
+        out : ndarray, shape (N, K)
+
+        Returns
+        -------
+        ndarray, shape (N, K)
+            In the targets' units.
+        """
         return out * self.y_scale + self.y_mean if self.y_mean is not None else out
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain lists and values, for JSON (model.npz metadata)."""
+        """Plain lists and values, for JSON (model.npz metadata).
+
+        Returns
+        -------
+        dict
+        """
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
         return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in d.items()}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Preprocessor:
-        """Rebuild from `to_dict` output."""
+        """Rebuild from `to_dict` output.
+
+        Parameters
+        ----------
+        d : dict
+
+        Returns
+        -------
+        Preprocessor
+        """
         arrays = {
             k: None if d.get(k) is None else np.asarray(d[k], dtype=np.float64)
             for k in ("x_mean", "x_scale", "y_mean", "y_scale")
@@ -161,7 +245,11 @@ class Preprocessor:
 
 @dataclass
 class Dataset:
-    """Train, validation (may be None) and test parts, preprocessed."""
+    """Train, validation (may be None) and test parts, preprocessed.
+
+    ``X_*`` have shape (N_part, D); ``y_*`` are class indices of shape
+    (N_part,) or standardized targets of shape (N_part, K).
+    """
 
     X_train: np.ndarray
     y_train: np.ndarray
@@ -173,14 +261,17 @@ class Dataset:
 
     @property
     def task(self) -> str:
+        """``"classification"`` or ``"regression"``."""
         return self.prep.task
 
     @property
     def classes(self) -> list[Any] | None:
+        """The class labels in index order (None for regression)."""
         return self.prep.classes
 
     @property
     def n_features(self) -> int:
+        """D, the number of input features."""
         return self.X_train.shape[1]
 
     @property
@@ -191,7 +282,17 @@ class Dataset:
         return self.y_train.shape[1]
 
     def astype(self, dtype: Any) -> Dataset:
-        """The same parts with features (and regression targets) cast to ``dtype``."""
+        """The same parts with features (and regression targets) cast to ``dtype``.
+
+        Parameters
+        ----------
+        dtype : numpy dtype or str
+
+        Returns
+        -------
+        Dataset
+            Class labels stay int64; arrays already of ``dtype`` are not copied.
+        """
 
         def cast(a: np.ndarray | None, is_y: bool = False) -> np.ndarray | None:
             if a is None or (is_y and self.task == "classification"):
@@ -210,7 +311,29 @@ class Dataset:
 
 
 def split(raw: RawData, cfg: dict[str, Any], *, task: str, seed: int) -> Dataset:
-    """Split into train/val/test (stratified for classification) and standardize."""
+    """Split into train/val/test (stratified for classification) and standardize.
+
+    The standardization is fitted on the training part only.
+
+    Parameters
+    ----------
+    raw : RawData
+    cfg : dict
+        A checked ``data`` section (``test_size``, ``val_size``, ``stratify``,
+        ``standardize``, ``standardize_target``).
+    task : {"classification", "regression"}
+    seed : int
+        For the split.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    ConfigError
+        If the targets do not suit the task, or the data cannot be split so.
+    """
     from sklearn.model_selection import train_test_split
 
     y = raw.y
@@ -287,6 +410,14 @@ def guess_task(raw: RawData) -> str:
     Labels if the target is not numeric, or holds a few integers (at most 50
     distinct values, and at most half as many as there are rows); otherwise
     numbers to regress. A config's ``loss`` settles any doubt.
+
+    Parameters
+    ----------
+    raw : RawData
+
+    Returns
+    -------
+    {"classification", "regression"}
     """
     y = raw.y
     if raw.task:

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .fields import ConfigError, Field, did_you_mean
+from ..registry import did_you_mean
+from .fields import ConfigError, Field
 
 __all__ = ["SETS", "SetSpec"]
 
@@ -83,22 +84,104 @@ def _sklearn_make(fn: str, **fixed: Any) -> Callable[[dict[str, Any], int], Load
     return load
 
 
-def _read_csv(p: dict[str, Any], seed: int) -> Loaded:
-    path = p["path"]
+def read_csv(
+    path: str, *, key: str, delimiter: str = ",", header: bool | None = True
+) -> tuple[list[str] | None, list[list[str]]]:
+    """The header and rows of a csv file: the one csv reader of configs and ``bprop predict``.
+
+    Parameters
+    ----------
+    path : str
+    key : str
+        What named the file (``"data.path"``, or the file itself), for messages.
+    delimiter : str, default=","
+    header : bool or None, default=True
+        Whether the first row names the columns; None: it does unless every
+        cell of it is a number.
+
+    Returns
+    -------
+    names : list of str or None
+        The column names (stripped), None without a header.
+    rows : list of list of str
+        The data rows, blank lines skipped, all of one width.
+
+    Raises
+    ------
+    ConfigError
+        If the file cannot be read, is empty, or has rows of another width.
+    """
+    where = "" if key == path else f"{path!r} "
     try:
         with open(path, newline="", encoding="utf-8") as f:
-            rows = [r for r in csv.reader(f, delimiter=p["delimiter"]) if r]
+            rows = [r for r in csv.reader(f, delimiter=delimiter) if r]
     except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise ConfigError("data.path", f"cannot read {path!r}: {err}") from None
+        raise ConfigError(key, f"cannot read {path!r}: {err}") from None
     if not rows:
-        raise ConfigError("data.path", f"{path!r} is empty")
-    names = [c.strip() for c in rows.pop(0)] if p["header"] else _names(len(rows[0]))
+        raise ConfigError(key, f"{where}is empty")
+    if header is None:
+        header = not all(_is_number(c) for c in rows[0])
+    names = [c.strip() for c in rows.pop(0)] if header else None
+    width = len(names) if names is not None else len(rows[0])
     for i, row in enumerate(rows):
-        if len(row) != len(names):
-            line = i + 1 + p["header"]
-            raise ConfigError(
-                "data.path", f"{path!r} line {line} has {len(row)} columns, expected {len(names)}"
-            )
+        if len(row) != width:
+            raise ConfigError(key, f"{where}line {i + 1 + header} has {len(row)} columns, "
+                                   f"expected {width}")
+    return names, rows
+
+
+def float_columns(
+    rows: list[list[str]], cols: list[int], names: list[str], *, path: str, key: str,
+    header: bool
+) -> np.ndarray:
+    """Columns ``cols`` of csv ``rows`` as numbers.
+
+    Parameters
+    ----------
+    rows : list of list of str
+        From `read_csv`.
+    cols : list of int
+        The column indices to read, in order.
+    names : list of str
+        Every column's name, for messages.
+    path, key : str
+        As for `read_csv`.
+    header : bool
+        Whether the file has a header line (line numbers count it).
+
+    Returns
+    -------
+    ndarray of float64, shape (len(rows), len(cols))
+
+    Raises
+    ------
+    ConfigError
+        Naming the line and column of the first cell that is not a number.
+    """
+    where = "" if key == path else f"{path!r} "
+    X = np.empty((len(rows), len(cols)))
+    for i, row in enumerate(rows):
+        for k, j in enumerate(cols):
+            try:
+                X[i, k] = float(row[j])
+            except ValueError:
+                raise ConfigError(key, f"{where}line {i + 1 + header}, column {names[j]!r}: "
+                                       f"{row[j]!r} is not a number") from None
+    return X
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_csv(p: dict[str, Any], seed: int) -> Loaded:
+    path = p["path"]
+    names, rows = read_csv(path, key="data.path", delimiter=p["delimiter"], header=p["header"])
+    names = names if names is not None else _names(len(rows[0]))
     if len(names) < 2:
         raise ConfigError(
             "data.path",
@@ -107,20 +190,9 @@ def _read_csv(p: dict[str, Any], seed: int) -> Loaded:
     if not rows:
         raise ConfigError("data.path", f"{path!r} has a header but no data rows")
     col = _target_column(p["target"], names, path, p["header"])
-    table = np.array(rows, dtype=object).reshape(len(rows), len(names))
     feats = [j for j in range(len(names)) if j != col]
-    X = np.empty((len(rows), len(feats)))
-    for k, j in enumerate(feats):
-        for i, v in enumerate(table[:, j]):
-            try:
-                X[i, k] = float(v)
-            except ValueError:
-                raise ConfigError(
-                    "data.path",
-                    f"{path!r} line {i + 1 + p['header']}, column "
-                    f"{names[j]!r}: {v!r} is not a number",
-                ) from None
-    y = np.array([v.strip() for v in table[:, col]])
+    X = float_columns(rows, feats, names, path=path, key="data.path", header=p["header"])
+    y = np.array([row[col].strip() for row in rows])
     try:
         y = y.astype(np.float64)
     except ValueError:

@@ -1,37 +1,67 @@
-"""Config entries for registered classes: check them, then build them.
+"""Config entries for registered classes: check them without building, then build them.
 
 A layer, loss, optimizer or schedule in a config is a registry name, bare
-(``ReLU``) or with arguments (``{type: Dropout, p: 0.2}``). The allowed
-arguments are read from the class's constructor signature, so a layer added
-to `bprop.registry` is configurable with no change here. Arguments the run
-supplies itself are hidden: the input size ``n_in`` (inferred), ``dtype``
-(``train.dtype``), ``rng`` (from ``seed``) and an optimizer's ``params``.
-A Linear's ``n_out`` is written ``out``.
+(``ReLU``) or with arguments (``{type: Dropout, p: 0.2}``). Each class
+declares what a config may set: the constructor's signature gives the keys,
+types and defaults, and the class's ``config_fields`` adds ranges and choices
+(see `bprop.registry`), so a class added to the registry is configurable
+with no change here, and checking a config never instantiates anything.
+Arguments the run supplies itself are hidden: the input size ``n_in``
+(inferred), ``dtype`` (``train.dtype``), ``rng`` (from ``seed``) and an
+optimizer's ``params``. A Linear's ``n_out`` is written ``out``.
+
+What only a constructor can tell (a check across several arguments of a
+user's class) still surfaces before training: `build` reports it with the
+key path.
 """
 
 from __future__ import annotations
 
-import inspect
+import functools
 from typing import Any
 
 import numpy as np
 
 from .. import registry
-from ..parameter import Parameter
+from ..layers.sequential import Sequential
 from .fields import ConfigError, Field, check_mapping, join_path
 
-__all__ = ["check_loss", "check_model", "check_optimizer", "check_schedule", "build_model"]
+__all__ = ["build", "build_model", "check_callbacks", "check_loss", "check_model",
+           "check_optimizer", "check_schedule", "fields_of"]
 
-HIDDEN = {"self", "params", "rng", "dtype", "n_in", "layers"}
+HIDDEN = {"params", "rng", "dtype", "n_in", "layers"}
 RENAMED = {"n_out": "out"}  # constructor name -> config name
+_ORIGINAL = {v: k for k, v in RENAMED.items()}
 _TYPES = {"int": int, "float": float, "bool": bool, "str": str}
 
 
+@functools.cache
 def fields_of(cls: type) -> dict[str, Field]:
-    """The config keys of a registered class, from its constructor signature."""
+    """The config keys of a registered class.
+
+    Parameters
+    ----------
+    cls : type
+        A registered class.
+
+    Returns
+    -------
+    dict of str to Field
+        By config name, in the signature's order: the type from the
+        annotation (or the default's type), the default (``...`` when
+        required), narrowed by the ``config_fields`` of ``cls`` and its bases.
+
+    Raises
+    ------
+    ValueError
+        If a ``config_fields`` entry cannot be read.
+    """
+    declared: dict[str, Any] = {}
+    for base in reversed(cls.__mro__):
+        declared.update(vars(base).get("config_fields", {}))
     fields: dict[str, Field] = {}
-    for p in inspect.signature(cls.__init__).parameters.values():
-        if p.name in HIDDEN or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+    for name, p in registry.arguments(cls).items():
+        if name in HIDDEN or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
         default = ... if p.default is p.empty else p.default
         kind = _TYPES.get(str(p.annotation).split(" ")[0].replace("'", ""))
@@ -39,18 +69,10 @@ def fields_of(cls: type) -> dict[str, Field]:
             kind = type(default) if default not in (None, ...) else object
         if kind is int and isinstance(default, float):
             kind = float
-        low = 1 if p.name == "n_out" else None
-        # Linear's init names an initialiser; PReLU's init is a number
-        choices = _init_names() if p.name == "init" and isinstance(default, str) else None
-        fields[RENAMED.get(p.name, p.name)] = Field(kind, default, low=low, choices=choices,
-                                                    nullable=default is None)
+        key = RENAMED.get(name, name)
+        field = Field(kind, default, nullable=default is None, label=key)
+        fields[key] = field.constrained(declared.get(name))
     return fields
-
-
-def _init_names() -> tuple[str, ...]:
-    from ..init import INITIALIZERS
-
-    return (*INITIALIZERS, "normal")
 
 
 def _entry(path: str, value: Any, kind: str, default: str | None = None) -> tuple[type, dict]:
@@ -73,96 +95,213 @@ def _entry(path: str, value: Any, kind: str, default: str | None = None) -> tupl
     return cls, check_mapping(path, args, fields_of(cls), what=cls.__name__)
 
 
-def _construct(path: str, cls: type, *args: Any, **kwargs: Any) -> Any:
-    """Build once so that the constructor's own range checks run at load time."""
-    kwargs = {k if k != "out" else "n_out": v for k, v in kwargs.items()}
-    try:
-        return cls(*args, **kwargs)
-    except (ValueError, TypeError) as err:
-        msg = str(err).removeprefix(f"{cls.__name__}: ")
-        # "lr must be > 0" belongs to optimizer.lr: name the key when the message does.
-        first = msg.split(" ", 1)[0]
-        if first in kwargs:
-            raise ConfigError(join_path(path, RENAMED.get(first, first)), msg) from None
-        raise ConfigError(path, f"{cls.__name__}: {msg}") from None
+def _spec(cls: type, args: dict[str, Any]) -> str | dict[str, Any]:
+    return {"type": cls.__name__, **args} if args else cls.__name__
 
 
 def check_model(value: Any, path: str = "model") -> list[str | dict[str, Any]]:
-    """Check the layer list: one name, or ``{type: name, **args}`` mapping, per layer."""
+    """Check the layer list: one name, or ``{type: name, **args}`` mapping, per layer.
+
+    Parameters
+    ----------
+    value : object
+        The ``model`` section as read from YAML.
+    path : str
+        Its key path, for messages.
+
+    Returns
+    -------
+    list of str or dict
+        Per layer its class name, with every argument that applies filled in
+        (a bare name when there are none).
+
+    Raises
+    ------
+    ConfigError
+        Naming the key path (``model[2].p``) and what is allowed.
+    """
     if not isinstance(value, list) or not value:
         raise ConfigError(path, f"must be a non-empty list of layers, got {value!r}")
     out = []
     for i, item in enumerate(value):
         where = join_path(path, i)
         cls, args = _entry(where, item, "layer")
-        if cls is registry.lookup("layer", "Sequential"):
+        if issubclass(cls, Sequential):
             raise ConfigError(join_path(where, "type"), "list the layers directly: the "
                                                         "model is already a Sequential")
-        needs_in = "n_in" in inspect.signature(cls.__init__).parameters
-        layer = _construct(where, cls, *([1] if needs_in else []), **args)
-        # The layer's own get_config drops what does not apply (Linear's std
-        # unless init is "normal"); hidden arguments stay hidden.
-        shown = {RENAMED.get(k, k): v for k, v in layer.get_config().items() if k not in HIDDEN}
-        shown = shown or args
-        out.append({"type": cls.__name__, **shown} if shown else cls.__name__)
+        out.append(_spec(cls, args))
     return out
 
 
 def check_loss(value: Any, path: str = "loss") -> str | dict[str, Any] | None:
-    """A loss name (or mapping when it has arguments); None means "pick by task"."""
+    """Check a loss entry; None means "pick by task" once the data is loaded.
+
+    Parameters
+    ----------
+    value : object
+        The ``loss`` section: None, a name or ``{type: name, **args}``.
+    path : str
+
+    Returns
+    -------
+    str, dict or None
+        The class name (a mapping when it has arguments), or None.
+
+    Raises
+    ------
+    ConfigError
+    """
     if value is None:
         return None
-    cls, args = _entry(path, value, "loss")
-    _construct(path, cls, **args)
-    return {"type": cls.__name__, **args} if args else cls.__name__
+    return _spec(*_entry(path, value, "loss"))
 
 
 def check_optimizer(value: Any, path: str = "optimizer") -> dict[str, Any]:
-    """Check an optimizer entry (default SGD) by building it on a dummy parameter."""
+    """Check an optimizer entry (SGD when the type is left out).
+
+    Parameters
+    ----------
+    value : object
+        None, a name, or a mapping (``{lr: 0.1}`` means SGD).
+    path : str
+
+    Returns
+    -------
+    dict
+        ``{"type": name, **every argument}``.
+
+    Raises
+    ------
+    ConfigError
+    """
     cls, args = _entry(path, value, "optimizer", default="SGD")
-    _construct(path, cls, [Parameter(np.zeros(1))], **args)
     return {"type": cls.__name__, **args}
 
 
 def check_schedule(value: Any, *, epochs: int, path: str = "schedule") -> str | dict[str, Any]:
-    """Check a schedule entry (default Constant); Cosine anneals over ``epochs``."""
+    """Check a schedule entry (Constant by default); Cosine anneals over ``epochs``.
+
+    Parameters
+    ----------
+    value : object
+        None, a name or ``{type: name, **args}``.
+    epochs : int
+        ``train.epochs``, Cosine's default length.
+    path : str
+
+    Returns
+    -------
+    str or dict
+
+    Raises
+    ------
+    ConfigError
+    """
     if isinstance(value, str):
         value = {"type": value}
     if isinstance(value, dict) and value.get("type") == "Cosine" and "epochs" not in value:
         value = {**value, "epochs": epochs}  # anneal over the whole run by default
-    cls, args = _entry(path, value, "schedule", default="Constant")
-    _construct(path, cls, **args)
-    return {"type": cls.__name__, **args} if args else cls.__name__
+    return _spec(*_entry(path, value, "schedule", default="Constant"))
 
 
-def build(kind: str, spec: str | dict[str, Any], *args: Any, **extra: Any) -> Any:
-    """Instantiate a checked entry; ``extra`` are the hidden arguments (params, rng, ...)."""
+def check_callbacks(value: Any, path: str = "callbacks") -> list[str | dict[str, Any]]:
+    """Check a list of registered callbacks (yours, registered with ``@register("callback")``).
+
+    Parameters
+    ----------
+    value : object
+        The ``callbacks`` section: a list of names or ``{type: name, **args}``.
+    path : str
+
+    Returns
+    -------
+    list of str or dict
+
+    Raises
+    ------
+    ConfigError
+    """
+    if not isinstance(value, list):
+        raise ConfigError(path, f"must be a list of callbacks, got {value!r}")
+    return [_spec(*_entry(join_path(path, i), item, "callback")) for i, item in enumerate(value)]
+
+
+def build(kind: str, spec: str | dict[str, Any], path: str | None = None, **context: Any) -> Any:
+    """Instantiate a checked entry with `bprop.registry.build`.
+
+    Parameters
+    ----------
+    kind : {"layer", "loss", "optimizer", "schedule", "callback"}
+    spec : str or dict
+        A checked entry (config names: a Linear's ``out``).
+    path : str, optional
+        Its key path for messages; ``kind`` by default.
+    **context
+        The hidden arguments the run supplies (``params``, ``n_in``, ``dtype``,
+        ``rng``), passed to constructors that take them.
+
+    Returns
+    -------
+    object
+
+    Raises
+    ------
+    ConfigError
+        When the constructor rejects its arguments; the key path names the
+        argument when its message does (``optimizer.lr: lr must be > 0``).
+    """
+    path = path or kind
     spec = {"type": spec} if isinstance(spec, str) else dict(spec)
-    cls = registry.lookup(kind, spec.pop("type"))
-    return _construct(kind, cls, *args, **spec, **extra)
+    kwargs = {_ORIGINAL.get(k, k): v for k, v in spec.items()}
+    try:
+        return registry.build(kind, kwargs, **context)
+    except ValueError as err:
+        name = str(spec.get("type"))
+        msg = str(err).removeprefix(f"{name}: ")
+        first = msg.split(" ", 1)[0]
+        if first in kwargs and first != "type":
+            raise ConfigError(join_path(path, RENAMED.get(first, first)), msg) from None
+        raise ConfigError(path, f"{name}: {msg}") from None
 
 
 def build_model(layers: list[str | dict[str, Any]], n_in: int, *, dtype: str,
-                seed_seq: np.random.SeedSequence) -> tuple[Any, int]:
-    """The `Sequential` of ``layers`` for ``n_in`` input features, and its output size.
+                seed_seq: np.random.SeedSequence, path: str = "model") -> tuple[Sequential, int]:
+    """The `Sequential` of checked ``layers`` for ``n_in`` input features.
 
-    Each layer that draws random numbers (Linear's initialiser, Dropout's masks)
-    gets its own generator spawned from ``seed_seq``, so runs are reproducible.
+    Each layer that draws random numbers (Linear's initialiser, Dropout's
+    masks) gets its own generator spawned from ``seed_seq``, in layer order,
+    so runs are reproducible.
+
+    Parameters
+    ----------
+    layers : list of str or dict
+        As returned by `check_model`.
+    n_in : int
+        Input features; each layer's input size is the previous one's output.
+    dtype : str
+        ``"float32"`` or ``"float64"``, for layers with parameters.
+    seed_seq : numpy SeedSequence
+    path : str
+        The list's key path, for messages.
+
+    Returns
+    -------
+    model : Sequential
+    n_out : int
+        The width of the model's output.
+
+    Raises
+    ------
+    ConfigError
+        If a constructor rejects its arguments.
     """
-    from ..layers import Sequential
-
     built, dim = [], n_in
     for i, spec in enumerate(layers):
-        spec = {"type": spec} if isinstance(spec, str) else dict(spec)
-        cls = registry.lookup("layer", spec.pop("type"))
-        params = inspect.signature(cls.__init__).parameters
-        extra: dict[str, Any] = {}
-        if "dtype" in params:
-            extra["dtype"] = dtype
-        if "rng" in params:
-            extra["rng"] = np.random.default_rng(seed_seq.spawn(1)[0])
-        args = [dim] if "n_in" in params else []
-        layer = _construct(join_path("model", i), cls, *args, **spec, **extra)
+        cls = registry.lookup("layer", spec if isinstance(spec, str) else spec["type"])
+        context: dict[str, Any] = {"n_in": dim, "dtype": dtype}
+        if "rng" in registry.arguments(cls):
+            context["rng"] = np.random.default_rng(seed_seq.spawn(1)[0])
+        layer = build("layer", spec, join_path(path, i), **context)
         dim = layer.output_dim(dim)
         built.append(layer)
     return Sequential(*built), dim

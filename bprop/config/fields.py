@@ -8,13 +8,15 @@ line and exits with status 2.
 
 from __future__ import annotations
 
-import difflib
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
-__all__ = ["ConfigError", "Field", "check_mapping", "did_you_mean", "join_path"]
+from ..registry import did_you_mean
+
+__all__ = ["ConfigError", "Field", "check_mapping", "join_path", "parse_constraint"]
 
 
 class ConfigError(ValueError):
@@ -35,18 +37,21 @@ class ConfigError(ValueError):
         self.message = message
 
 
-def did_you_mean(word: Any, choices: Iterable[str]) -> str:
-    """Return ``" (did you mean 'x'?)"`` for a close match, else ``""``."""
-    matches = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
-    if not matches:
-        lowered = {c.lower(): c for c in choices}
-        if str(word).lower() in lowered:
-            matches = [lowered[str(word).lower()]]
-    return f" (did you mean {matches[0]!r}?)" if matches else ""
-
-
 def join_path(path: str, key: str | int) -> str:
-    """Extend a key path: ``join_path("model", 2) == "model[2]"``."""
+    """Extend a key path.
+
+    Parameters
+    ----------
+    path : str
+        The path so far (``""`` at the top).
+    key : str or int
+        A mapping key, or a list index.
+
+    Returns
+    -------
+    str
+        ``join_path("model", 2) == "model[2]"``, ``join_path("model[2]", "p") == "model[2].p"``.
+    """
     if isinstance(key, int):
         return f"{path}[{key}]"
     return f"{path}.{key}" if path else key
@@ -89,6 +94,13 @@ class Field:
         Whether ``null`` is allowed.
     alt : tuple of type
         Other accepted types (e.g. a csv ``target`` may be a name or an index).
+    when : tuple of (str, str), optional
+        ``(key, value)``: the field applies only when the sibling ``key``
+        holds ``value`` (Linear's ``std`` only for ``init: normal``);
+        otherwise `check_mapping` leaves it out.
+    label : str, optional
+        A name for the messages to start with, as a constructor's own check
+        would (``"p must be a number in [0, 1), got 2"``).
     """
 
     kind: type
@@ -100,14 +112,37 @@ class Field:
     choices: tuple[str, ...] | None = None
     nullable: bool = False
     alt: tuple[type, ...] = ()
+    when: tuple[str, str] | None = None
+    label: str | None = None
+
+    def constrained(self, spec: str | tuple[Any, ...] | None) -> Field:
+        """This field narrowed by a class's ``config_fields`` entry (see `parse_constraint`).
+
+        Parameters
+        ----------
+        spec : str, tuple or None
+            ``"> 0"``, ``"[0, 1)"``, ``("a", "b")``, ... None changes nothing.
+
+        Returns
+        -------
+        Field
+            A new field.
+        """
+        return self if spec is None else replace(self, **parse_constraint(spec))
 
     def describe(self) -> str:
-        """What is allowed, in words: ``"a number in (0, 1)"``."""
+        """What is allowed, in words.
+
+        Returns
+        -------
+        str
+            ``"a number in (0, 1)"``, ``"an integer >= 1 or null"``, ``"one of a, b"``.
+        """
         if self.choices:
             return "one of " + ", ".join(map(str, self.choices))
-        word = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}[
-            self.kind
-        ]
+        word = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(
+            self.kind, "any value"
+        )
         if self.low is not None and self.high is not None:
             lb, rb = "(" if self.low_open else "[", ")" if self.high_open else "]"
             word += f" in {lb}{_fmt(self.low)}, {_fmt(self.high)}{rb}"
@@ -120,23 +155,43 @@ class Field:
         return word + (" or null" if self.nullable else "")
 
     def check(self, path: str, value: Any) -> Any:
-        """Return ``value`` coerced to ``kind``; raise `ConfigError` if not allowed."""
+        """Check one value.
+
+        Parameters
+        ----------
+        path : str
+            Its key path, for the message.
+        value : object
+            As read from YAML (``...`` is not a value: required keys are
+            checked by `check_mapping`).
+
+        Returns
+        -------
+        object
+            ``value`` coerced to ``kind`` (``"1e-4"`` to 0.0001 for a float).
+
+        Raises
+        ------
+        ConfigError
+            Naming ``path``, the bad value and what is allowed.
+        """
         if value is None and self.nullable:
             return None
         if isinstance(value, self.alt) and not isinstance(value, bool):
             return value
+        must = f"{self.label} must be" if self.label else "must be"
         coerced = self._coerce(value)
         if coerced is None:
             raise ConfigError(
-                path, f"must be {self.describe()}, got {value!r} ({_type_name(value)})"
+                path, f"{must} {self.describe()}, got {value!r} ({_type_name(value)})"
             )
         if self.choices and coerced not in self.choices:
             raise ConfigError(
                 path,
-                f"must be {self.describe()}, got {value!r}" + did_you_mean(value, self.choices),
+                f"{must} {self.describe()}, got {value!r}" + did_you_mean(value, self.choices),
             )
         if self.kind in (int, float) and not self._in_range(coerced):
-            raise ConfigError(path, f"must be {self.describe()}, got {value!r}")
+            raise ConfigError(path, f"{must} {self.describe()}, got {value!r}")
         return coerced
 
     def _coerce(self, value: Any) -> Any:
@@ -171,6 +226,8 @@ def check_mapping(
 ) -> dict[str, Any]:
     """Validate a mapping against ``fields`` and fill in the defaults.
 
+    A field whose ``when`` condition does not hold is left out of the result.
+
     Parameters
     ----------
     path : str
@@ -185,7 +242,13 @@ def check_mapping(
     Returns
     -------
     dict
-        Every key of ``fields``, in their order, with checked values.
+        Every key of ``fields`` that applies, in their order, with checked values.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown key (with "did you mean"), a missing required key or a
+        bad value, naming its key path.
     """
     if value is None:
         value = {}
@@ -202,4 +265,62 @@ def check_mapping(
     for key, field in fields.items():
         if field.default is ... and key not in value:
             raise ConfigError(join_path(path, key), f"required key missing ({field.describe()})")
-    return {k: f.check(join_path(path, k), value.get(k, f.default)) for k, f in fields.items()}
+    out = {k: f.check(join_path(path, k), value.get(k, f.default)) for k, f in fields.items()}
+    return {k: v for k, v in out.items()
+            if fields[k].when is None or str(out.get(fields[k].when[0])) == fields[k].when[1]}
+
+
+_RANGE = re.compile(r"^(>=|>|<=|<)\s*(\S+)$")
+_INTERVAL = re.compile(r"^([\[(])\s*([^,\s]+)\s*,\s*([^\])\s]+)\s*([\])])$")
+_WHEN = re.compile(r"^(.*?)\s*\bif\s+(\w+)\s*==\s*(\S+)$")
+
+
+def parse_constraint(spec: str | tuple[Any, ...]) -> dict[str, Any]:
+    """Read one ``config_fields`` entry of a registered class.
+
+    Parameters
+    ----------
+    spec : str or tuple
+        A tuple lists the allowed values. A string is a bound (``"> 0"``,
+        ``">= 1"``, ``"< 1"``, ``"<= 1"``), an interval (``"[0, 1)"``,
+        ``"(0, 1)"``; ``[`` and ``]`` include the end), or empty, optionally
+        followed by ``" if KEY == VALUE"``.
+
+    Returns
+    -------
+    dict
+        `Field` attributes: ``low``, ``high``, ``low_open``, ``high_open``,
+        ``choices``, ``when``.
+
+    Raises
+    ------
+    ValueError
+        For a string that is none of these (a mistake in the class, not the config).
+
+    Examples
+    --------
+    >>> parse_constraint("[0, 1)")
+    {'low': 0.0, 'low_open': False, 'high': 1.0, 'high_open': True}
+    >>> parse_constraint("> 0 if init == normal")
+    {'low': 0.0, 'low_open': True, 'when': ('init', 'normal')}
+    """
+    if isinstance(spec, tuple):
+        return {"choices": spec}
+    out: dict[str, Any] = {}
+    text = spec.strip()
+    if match := _WHEN.match(text):
+        text, out["when"] = match[1], (match[2], match[3])
+    try:
+        if match := _RANGE.match(text):
+            op, x = match[1], float(match[2])
+            side = "low" if op[0] == ">" else "high"
+            return {side: x, f"{side}_open": "=" not in op, **out}
+        if match := _INTERVAL.match(text):
+            return {"low": float(match[2]), "low_open": match[1] == "(",
+                    "high": float(match[3]), "high_open": match[4] == ")", **out}
+    except ValueError:
+        pass
+    if text == "":
+        return out
+    raise ValueError(f"config_fields: cannot read {spec!r}; write a bound ('> 0'), an interval "
+                     "('[0, 1)'), a tuple of allowed values, and optionally ' if KEY == VALUE'")

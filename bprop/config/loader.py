@@ -3,7 +3,7 @@
 `load_config` turns a YAML file into a *resolved* config: every key present,
 every default filled in, every value checked, in a fixed order, so that the
 copy written to a run directory is re-runnable as is. Anything wrong raises
-`bprop.schema.ConfigError`, whose message names the key path, the bad value
+`bprop.config.fields.ConfigError`, whose message names the key path, the bad value
 and what is allowed.
 
 The format (every key but ``model`` has a default; see ``configs/*.yaml``)::
@@ -18,6 +18,7 @@ The format (every key but ``model`` has a default; see ``configs/*.yaml``)::
     loss: SoftmaxNLL        # default: SoftmaxNLL for classes, SquaredError for numbers
     optimizer: {type: SGD, lr: 0.1, momentum: 0.9}
     schedule: Constant      # or {type: StepDecay, step_size: 10, gamma: 0.5}, ...
+    callbacks: []           # registered callbacks, e.g. [{type: EarlyStopping, patience: 5}]
     train: {epochs: 30, batch_size: 32, dtype: float32}
 """
 
@@ -29,8 +30,9 @@ from typing import Any
 
 import yaml
 
+from ..registry import did_you_mean
 from . import data, entries
-from .fields import ConfigError, Field, check_mapping, did_you_mean, join_path
+from .fields import ConfigError, Field, check_mapping, join_path
 
 __all__ = ["ConfigError", "apply_overrides", "dump", "load_config", "load_yaml", "resolve"]
 
@@ -46,11 +48,27 @@ TRAIN = {
     "restore_best_weights": Field(bool, False),
     "checkpoint_every": Field(int, 1, low=1),
 }
-TOP = ("name", "seed", "data", "model", "loss", "optimizer", "schedule", "train")
+TOP = ("name", "seed", "data", "model", "loss", "optimizer", "schedule", "callbacks", "train")
 
 
 def load_yaml(path: str) -> dict[str, Any]:
-    """Read a YAML mapping with ``yaml.safe_load``; file and syntax errors name the file."""
+    """Read a YAML mapping with ``yaml.safe_load``.
+
+    Parameters
+    ----------
+    path : str
+
+    Returns
+    -------
+    dict
+        The mapping as written (nothing checked yet).
+
+    Raises
+    ------
+    ConfigError
+        For a missing, unreadable, malformed or empty file, or one that does
+        not hold a mapping; the message names the file (and line, for YAML errors).
+    """
     try:
         with open(path, encoding="utf-8") as f:
             raw = yaml.safe_load(f)
@@ -80,6 +98,23 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     ``true`` a bool, ``[1, 2]`` a list); list items are addressed by index
     (``model.0.out=32`` or ``model[0].out=32``). A bare component name is
     expanded on the way (``optimizer.lr=...`` works on ``optimizer: SGD``).
+
+    Parameters
+    ----------
+    raw : dict
+        A config as read from YAML (left unchanged).
+    overrides : list of str
+        ``"key.path=value"`` items, applied in order.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    ConfigError
+        For an item without ``=``, a value that is not YAML, or a path through
+        something that is not a mapping or list (or an index out of range).
     """
     raw = copy.deepcopy(raw)
     for item in overrides:
@@ -132,6 +167,19 @@ def resolve(raw: dict[str, Any], *, name: str = "run", base_dir: str = ".") -> d
     base_dir : str
         Where a relative ``data.path`` is looked up first (the config's folder);
         the working directory is tried second. The resolved path is absolute.
+
+    Returns
+    -------
+    dict
+        Every key of `TOP` in order (``callbacks`` only when there are
+        some), every default filled in, every value checked (``loss`` stays
+        None when left out: the data decides).
+
+    Raises
+    ------
+    ConfigError
+        Naming the key path of the first problem, the bad value and what is
+        allowed, with "did you mean" for near misses.
     """
     for key in raw:
         if key not in TOP:
@@ -152,38 +200,81 @@ def resolve(raw: dict[str, Any], *, name: str = "run", base_dir: str = ".") -> d
     out["loss"] = entries.check_loss(raw.get("loss"))
     out["optimizer"] = entries.check_optimizer(raw.get("optimizer"))
     out["schedule"] = entries.check_schedule(raw.get("schedule"), epochs=train["epochs"])
+    if raw.get("callbacks"):  # left out when empty: configs without any read as before
+        out["callbacks"] = entries.check_callbacks(raw["callbacks"])
     out["train"] = train
     check_monitors(out)
     return out
 
 
-def check_monitors(cfg: dict[str, Any], task: str | None = None) -> None:
-    """Check the metrics early stopping and ReduceOnPlateau watch exist in this run.
+def watched_metrics(cfg: dict[str, Any]) -> list[tuple[str, str]]:
+    """The metrics early stopping and ReduceOnPlateau watch, with their key paths.
 
-    ``task`` ("classification"/"regression") is known once the data is loaded;
-    before that the loss tells, if it was given.
+    Parameters
+    ----------
+    cfg : dict
+        A config whose ``train`` and ``schedule`` are checked.
+
+    Returns
+    -------
+    list of (str, str)
+        ``[("train.monitor", "val_loss"), ...]``.
     """
-    no_val = cfg["data"]["val_size"] == 0
     train, sched = cfg["train"], cfg["schedule"]
     watched = [("train.monitor", train["monitor"])] if train["early_stopping"] else []
     if isinstance(sched, dict) and "monitor" in sched:
         watched.append(("schedule.monitor", sched["monitor"]))
+    return watched
+
+
+def check_monitors(cfg: dict[str, Any]) -> None:
+    """Check that each watched metric is one the epoch logs hold, with validation data
+    for a ``val_*`` metric.
+
+    Whether ``val_accuracy`` has classes to count is known once the data is
+    loaded (`bprop.config.build.resolve_task` checks it).
+
+    Parameters
+    ----------
+    cfg : dict
+        A config whose ``data``, ``train`` and ``schedule`` are checked.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``train.monitor`` or ``schedule.monitor``.
+    """
     metrics = TRAIN["monitor"].choices
-    regression = task == "regression" or (task is None and cfg["loss"] == "SquaredError")
-    for path, metric in watched:
+    for path, metric in watched_metrics(cfg):
         if metric not in metrics:
             raise ConfigError(path, f"must be one of {', '.join(metrics)}, got {metric!r}"
                                     + did_you_mean(metric, metrics))
-        if metric.startswith("val_") and no_val:
+        if metric.startswith("val_") and cfg["data"]["val_size"] == 0:
             raise ConfigError(path, f"{metric!r} needs validation data, but data.val_size "
                                     "is 0; set data.val_size > 0 or monitor 'loss'")
-        if metric == "val_accuracy" and regression:
-            raise ConfigError(path, "'val_accuracy' needs a classification loss; "
-                                    "monitor 'val_loss' for regression")
 
 
 def find_file(path: str, base_dir: str, key: str = "data.path") -> str:
-    """The absolute path of ``path``, looked up in ``base_dir`` first, then here."""
+    """The absolute path of a file, looked up in ``base_dir`` first, then here.
+
+    Parameters
+    ----------
+    path : str
+        As written (``~`` expanded).
+    base_dir : str
+        The config's folder.
+    key : str
+        The key path or option that named the file, for messages.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ConfigError
+        If no readable file is found.
+    """
     path = os.path.expanduser(path)
     tried = [path] if os.path.isabs(path) else [os.path.join(base_dir, path), path]
     for candidate in tried:
@@ -196,14 +287,42 @@ def find_file(path: str, base_dir: str, key: str = "data.path") -> str:
 
 
 def load_config(path: str, overrides: list[str] = ()) -> dict[str, Any]:
-    """Read, override and resolve the config at ``path``; raises `ConfigError`."""
+    """Read, override and resolve the config at ``path``.
+
+    Parameters
+    ----------
+    path : str
+        A YAML file; its stem is the default run name.
+    overrides : list of str
+        ``"key.path=value"`` items (see `apply_overrides`).
+
+    Returns
+    -------
+    dict
+        The resolved config (see `resolve`).
+
+    Raises
+    ------
+    ConfigError
+    """
     raw = apply_overrides(load_yaml(path), list(overrides))
     stem = os.path.splitext(os.path.basename(path))[0]
     return resolve(raw, name=stem, base_dir=os.path.dirname(os.path.abspath(path)))
 
 
 def dump(cfg: dict[str, Any]) -> str:
-    """The config as YAML, in its key order, lists of layers in flow style."""
+    """The config as YAML, in its key order, lists of layers in flow style.
+
+    Parameters
+    ----------
+    cfg : dict
+        A resolved config.
+
+    Returns
+    -------
+    str
+        YAML text that `load_yaml` and `resolve` read back to ``cfg``.
+    """
     lines = []
     for key, value in cfg.items():
         if key == "model":

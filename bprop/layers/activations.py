@@ -94,6 +94,9 @@ class LeakyReLU(Layer):
         The slope ``a`` for ``x <= 0``; must be >= 0.
     """
 
+    #: what a config may set beyond the signature's types (read by bprop.config)
+    config_fields = {"negative_slope": ">= 0"}
+
     def __init__(self, negative_slope: float = 0.01) -> None:
         self.negative_slope = check_nonnegative("negative_slope", negative_slope)
 

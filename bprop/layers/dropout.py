@@ -29,6 +29,9 @@ class Dropout(Layer):
         Seed or generator for the masks.
     """
 
+    #: what a config may set beyond the signature's types (read by bprop.config)
+    config_fields = {"p": "[0, 1)"}
+
     def __init__(self, p: float = 0.5, *, rng: int | np.random.Generator | None = None) -> None:
         self.p = check_unit_interval("Dropout: p", p)
         self.rng = as_rng(rng)

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..init import as_rng, check_dtype, initialize
+from ..init import INITIALIZERS, as_rng, check_dtype, initialize
 from ..parameter import Parameter
 from ..registry import register
 from ..validation import check_int
@@ -48,6 +48,13 @@ class Linear(Layer):
     >>> layer.forward(np.ones((4, 3))).shape
     (4, 2)
     """
+
+    #: what a config may set beyond the signature's types (read by bprop.config)
+    config_fields = {
+        "n_out": ">= 1",
+        "init": (*INITIALIZERS, "normal"),
+        "std": "> 0 if init == normal",
+    }
 
     def __init__(
         self,

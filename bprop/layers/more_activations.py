@@ -42,6 +42,9 @@ class ELU(Layer):
     array([[1., 0.]])
     """
 
+    #: what a config may set beyond the signature's types (read by bprop.config)
+    config_fields = {"alpha": "> 0"}
+
     def __init__(self, alpha: float = 1.0) -> None:
         self.alpha = check_positive("ELU: alpha", alpha)
         self._y: np.ndarray | None = None

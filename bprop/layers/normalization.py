@@ -97,6 +97,9 @@ class BatchNorm(Layer):
     array([0.2, 2. ])
     """
 
+    #: what a config may set beyond the signature's types (read by bprop.config)
+    config_fields = {"momentum": "[0, 1)", "eps": "> 0"}
+
     def __init__(
         self, n_in: int, *, momentum: float = 0.1, eps: float = 1e-5, dtype: Any = np.float64
     ) -> None:
@@ -188,6 +191,9 @@ class LayerNorm(Layer):
     >>> LayerNorm(2).forward(np.array([[1.0, 3.0]])).round(3)
     array([[-1.,  1.]])
     """
+
+    #: what a config may set beyond the signature's types (read by bprop.config)
+    config_fields = {"eps": "> 0"}
 
     def __init__(self, n_in: int, *, eps: float = 1e-5, dtype: Any = np.float64) -> None:
         self.n_in = check_int("LayerNorm: n_in", n_in)

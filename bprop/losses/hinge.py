@@ -42,6 +42,9 @@ class MulticlassHinge(Loss):
 
     is_classifier = True
 
+    #: what a config may set beyond the signature's types (read by bprop.config)
+    config_fields = {"margin": "> 0"}
+
     def __init__(self, margin: float = 1.0) -> None:
         self.margin = check_positive("margin", margin)
 

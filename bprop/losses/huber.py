@@ -41,6 +41,9 @@ class Huber(Loss):
     1.3125
     """
 
+    #: what a config may set beyond the signature's types (read by bprop.config)
+    config_fields = {"delta": "> 0"}
+
     def __init__(self, delta: float = 1.0) -> None:
         self.delta = check_positive("delta", delta)
 

@@ -44,6 +44,9 @@ class AdaGrad(Optimizer):
     array([0.9])
     """
 
+    #: what a config may set beyond the signature's types (read by bprop.config)
+    config_fields = {"eps": "> 0"}
+
     def __init__(
         self,
         params: Iterable[Parameter],

@@ -50,6 +50,9 @@ class AdamW(Optimizer):
     array([0.9])
     """
 
+    #: what a config may set beyond the signature's types (read by bprop.config)
+    config_fields = {"beta1": "[0, 1)", "beta2": "[0, 1)", "eps": "> 0"}
+
     def __init__(
         self,
         params: Iterable[Parameter],

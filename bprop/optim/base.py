@@ -29,6 +29,9 @@ class Optimizer:
     old one, no longer the model's.
     """
 
+    #: what a config may set beyond the signature's types (read by bprop.config)
+    config_fields = {"lr": "> 0", "weight_decay": ">= 0", "clip_norm": "> 0", "clip_value": "> 0"}
+
     def __init__(
         self,
         params: Iterable[Parameter],

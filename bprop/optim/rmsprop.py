@@ -50,6 +50,9 @@ class RMSProp(Optimizer):
     array([0.9])
     """
 
+    #: what a config may set beyond the signature's types (read by bprop.config)
+    config_fields = {"alpha": "[0, 1)", "eps": "> 0", "momentum": "[0, 1)"}
+
     def __init__(
         self,
         params: Iterable[Parameter],

@@ -82,6 +82,9 @@ class Constant(Schedule):
 class InverseScaling(Schedule):
     """``lr = base_lr / (epoch + 1) ** power_t``."""
 
+    #: what a config may set beyond the signature's types (read by bprop.config)
+    config_fields = {"power_t": "> 0"}
+
     def __init__(self, power_t: float = 0.5) -> None:
         self.power_t = check_positive("power_t", power_t)
 
@@ -92,6 +95,9 @@ class InverseScaling(Schedule):
 @register("schedule")
 class StepDecay(Schedule):
     """``lr = base_lr * gamma ** (epoch // step_size)``."""
+
+    #: what a config may set beyond the signature's types (read by bprop.config)
+    config_fields = {"step_size": ">= 1", "gamma": "> 0"}
 
     def __init__(self, step_size: int = 10, gamma: float = 0.1) -> None:
         self.step_size = check_int("step_size", step_size)
@@ -104,6 +110,9 @@ class StepDecay(Schedule):
 @register("schedule")
 class Cosine(Schedule):
     """Cosine annealing from base_lr at epoch 0 to min_lr at epoch ``epochs``."""
+
+    #: what a config may set beyond the signature's types (read by bprop.config)
+    config_fields = {"epochs": ">= 1", "min_lr": ">= 0"}
 
     def __init__(self, epochs: int, min_lr: float = 0.0) -> None:
         self.epochs = check_int("epochs", epochs)
@@ -129,6 +138,9 @@ class ReduceOnPlateau(Schedule):
     threshold : float, default=1e-4
         The smallest change that counts as an improvement.
     """
+
+    #: what a config may set beyond the signature's types (read by bprop.config)
+    config_fields = {"factor": "(0, 1)", "patience": ">= 1", "min_lr": ">= 0", "threshold": ">= 0"}
 
     def __init__(
         self,

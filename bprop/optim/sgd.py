@@ -58,6 +58,9 @@ class SGD(Optimizer):
     array([0.95])
     """
 
+    #: what a config may set beyond the signature's types (read by bprop.config)
+    config_fields = {"momentum": "[0, 1)"}
+
     def __init__(
         self,
         params: Iterable[Parameter],

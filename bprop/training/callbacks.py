@@ -38,22 +38,87 @@ class Callback:
     """
 
     def state_dict(self) -> dict[str, Any]:
+        """What a checkpoint keeps of this callback.
+
+        Returns
+        -------
+        dict
+            Plain values and numpy arrays (`bprop.state.plain_state`).
+        """
         return plain_state(self)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Put back what `state_dict` returned.
+
+        Parameters
+        ----------
+        state : dict
+        """
         load_plain_state(self, state)
 
-    def on_train_begin(self, trainer: Trainer) -> None: ...
+    def on_train_begin(self, trainer: Trainer) -> None:
+        """``Trainer.fit`` starts (also when it continues a run).
 
-    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None: ...
+        Parameters
+        ----------
+        trainer : Trainer
+            ``trainer.epoch`` epochs are done; ``trainer.target_epochs`` is the goal.
+        """
 
-    def on_batch_begin(self, trainer: Trainer, batch: int, n: int) -> None: ...
+    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
+        """An epoch starts.
 
-    def on_batch_end(self, trainer: Trainer, batch: int, loss: float) -> None: ...
+        Parameters
+        ----------
+        trainer : Trainer
+        epoch : int
+            Its index, counting from 0.
+        """
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None: ...
+    def on_batch_begin(self, trainer: Trainer, batch: int, n: int) -> None:
+        """A minibatch step starts (``trainer.batch_indices`` holds its rows).
 
-    def on_train_end(self, trainer: Trainer) -> None: ...
+        Parameters
+        ----------
+        trainer : Trainer
+        batch : int
+            Its index in the epoch, counting from 0.
+        n : int
+            Its number of samples.
+        """
+
+    def on_batch_end(self, trainer: Trainer, batch: int, loss: float) -> None:
+        """A minibatch step is done (parameters updated).
+
+        Parameters
+        ----------
+        trainer : Trainer
+        batch : int
+        loss : float
+            The minibatch's mean loss, before the step.
+        """
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        """An epoch is done and recorded in ``trainer.history``.
+
+        Parameters
+        ----------
+        trainer : Trainer
+            Set ``trainer.stop_training = True`` to stop after this epoch.
+        epoch : int
+            Its index, counting from 0 (``trainer.epoch == epoch + 1``).
+        logs : dict of str to float
+            ``epoch``, ``loss`` (mean over the epoch), ``lr``, ``seconds``
+            (wall time), and ``val_loss``/``val_accuracy`` with validation data.
+        """
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        """``Trainer.fit`` ends, normally, stopped, or by an exception.
+
+        Parameters
+        ----------
+        trainer : Trainer
+        """
 
 
 @register("callback")
@@ -80,6 +145,9 @@ class EarlyStopping(Callback):
         The epoch after which training stopped early, if it did.
     """
 
+    #: what a config may set beyond the signature's types (read by bprop.config)
+    config_fields = {"patience": ">= 1", "min_delta": ">= 0", "mode": ("auto", "min", "max")}
+
     def __init__(
         self,
         monitor: str = "val_loss",
@@ -99,9 +167,11 @@ class EarlyStopping(Callback):
 
     @property
     def best(self) -> float:
+        """The best monitored value so far (inf or -inf before the first epoch)."""
         return self._tracker.best
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        """Count an epoch without improvement, or keep the new best (and its weights)."""
         if self._tracker.improved(self._tracker.value(logs)):
             self._wait, self.best_epoch = 0, epoch + 1
             if self.restore_best_weights:
@@ -113,6 +183,7 @@ class EarlyStopping(Callback):
             trainer.stop_training = True
 
     def on_train_end(self, trainer: Trainer) -> None:
+        """Copy the best epoch's weights back, if asked to."""
         if self.restore_best_weights and self._best_weights is not None:
             for p, best in zip(trainer.model.parameters(), self._best_weights, strict=True):
                 p.value[...] = best
@@ -130,9 +201,11 @@ class ProgressBar(Callback):
         self._bar: Any = None
 
     def state_dict(self) -> dict[str, Any]:
+        """Nothing to resume: a bar is drawn anew."""
         return {}
 
     def on_train_begin(self, trainer: Trainer) -> None:
+        """Open the bar at ``trainer.epoch`` of ``trainer.target_epochs``."""
         if not (self.force or sys.stdout.isatty()):
             return
         from tqdm.auto import tqdm
@@ -142,19 +215,56 @@ class ProgressBar(Callback):
         )
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        """Advance the bar and show the epoch's losses and accuracy."""
         if self._bar is None:
             return
-        shown = {k: f"{v:.4g}" for k, v in logs.items() if k in _SHOWN and not math.isnan(v)}
-        self._bar.set_postfix(shown, refresh=False)
+        self._bar.set_postfix(shown_logs(logs, ("loss", "val_loss", "val_accuracy")),
+                              refresh=False)
         self._bar.update(1)
 
     def on_train_end(self, trainer: Trainer) -> None:
+        """Close the bar."""
         if self._bar is not None:
             self._bar.close()
             self._bar = None
 
 
-_SHOWN = ("loss", "val_loss", "val_accuracy")
+@register("callback")
+class EpochLines(Callback):
+    """Progress as text: one line per ``every``-th epoch, about ten lines a run.
+
+    What ``bprop train`` prints where a progress bar cannot be drawn (output
+    to a file or a pipe)::
+
+        epoch 3/30  loss 0.412  val_loss 0.398  val_accuracy 0.91  lr 0.1
+    """
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        """Print the epoch's line if it is one of the shown ones (and always the last)."""
+        step = max(1, trainer.target_epochs // 10)
+        if trainer.epoch % step and trainer.epoch != trainer.target_epochs:
+            return
+        shown = shown_logs(logs, ("loss", "val_loss", "val_accuracy", "lr"))
+        text = "  ".join(f"{k} {v}" for k, v in shown.items())
+        print(f"epoch {trainer.epoch}/{trainer.target_epochs}  {text}", flush=True)
+
+
+def shown_logs(logs: dict[str, float], keys: tuple[str, ...]) -> dict[str, str]:
+    """The epoch logs worth showing, formatted to 4 significant digits.
+
+    Parameters
+    ----------
+    logs : dict of str to float
+        One epoch's logs.
+    keys : tuple of str
+        Which to show, in this order.
+
+    Returns
+    -------
+    dict of str to str
+        The keys present and not NaN (no validation data), in the order of ``keys``.
+    """
+    return {k: f"{logs[k]:.4g}" for k in keys if k in logs and not math.isnan(logs[k])}
 
 
 class ScheduleCallback(Callback):
@@ -169,19 +279,25 @@ class ScheduleCallback(Callback):
 
     @property
     def key(self) -> str:
+        """The schedule's class name: its key in a checkpoint."""
         return type(self.schedule).__name__
 
     def state_dict(self) -> dict[str, Any]:
+        """The schedule's own state."""
         return self.schedule.state_dict()
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Put the schedule's state back."""
         self.schedule.load_state_dict(state)
 
     def on_train_begin(self, trainer: Trainer) -> None:
+        """`Schedule.begin`: take the base learning rate."""
         self.schedule.begin(trainer.optimizer)
 
     def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
+        """`Schedule.epoch_begin`: set this epoch's learning rate."""
         self.schedule.epoch_begin(trainer.optimizer, epoch)
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        """`Schedule.epoch_end`: what ReduceOnPlateau watches."""
         self.schedule.epoch_end(trainer.optimizer, epoch, logs)

@@ -19,9 +19,17 @@ class History:
         self.records: list[dict[str, float]] = [dict(r) for r in records]
 
     def append(self, logs: dict[str, float]) -> None:
+        """Record one epoch.
+
+        Parameters
+        ----------
+        logs : dict of str to float
+            The epoch's logs; only `columns` are kept, missing ones as NaN.
+        """
         self.records.append({c: float(logs.get(c, math.nan)) for c in self.columns})
 
     def __getitem__(self, key: str) -> list[float]:
+        """One column, one value per epoch (KeyError for an unknown column)."""
         if key not in self.columns:
             raise KeyError(f"unknown history column {key!r}; columns: {self.columns}")
         return [r[key] for r in self.records]

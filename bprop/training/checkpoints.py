@@ -1,0 +1,120 @@
+"""Checkpoints: a trainer's nested state in one file, to resume a run exactly.
+
+`Trainer.state_dict` is a nested structure of dicts, lists, numbers, strings
+and numpy arrays (weights, optimizer moments, callbacks' best weights).
+`flatten` swaps each array for ``{"__array__": key}`` so that the rest is
+plain JSON; the file is the one ``.npz`` + JSON format of `bprop.modelfile`
+(format ``"bprop-checkpoint"``), read without pickle.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..modelfile import CHECKPOINT, read_archive, write_archive
+
+__all__ = ["flatten", "load_checkpoint", "save_checkpoint", "unflatten"]
+
+
+def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
+    """Write ``state`` (usually `Trainer.state_dict`) to ``path`` atomically.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Destination; ``.npz`` is the conventional suffix.
+    state : dict
+        Nested dicts and lists of JSON-able values and numpy arrays; tuples
+        are stored as lists, numpy scalars as Python numbers.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    arrays: dict[str, np.ndarray] = {}
+    return write_archive(path, CHECKPOINT, {"state": flatten(state, arrays)}, arrays)
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """Read the state written by `save_checkpoint`.
+
+    Parameters
+    ----------
+    path : str or PathLike
+
+    Returns
+    -------
+    dict
+        The state, arrays in place (dtypes and shapes as saved).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        If the file is not a bprop checkpoint.
+    """
+    header, arrays = read_archive(path, CHECKPOINT)
+    state = unflatten(header["state"], arrays)
+    if header["version"] == 0:  # the old format wrapped the trainer's state
+        state = state["trainer"]
+    return state
+
+
+def flatten(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
+    """``obj`` with every array moved into ``arrays`` and replaced by ``{"__array__": key}``.
+
+    Parameters
+    ----------
+    obj : object
+        Nested dicts (keys become strings), lists and tuples of JSON-able
+        values, numpy scalars and arrays.
+    arrays : dict of str to ndarray
+        Filled in place, keys ``"a0"``, ``"a1"``, ...
+
+    Returns
+    -------
+    object
+        Plain JSON-able data.
+    """
+    if isinstance(obj, np.ndarray):
+        key = f"a{len(arrays)}"
+        arrays[key] = obj
+        return {"__array__": key}
+    if isinstance(obj, dict):
+        return {str(k): flatten(v, arrays) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [flatten(v, arrays) for v in obj]
+    return obj.item() if isinstance(obj, np.generic) else obj
+
+
+def unflatten(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
+    """Undo `flatten`: put the arrays back where their keys stand.
+
+    Parameters
+    ----------
+    obj : object
+        What `flatten` returned (after a JSON round trip).
+    arrays : dict of str to ndarray
+
+    Returns
+    -------
+    object
+
+    Raises
+    ------
+    KeyError
+        If a key names no array in ``arrays``.
+    """
+    if isinstance(obj, dict):
+        if set(obj) == {"__array__"}:
+            return arrays[obj["__array__"]]
+        return {k: unflatten(v, arrays) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [unflatten(v, arrays) for v in obj]
+    return obj
