@@ -66,7 +66,7 @@ def read_features(path: str, names: list[str]) -> np.ndarray:
 def run(args: argparse.Namespace) -> int:
     """Write one csv row of predictions per input row."""
     from ..config.entries import build
-    from ..layers.activations import sigmoid, softmax
+    from ..layers.activations import class_probabilities
     from .evaluate import load_run
 
     cfg, model, prep = load_run(args.run_dir)
@@ -76,9 +76,7 @@ def run(args: argparse.Namespace) -> int:
     out = model.forward(X.astype(model.parameters()[0].dtype)).astype(np.float64)
     if prep.task == "classification":
         header = ["prediction"] + [f"p_{c}" for c in prep.classes]
-        proba = sigmoid(out) if out.shape[1] == 1 else softmax(out)
-        if out.shape[1] == 1:
-            proba = np.hstack([1 - proba, proba])
+        proba = class_probabilities(out)
         labels = [prep.classes[i] for i in np.asarray(loss.predict(out)).reshape(-1)]
         rows = [[lab, *(f"{p:.6g}" for p in ps)] for lab, ps in zip(labels, proba, strict=True)]
     else:
