@@ -26,7 +26,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     ``sklearn.neural_network.MLPClassifier`` (1.9): binary, multiclass and
     multilabel targets, string or integer labels, ``sample_weight``,
     ``partial_fit``. The network is a bprop `Sequential` (``model_``) trained
-    by `bprop.train.Trainer`; the output layer is softmax (multiclass) or
+    by `bprop.training.Trainer`; the output layer is softmax (multiclass) or
     logistic (binary, multilabel), fused with the cross-entropy loss.
 
     Beyond scikit-learn: ``class_weight``, ``dropout``, ``layers``,

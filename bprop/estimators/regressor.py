@@ -21,7 +21,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     Same parameters, defaults, fitted attributes and methods as
     ``sklearn.neural_network.MLPRegressor`` (1.9), for one or several
     outputs, with ``sample_weight`` and ``partial_fit``. The network is a
-    bprop `Sequential` (``model_``) trained by `bprop.train.Trainer`.
+    bprop `Sequential` (``model_``) trained by `bprop.training.Trainer`.
 
     Beyond scikit-learn: ``dropout``, ``layers``, ``callbacks``,
     ``restore_best_weights``, ``validation_loss_curve_``, ``model_`` and

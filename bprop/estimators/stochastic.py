@@ -239,6 +239,29 @@ class Record:
     underscore (``loss_curve`` is ``loss_curve_``), plus its private
     ``_no_improvement_count``, the best weights and whether the stopping rule
     fired in the last call.
+
+    Attributes
+    ----------
+    n_iter : int
+        Epochs of the last call.
+    t : int
+        Training samples seen since the network was built.
+    loss : float or None
+        The last epoch's loss (with the L2 term); None before any epoch.
+    loss_curve : list of float
+        The loss of every epoch.
+    best_loss : float or None
+        The lowest loss; None with early stopping.
+    validation_scores, validation_loss_curve : list of float or None
+        Per epoch, with early stopping.
+    best_validation_score : float or None
+        With early stopping.
+    no_improvement_count : int
+        Epochs in a row without an improvement by ``tol``.
+    best_params : list of ndarray
+        The parameter values of the best epoch (when kept).
+    stopped : bool
+        Whether the stopping rule (or a diverged loss) ended the last call.
     """
 
     n_iter: int = 0
