@@ -97,7 +97,10 @@ def check_sample_weight(sample_weight: Any, n_samples: int, dtype: Any) -> np.nd
     if (w < 0).any():
         raise ValueError("Negative values in data passed to `sample_weight`")
     if not (w > 0).any():
-        raise ValueError("Sample weights must contain at least one non-zero number.")
+        raise ValueError(
+            "Sample weights must contain at least one non-zero number: sample_weight is "
+            "zero for every sample, nothing to train on."
+        )
     return w
 
 
