@@ -220,7 +220,9 @@ class BaseMLP(BaseEstimator):
                 stratify=self._is_classifier and self.n_outputs_ == 1,
                 random_state=self._random_state,
             )
-            held_out = HeldOut(X_val, T_val, sw_val, self._forward, self._validation_score)
+            held_out = HeldOut(
+                X_val, T_val, sw_val, raw=self._forward, score=self._validation_score
+            )
         n_train = X.shape[0]
         batch_size = batch_size_for(self.batch_size, n_train)
         if sw is not None and not (sw > 0).all():
@@ -239,9 +241,9 @@ class BaseMLP(BaseEstimator):
                 beta_2=self.beta_2,
                 epsilon=self.epsilon,
             )
-        restore = self.early_stopping if self.restore_best_weights is None else bool(
-            self.restore_best_weights
-        )
+        # None is scikit-learn's rule: the best weights come back with early stopping
+        rule = self.restore_best_weights
+        restore = self.early_stopping if rule is None else bool(rule)
         epochs = SklearnEpochs(
             self._record,
             n_train=n_train,
