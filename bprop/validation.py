@@ -52,6 +52,58 @@ def all_finite(a: np.ndarray, chunk: int = 1 << 16) -> bool:
     return all(np.isfinite(rows[i : i + chunk]).all() for i in range(0, len(rows), chunk))
 
 
+def check_sample_weight(sample_weight: Any, n_samples: int, dtype: Any) -> np.ndarray:
+    """Per-sample weights as a fresh 1-D array of ``dtype``, with scikit-learn's messages.
+
+    Parameters
+    ----------
+    sample_weight : array-like of shape (n_samples,) or float
+        One weight per sample; a single number weighs every sample the same.
+    n_samples : int
+        How many samples the weights belong to.
+    dtype : float32 or float64
+        The dtype of the returned array (the training data's).
+
+    Returns
+    -------
+    w : ndarray of shape (n_samples,)
+        A copy: the caller's array is never changed.
+
+    Raises
+    ------
+    ValueError
+        If a weight is NaN or infinite, negative, the shape is not
+        ``(n_samples,)``, or every weight is zero (worded as scikit-learn's
+        ``_check_sample_weight``; unlike scikit-learn's MLP, a negative weight
+        is refused, as it makes the loss unbounded below).
+    """
+    if is_number(sample_weight):
+        w = np.full(n_samples, sample_weight, dtype=dtype)
+    else:
+        w = np.array(sample_weight, dtype=dtype)
+    if np.isnan(w).any():
+        raise ValueError("Input sample_weight contains NaN.")
+    if np.isinf(w).any():
+        raise ValueError(
+            f"Input sample_weight contains infinity or a value too large for {w.dtype!r}."
+        )
+    if w.ndim != 1:
+        raise ValueError(
+            f"Sample weights must be 1D array or scalar, got {w.ndim}D array. Expected "
+            f"either a scalar value or a 1D array of length {n_samples}."
+        )
+    if w.shape != (n_samples,):
+        raise ValueError(f"sample_weight.shape == {w.shape}, expected {(n_samples,)}!")
+    if (w < 0).any():
+        raise ValueError("Negative values in data passed to `sample_weight`")
+    if not (w > 0).any():
+        raise ValueError(
+            "Sample weights must contain at least one non-zero number: sample_weight is "
+            "zero for every sample, nothing to train on."
+        )
+    return w
+
+
 def check_data(
     X: Any, y: Any, sample_weight: Any, dtype: np.dtype, *, name: str = "X"
 ) -> tuple[np.ndarray, Any, Any]:
@@ -80,13 +132,5 @@ def check_data(
                 raise ValueError(f"the targets of {name} contain NaN or infinity")
             y = y.astype(dtype, copy=False)
     if sample_weight is not None:
-        sample_weight = np.asarray(sample_weight, dtype=dtype)
-        if sample_weight.shape != (X.shape[0],):
-            raise ValueError(
-                f"sample_weight must have shape ({X.shape[0]},), got {sample_weight.shape}"
-            )
-        if not np.isfinite(sample_weight).all() or (sample_weight < 0).any():
-            raise ValueError("sample_weight must be finite and >= 0")
-        if not sample_weight.sum() > 0:
-            raise ValueError("sample_weight is zero for every sample: nothing to train on")
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], dtype)
     return X, y, sample_weight

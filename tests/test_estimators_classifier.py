@@ -186,6 +186,8 @@ def test_sample_weight_zero_equals_dropping():
         (np.zeros(150), "at least one non-zero"),
         (-np.ones(150), "Negative values"),
         (np.ones(10), re.escape("sample_weight.shape == (10,), expected (150,)!")),
+        (np.r_[np.nan, np.ones(149)], "Input sample_weight contains NaN"),
+        (np.ones((150, 1)), "Sample weights must be 1D array or scalar"),
     ],
 )
 def test_bad_sample_weight(sw, match):
@@ -194,7 +196,7 @@ def test_bad_sample_weight(sw, match):
 
 
 def test_reported_loss_sees_a_reassigned_weight():
-    """The L2 term of loss_ reads the packed weights: an assigned p.value counts at once."""
+    """The L2 term of loss_ reads p.value: an assigned p.value counts at once."""
     params = dict(solver="sgd", alpha=10.0, batch_size=150, max_iter=2, random_state=0)
     a = MLPClassifier(**params).fit(X_IRIS, Y_IRIS)
     b = MLPClassifier(**params).fit(X_IRIS, Y_IRIS)

@@ -15,8 +15,7 @@ import sklearn.neural_network as sk
 from numpy.testing import assert_allclose
 from sklearn.datasets import load_iris, make_multilabel_classification, make_regression
 
-from bprop.estimators import MLPClassifier, MLPRegressor
-from bprop.estimators.validation import InvalidParameterError
+from bprop.estimators import InvalidParameterError, MLPClassifier, MLPRegressor
 
 X_IRIS, Y_IRIS = load_iris(return_X_y=True)
 X_ML, Y_ML = make_multilabel_classification(n_samples=80, n_classes=4, random_state=0)

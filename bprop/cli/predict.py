@@ -13,7 +13,7 @@ import numpy as np
 from ..config.datasets import float_columns, read_csv
 from ..config.entries import build
 from ..config.fields import ConfigError
-from ..layers.activations import sigmoid, softmax
+from ..layers.activations import class_probabilities
 from ..metrics import predict_raw
 from ..modelfile import atomic_write
 from .rundir import load_run
@@ -102,9 +102,7 @@ def run(args: argparse.Namespace) -> int:
     out = predict_raw(model, X).astype(np.float64)
     if prep.task == "classification":
         header = ["prediction"] + [f"p_{c}" for c in prep.classes]
-        proba = sigmoid(out) if out.shape[1] == 1 else softmax(out)
-        if out.shape[1] == 1:
-            proba = np.hstack([1 - proba, proba])
+        proba = class_probabilities(out)
         labels = [prep.classes[i] for i in np.asarray(loss.predict(out)).reshape(-1)]
         rows = [[lab, *(f"{p:.6g}" for p in ps)] for lab, ps in zip(labels, proba, strict=True)]
     else:

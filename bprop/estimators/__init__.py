@@ -11,6 +11,7 @@ layer stacks, callbacks, a validation loss curve and the network itself as
 """
 
 from .classifier import MLPClassifier
+from .constraints import InvalidParameterError
 from .regressor import MLPRegressor
 
-__all__ = ["MLPClassifier", "MLPRegressor"]
+__all__ = ["InvalidParameterError", "MLPClassifier", "MLPRegressor"]

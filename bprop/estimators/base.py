@@ -1,31 +1,32 @@
-"""`BaseMLP`: what MLPClassifier and MLPRegressor share.
+"""`BaseMLP`: what MLPClassifier and MLPRegressor share, the training logic included.
 
-``fit`` validates the parameters and the data, builds the network on the first
-pass (`network.build_network`), then hands over to a solver: the stochastic
-ones ('sgd', 'adam') train through `bprop.train.Trainer` (`stochastic.py`),
-'lbfgs' through scipy's L-BFGS-B with bprop's backward as the gradient
-(`lbfgs.py`).
+``fit`` checks the parameters (`constraints`) and the data, builds the
+network on the first pass (`network.build_network`), then trains it with a
+solver: the stochastic ones ('sgd', 'adam') through `bprop.training.Trainer`
+(`_fit_stochastic`, with scikit-learn's rules from `stochastic`), 'lbfgs'
+through scipy's L-BFGS-B with bprop's backward as the gradient (`lbfgs`).
+A subclass says what the targets are: how to encode them, the output
+activation and its loss, and how to score a prediction.
 """
 
 from __future__ import annotations
 
+import inspect
+import warnings
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..layers import Linear
-from ..layers.activations import sigmoid, softmax
-from ..losses import SigmoidCrossEntropy, SoftmaxNLL, SquaredError
-from ..losses.base import Loss
-from ..losses.poisson import PoissonDeviance
-from .lbfgs import fit_lbfgs
-from .network import build_network, flat_layers, linear_layers, no_trace
-from .stochastic import fit_stochastic
-from .validation import (
+from ..registry import lookup
+from ..training.trainer import DivergedError, Trainer
+from ..validation import check_sample_weight
+from .constraints import (
     ARRAY_LIKE,
     BOOLEAN,
     NONE,
@@ -34,32 +35,32 @@ from .validation import (
     InstanceOf,
     Interval,
     Options,
-    check_sample_weight,
     validate_params,
+)
+from .lbfgs import fit_lbfgs
+from .network import build_network, flat_layers, linear_layers, no_trace
+from .stochastic import (
+    HeldOut,
+    Record,
+    SklearnEpochs,
+    SklearnShuffle,
+    batch_size_for,
+    make_optimizer,
+    split_validation,
 )
 
 #: rows per forward pass when predicting (bounds the memory of the activations)
 PREDICT_CHUNK = 4096
 
-_LOSSES: dict[str, type[Loss]] = {
-    "softmax": SoftmaxNLL,
-    "logistic": SigmoidCrossEntropy,
-    "identity": SquaredError,
-    "exp": PoissonDeviance,
-}
-
-
-#: the output activations: what predict applies to the network's raw output
-OUTPUT_FUNCTIONS = {
-    "softmax": softmax,
-    "logistic": sigmoid,
-    "identity": lambda z: z,
-    "exp": np.exp,
-}
-
 
 class BaseMLP(BaseEstimator):
-    """Shared machinery of the MLP estimators; use a subclass."""
+    """Shared machinery of the MLP estimators; use a subclass.
+
+    A subclass lists every parameter in its ``__init__`` signature (scikit-
+    learn's ``get_params`` and ``clone`` read them from there) and stores them
+    with `_store_params`. It implements ``_validate_input``, ``_output_layer``,
+    ``_n_outputs``, ``_loss_scale`` and ``_validation_score``.
+    """
 
     _parameter_constraints: dict[str, list[Any]] = {
         "hidden_layer_sizes": [ARRAY_LIKE, Interval(Integral, 1, None)],
@@ -92,6 +93,17 @@ class BaseMLP(BaseEstimator):
         "restore_best_weights": [*BOOLEAN, NONE],
     }
 
+    def _store_params(self, arguments: dict[str, Any]) -> None:
+        """Store each ``__init__`` argument under its own name, and nothing else.
+
+        scikit-learn's contract: ``__init__`` only stores its arguments. The
+        subclasses call ``self._store_params(locals())``, so the assignments
+        are written once, here.
+        """
+        for name in inspect.signature(type(self).__init__).parameters:
+            if name != "self":
+                setattr(self, name, arguments[name])
+
     # ------------------------------------------------------------------ fitting
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> BaseMLP:
@@ -110,6 +122,12 @@ class BaseMLP(BaseEstimator):
         -------
         self : object
             The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            For a bad parameter (scikit-learn's message), bad data or weights,
+            or a solver that ended with non-finite weights.
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
@@ -141,9 +159,21 @@ class BaseMLP(BaseEstimator):
                 f"{self.n_outputs_}"
             )
         if self.solver == "lbfgs":
-            fit_lbfgs(self, X, T, sw)
+            self.n_iter_, self.loss_ = fit_lbfgs(
+                self.model_,
+                self._loss,
+                X,
+                T,
+                sw,
+                alpha=self.alpha,
+                max_iter=self.max_iter,
+                max_fun=self.max_fun,
+                tol=self.tol,
+                loss_scale=self._loss_scale(),
+                verbose=bool(self.verbose),
+            )
         else:
-            fit_stochastic(self, X, T, sw, incremental)
+            self._fit_stochastic(X, T, sw, incremental)
         self.model_.eval()  # model_ is for predicting now (Dropout off); training turns it back
         if not all(np.isfinite(p.value).all() for p in self.model_.parameters()):
             raise ValueError(
@@ -154,28 +184,126 @@ class BaseMLP(BaseEstimator):
 
     def _initialize(self, X: np.ndarray, T: np.ndarray) -> None:
         """Build the network and reset every learned attribute (a fresh fit)."""
-        self.n_iter_ = 0
-        self.t_ = 0
         self.n_outputs_ = self._n_outputs(T)
-        self.out_activation_ = self._output_activation()
-        self.model_ = build_network(self, X.shape[1], self.n_outputs_, X.dtype, self._random_state)
+        self.out_activation_, loss_name = self._output_layer()
+        self._loss = lookup("loss", loss_name)()
+        self.model_ = build_network(
+            X.shape[1],
+            self.n_outputs_,
+            hidden_layer_sizes=self.hidden_layer_sizes,
+            activation=self.activation,
+            dropout=self.dropout,
+            layers=self.layers,
+            dtype=X.dtype,
+            random_state=self._random_state,
+        )
         self.n_layers_ = len(linear_layers(self.model_)) + 1
-        self._loss = _LOSSES[self.out_activation_]()
-        self._trainer = None
-        self._best_params = [p.value.copy() for p in self.model_.parameters()]
+        self.n_iter_ = self.t_ = 0
+        self._optimizer = None
+        self._record = Record.start(self.model_.parameters(), early_stopping=self.early_stopping)
         if self.solver != "lbfgs":
-            self.loss_curve_: list[float] = []
-            self._no_improvement_count = 0
-            if self.early_stopping:
-                self.validation_scores_: list[float] | None = []
-                self.validation_loss_curve_: list[float] | None = []
-                self.best_validation_score_: float | None = -np.inf
-                self.best_loss_: float | None = None
-            else:
-                self.best_loss_ = np.inf
-                self.validation_scores_ = None
-                self.validation_loss_curve_ = None
-                self.best_validation_score_ = None
+            self._publish(self._record)
+
+    def _fit_stochastic(
+        self, X: np.ndarray, T: np.ndarray, sw: np.ndarray | None, incremental: bool
+    ) -> None:
+        """Train for up to ``max_iter`` epochs (one when incremental) with bprop's Trainer."""
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        held_out = None
+        if self.early_stopping:
+            X, T, sw, (X_val, T_val, sw_val) = split_validation(
+                X,
+                T,
+                sw,
+                validation_fraction=self.validation_fraction,
+                stratify=self._is_classifier and self.n_outputs_ == 1,
+                random_state=self._random_state,
+            )
+            held_out = HeldOut(
+                X_val, T_val, sw_val, raw=self._forward, score=self._validation_score
+            )
+        n_train = X.shape[0]
+        batch_size = batch_size_for(self.batch_size, n_train)
+        if sw is not None and not (sw > 0).all():
+            # zero-weight samples change nothing but the batch boundaries; dropping
+            # them keeps every batch's weight positive
+            keep = sw > 0
+            X, T, sw = X[keep], T[keep], sw[keep]
+        if not incremental or self._optimizer is None:  # partial_fit keeps the momenta
+            self._optimizer = make_optimizer(
+                self.solver,
+                self.model_.parameters(),
+                learning_rate_init=self.learning_rate_init,
+                momentum=self.momentum,
+                nesterovs_momentum=self.nesterovs_momentum,
+                beta_1=self.beta_1,
+                beta_2=self.beta_2,
+                epsilon=self.epsilon,
+            )
+        # None is scikit-learn's rule: the best weights come back with early stopping
+        rule = self.restore_best_weights
+        restore = self.early_stopping if rule is None else bool(rule)
+        epochs = SklearnEpochs(
+            self._record,
+            n_train=n_train,
+            sample_weight=sw,
+            held_out=held_out,
+            alpha=self.alpha,
+            loss_scale=self._loss_scale(),
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            learning_rate=self.learning_rate if self.solver == "sgd" else "constant",
+            learning_rate_init=self.learning_rate_init,
+            power_t=self.power_t,
+            restore_best=restore,
+            verbose=bool(self.verbose),
+        )
+        trainer = Trainer(
+            self.model_,
+            self._loss,
+            self._optimizer,
+            batch_size=batch_size,
+            shuffle=self.shuffle,
+            rng=SklearnShuffle(self._random_state),
+            callbacks=[epochs, *(self.callbacks or [])],
+        )
+        diverged = None
+        try:
+            trainer.fit(X, T, 1 if incremental else self.max_iter, sample_weight=sw)
+        except DivergedError as err:
+            epochs.diverged()
+            diverged = err
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.", stacklevel=4)
+        self._record = epochs.record
+        self._publish(self._record)
+        if diverged is not None and not restore:
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may contain "
+                f"large values and need to be preprocessed. ({diverged})"
+            ) from diverged
+        if not incremental and not self._record.stopped and self.n_iter_ == self.max_iter:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                "optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        if restore:
+            for p, best in zip(self.model_.parameters(), self._record.best_params, strict=True):
+                p.value[...] = best
+
+    def _publish(self, record: Record) -> None:
+        """scikit-learn's fitted attributes, from the record of the epochs."""
+        self.n_iter_, self.t_ = record.n_iter, record.t
+        if record.loss is not None:
+            self.loss_ = record.loss
+        self.loss_curve_ = record.loss_curve
+        self.best_loss_ = record.best_loss
+        self.validation_scores_ = record.validation_scores
+        self.validation_loss_curve_ = record.validation_loss_curve
+        self.best_validation_score_ = record.best_validation_score
 
     def _check_X(self, X: Any, reset: bool) -> np.ndarray:
         X = validate_data(
@@ -196,13 +324,6 @@ class BaseMLP(BaseEstimator):
             ]
         return np.concatenate(chunks) if len(chunks) != 1 else chunks[0]
 
-    def _output_from_raw(self, raw: np.ndarray) -> np.ndarray:
-        return OUTPUT_FUNCTIONS[self.out_activation_](raw)
-
-    def _output(self, X: np.ndarray) -> np.ndarray:
-        """The network's output after ``out_activation_``: shape (n_samples, n_outputs_)."""
-        return self._output_from_raw(self._forward(X))
-
     def hidden_activations(self, X: Any) -> list[np.ndarray]:
         """What each hidden layer outputs for ``X``: a look inside the network.
 
@@ -216,6 +337,11 @@ class BaseMLP(BaseEstimator):
             One array per hidden layer, ``(n_samples, units)``: the input of
             every Linear after the first (after the activation; dropout is off
             at prediction time).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
         """
         check_is_fitted(self)
         x = self._check_X(X, reset=False).astype(self.coefs_[0].dtype, copy=False)

@@ -13,9 +13,10 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ..layers.activations import class_probabilities
 from .base import BaseMLP
+from .constraints import NONE, InstanceOf, Options
 from .docs import BPROP_PARAMETERS, SHARED_ATTRIBUTES, SKLEARN_PARAMETERS
-from .validation import NONE, InstanceOf, Options
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):
@@ -25,7 +26,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     ``sklearn.neural_network.MLPClassifier`` (1.9): binary, multiclass and
     multilabel targets, string or integer labels, ``sample_weight``,
     ``partial_fit``. The network is a bprop `Sequential` (``model_``) trained
-    by `bprop.train.Trainer`; the output layer is softmax (multiclass) or
+    by `bprop.training.Trainer`; the output layer is softmax (multiclass) or
     logistic (binary, multilabel), fused with the cross-entropy loss.
 
     Beyond scikit-learn: ``class_weight``, ``dropout``, ``layers``,
@@ -94,34 +95,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         callbacks: list | None = None,
         restore_best_weights: bool | None = None,
     ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.class_weight = class_weight
-        self.dropout = dropout
-        self.layers = layers
-        self.callbacks = callbacks
-        self.restore_best_weights = restore_best_weights
+        self._store_params(locals())
 
     # ------------------------------------------------------------- the target
 
@@ -176,8 +150,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             )
         return compute_sample_weight(self.class_weight, y)
 
-    def _output_activation(self) -> str:
-        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+    def _output_layer(self) -> tuple[str, str]:
+        """scikit-learn's output activation, and the registered loss it is fused with."""
+        if self._label_binarizer.y_type_ == "multiclass":
+            return "softmax", "SoftmaxNLL"
+        return "logistic", "SigmoidCrossEntropy"
 
     def _n_outputs(self, T: np.ndarray) -> int:
         return len(self.classes_) if T.ndim == 1 else T.shape[1]
@@ -194,11 +171,16 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     # ------------------------------------------------------------- predicting
 
+    def _proba(self, raw: np.ndarray) -> np.ndarray:
+        """Probabilities from the network's raw outputs: (n_samples, n_classes)."""
+        return class_probabilities(raw, multilabel=self.out_activation_ == "logistic")
+
     def _labels(self, raw: np.ndarray) -> np.ndarray:
-        proba = self._output_from_raw(raw)
-        if self.n_outputs_ == 1:
-            proba = proba.ravel()
-        return self._label_binarizer.inverse_transform(proba)
+        proba = self._proba(raw)
+        # one logistic unit: the label binarizer thresholds the positive class's column
+        return self._label_binarizer.inverse_transform(
+            proba[:, 1] if self.n_outputs_ == 1 else proba
+        )
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict the class labels (a 0/1 matrix for multilabel targets).
@@ -210,6 +192,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
         """
         check_is_fitted(self)
         return self._labels(self._forward(self._check_X(X, reset=False)))
@@ -224,16 +211,33 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         Returns
         -------
         y_prob : ndarray of shape (n_samples, n_classes)
+            Softmax of the outputs (multiclass), a sigmoid per label
+            (multilabel), or ``[1 - p, p]`` for two classes.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
         """
         check_is_fitted(self)
-        proba = self._output(self._check_X(X, reset=False))
-        if self.n_outputs_ == 1:
-            proba = proba.ravel()
-            return np.vstack([1 - proba, proba]).T
-        return proba
+        return self._proba(self._forward(self._check_X(X, reset=False)))
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
-        """Logarithm of ``predict_proba(X)``."""
+        """Logarithm of ``predict_proba(X)``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_y_prob : ndarray of shape (n_samples, n_classes)
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+        """
         proba = self.predict_proba(X)
         return np.log(proba, out=proba)
 
@@ -254,6 +258,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         Returns
         -------
         self : object
+
+        Raises
+        ------
+        ValueError
+            Without ``classes`` on the first call, with other classes later,
+            with ``early_stopping`` or ``class_weight='balanced'``.
         """
         if self._first_partial_fit(classes):
             self._label_binarizer = LabelBinarizer()

@@ -6,7 +6,7 @@ hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
     activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
         Activation of the hidden layers.
     solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
-        'sgd' and 'adam' train in minibatches through `bprop.train.Trainer`;
+        'sgd' and 'adam' train in minibatches through `bprop.training.Trainer`;
         'lbfgs' minimises the full-batch loss with scipy's L-BFGS-B, using
         the network's backward pass for the gradient.
     alpha : float, default=0.0001
@@ -66,7 +66,7 @@ dropout : float or sequence of float, default=0.0
         config dicts (``{"type": "Linear", "out": 64}``), as in a YAML
         config's ``model:`` list. Input sizes are inferred; the output
         Linear is added.
-    callbacks : list of bprop.callbacks.Callback or None, default=None
+    callbacks : list of bprop.training.Callback or None, default=None
         Extra callbacks for the Trainer (sgd, adam). Their epoch logs hold
         scikit-learn's ``loss`` and, with early stopping, ``val_loss`` and
         ``val_score``.

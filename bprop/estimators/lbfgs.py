@@ -1,16 +1,17 @@
 """The 'lbfgs' solver: scipy's L-BFGS-B on the full batch, with bprop's backward as gradient.
 
 L-BFGS needs the loss and its gradient at any parameter vector. One call of
-`loss_and_grad` writes the vector into the network's Parameters, runs the
-forward pass and the loss, then the backward pass, and packs every
-``.grad`` (plus the L2 term) into one vector. This is the one place the
-estimators do not go through `bprop.train.Trainer`: L-BFGS is not a loop
-over minibatches.
+`FullBatchObjective` writes the vector into the network's Parameters
+(`unflatten`), runs the forward pass and the loss, then the backward pass,
+and flattens every ``.grad`` (plus the L2 term) into one vector. This is the
+one place the estimators do not go through `bprop.training.Trainer`: L-BFGS is
+not a loop over minibatches.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -18,94 +19,198 @@ import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 
 from ..layers import Dropout, Sequential
+from ..losses.base import Loss
+from ..parameter import Parameter
 from .network import flat_layers, no_trace
 
 
-class FullBatchObjective:
-    """``loss_and_grad(theta)`` for a network, a loss, data and scikit-learn's L2 term.
+def flatten(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """The arrays, raveled and joined into one float64 vector (scipy's dtype).
 
-    The objective is ``L(theta) + 0.5 * alpha * ||W||^2 / sum(w)`` where L is
-    the (weighted) mean loss and W runs over the weight matrices only, as in
-    scikit-learn.
+    Parameters
+    ----------
+    arrays : sequence of ndarray
+
+    Returns
+    -------
+    theta : ndarray of shape (sum of the sizes,)
+    """
+    return np.concatenate([a.ravel() for a in arrays]).astype(np.float64, copy=False)
+
+
+def unflatten(theta: np.ndarray, params: Sequence[Parameter]) -> None:
+    """Write the vector ``theta`` back into the parameters' values, in order.
+
+    Parameters
+    ----------
+    theta : ndarray of shape (sum of the sizes,)
+        As `flatten` of the values returns it.
+    params : sequence of Parameter
+        Written in place (cast to each parameter's dtype).
+    """
+    start = 0
+    for p in params:
+        p.value[...] = theta[start : start + p.value.size].reshape(p.value.shape)
+        start += p.value.size
+
+
+class FullBatchObjective:
+    """The full-batch loss and its gradient at a parameter vector, for scipy.
+
+    The objective is ``L(theta) + 0.5 * alpha * ||W||^2 / sum(w)``, where L is
+    the (weighted) mean loss and W runs over the decayed parameters (the
+    weight matrices, not the intercepts), as in scikit-learn.
+
+    Parameters
+    ----------
+    model : Sequential
+    loss : Loss
+    X : ndarray of shape (n_samples, n_features)
+    target : ndarray
+        What ``loss`` takes: labels (n_samples,) or values (n_samples, n_outputs).
+    sample_weight : ndarray of shape (n_samples,) or None
+    alpha : float
+        scikit-learn's L2 strength.
+
+    Attributes
+    ----------
+    data_loss, penalty : float
+        The two terms at the last evaluated vector.
     """
 
     def __init__(
         self,
         model: Sequential,
-        loss: Any,
+        loss: Loss,
         X: np.ndarray,
         target: np.ndarray,
-        sw: np.ndarray | None,
+        sample_weight: np.ndarray | None,
         alpha: float,
     ) -> None:
-        self.model, self.loss, self.X, self.target, self.sw = model, loss, X, target, sw
+        self.model, self.loss, self.X, self.target = model, loss, X, target
+        self.sample_weight = sample_weight
         self.params = model.parameters()
-        self.decay = alpha / (X.shape[0] if sw is None else float(sw.sum()))
-        self.n_evals = 0
+        n = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+        self.decay = alpha / n
+        self.data_loss = self.penalty = 0.0
 
-    def pack(self) -> np.ndarray:
-        return np.concatenate([p.value.ravel() for p in self.params]).astype(np.float64)
+    def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """The objective and its gradient at ``theta``; leaves the network at ``theta``.
 
-    def unpack(self, theta: np.ndarray) -> None:
-        start = 0
-        for p in self.params:
-            p.value[...] = theta[start : start + p.value.size].reshape(p.value.shape)
-            start += p.value.size
+        Parameters
+        ----------
+        theta : ndarray of shape (n_params,)
+            Every parameter, flattened in ``model.parameters()`` order.
 
-    def loss_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
-        self.n_evals += 1
-        self.unpack(theta)
-        data_loss = self.loss.forward(self.model.forward(self.X), self.target, self.sw)
+        Returns
+        -------
+        value : float
+        grad : ndarray of shape (n_params,), float64
+        """
+        unflatten(theta, self.params)
+        y = self.model.forward(self.X)
+        self.data_loss = self.loss.forward(y, self.target, self.sample_weight)
         self.model.backward(self.loss.backward(), input_grad=False)
-        penalty, grads = 0.0, []
+        self.penalty, grads = 0.0, []
         for p in self.params:
             if p.decay:
                 w = p.value.ravel()
-                penalty += 0.5 * self.decay * float(np.dot(w, w))
-                grads.append((p.grad + p.value.dtype.type(self.decay) * p.value).ravel())
+                self.penalty += 0.5 * self.decay * float(np.dot(w, w))
+                grads.append(p.grad + p.value.dtype.type(self.decay) * p.value)
             else:
-                grads.append(p.grad.ravel())
-        self.data_loss, self.penalty = data_loss, penalty
-        return data_loss + penalty, np.concatenate(grads).astype(np.float64)
+                grads.append(p.grad)
+        return self.data_loss + self.penalty, flatten(grads)
 
 
-def fit_lbfgs(est: Any, X: np.ndarray, T: np.ndarray, sw: np.ndarray | None) -> None:
-    """Minimise the full-batch objective with L-BFGS-B; set ``n_iter_`` and ``loss_``."""
-    if any(isinstance(layer, Dropout) for layer in flat_layers(est.model_)):
+def fit_lbfgs(
+    model: Sequential,
+    loss: Loss,
+    X: np.ndarray,
+    target: np.ndarray,
+    sample_weight: np.ndarray | None,
+    *,
+    alpha: float,
+    max_iter: int,
+    max_fun: int,
+    tol: float,
+    loss_scale: float,
+    verbose: bool,
+) -> tuple[int, float]:
+    """Minimise the full-batch objective with L-BFGS-B, leaving the network at the solution.
+
+    Parameters
+    ----------
+    model : Sequential
+        Trained in place.
+    loss : Loss
+    X : ndarray of shape (n_samples, n_features)
+    target : ndarray
+        What ``loss`` takes.
+    sample_weight : ndarray of shape (n_samples,) or None
+    alpha : float
+        scikit-learn's L2 strength.
+    max_iter, max_fun : int
+        Limits on the iterations and the objective evaluations.
+    tol : float
+        scipy's ``gtol``.
+    loss_scale : float
+        Factor from bprop's loss to the one scikit-learn reports (``loss_``).
+    verbose : bool
+        Print the objective after every iteration.
+
+    Returns
+    -------
+    n_iter : int
+        Iterations run (at most ``max_iter``).
+    loss : float
+        scikit-learn's ``loss_`` at the solution (with the L2 term).
+
+    Raises
+    ------
+    ValueError
+        If the network has Dropout (the objective must be deterministic).
+
+    Warns
+    -----
+    ConvergenceWarning
+        When L-BFGS stopped before converging.
+    """
+    if any(isinstance(layer, Dropout) for layer in flat_layers(model)):
         raise ValueError(
             "Dropout needs a stochastic solver: use solver='sgd' or 'adam', or no dropout"
         )
-    if sw is not None and not (sw > 0).all():
-        keep = sw > 0
-        X, T, sw = X[keep], T[keep], sw[keep]
-    objective = FullBatchObjective(est.model_, est._loss, X, T, sw, est.alpha)
-    est.model_.train()
-    iteration = [0]
+    if sample_weight is not None and not (sample_weight > 0).all():
+        keep = sample_weight > 0  # zero-weight rows change nothing but the cost
+        X, target, sample_weight = X[keep], target[keep], sample_weight[keep]
+    objective = FullBatchObjective(model, loss, X, target, sample_weight, alpha)
+    model.train()
+    iteration = 0
 
     def report(theta: np.ndarray) -> None:
-        iteration[0] += 1
-        if est.verbose:
-            print(f"Iteration {iteration[0]}, loss = {objective.data_loss + objective.penalty:.8f}")
+        nonlocal iteration
+        iteration += 1
+        if verbose:
+            print(f"Iteration {iteration}, loss = {objective.data_loss + objective.penalty:.8f}")
 
     # full-batch caches would stay in the layers (and in pickles): drop them after
-    with no_trace(est.model_, *flat_layers(est.model_), est._loss):
+    with no_trace(model, *flat_layers(model), loss):
         result = scipy.optimize.minimize(
-            objective.loss_and_grad,
-            objective.pack(),
+            objective,
+            flatten([p.value for p in objective.params]),
             method="L-BFGS-B",
             jac=True,
             callback=report,
-            options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},
+            options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
         )
-        objective.loss_and_grad(result.x)  # leaves the network at the solution
-    est.n_iter_ = min(result.nit, est.max_iter)
-    # scikit-learn reports the squared error as a mean over the outputs
-    est.loss_ = objective.data_loss * est._loss_scale() + objective.penalty
+        objective(result.x)  # leaves the network at the solution
+    n_iter = min(result.nit, max_iter)
     if result.status != 0:
-        _warn_not_converged(result, est.n_iter_, est.max_iter)
+        _warn_not_converged(result, n_iter, max_iter)
+    return n_iter, objective.data_loss * loss_scale + objective.penalty
 
 
 def _warn_not_converged(result: Any, n_iter: int, max_iter: int) -> None:
+    """scikit-learn's ConvergenceWarning for L-BFGS, word for word."""
     msg = f"lbfgs failed to converge after {n_iter} iteration(s) (status={result.status}):\n"
     msg += f"{result.message}\n"
     if n_iter == max_iter:
@@ -116,4 +221,4 @@ def _warn_not_converged(result: Any, n_iter: int, max_iter: int) -> None:
         "\nYou might also want to scale the data as shown in:\n"
         "    https://scikit-learn.org/stable/modules/preprocessing.html"
     )
-    warnings.warn(msg, ConvergenceWarning, stacklevel=4)
+    warnings.warn(msg, ConvergenceWarning, stacklevel=5)

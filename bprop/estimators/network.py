@@ -1,4 +1,4 @@
-"""Build the estimator's network: a bprop `Sequential` ending in the output Linear.
+"""The estimator's network: a bprop `Sequential` ending in the output Linear.
 
 Two ways to describe the hidden part:
 
@@ -9,11 +9,12 @@ Two ways to describe the hidden part:
   the same ``random_state`` gives the same starting point;
 - ``layers=``: a list of bprop layers, layer names (``"ReLU"``) or config
   dicts (``{"type": "Linear", "out": 64}``), as in the YAML config's
-  ``model:`` list. Input sizes are inferred.
+  ``model:`` list, built by the config's own builder. Input sizes are inferred.
 
-The output layer is always a ``Linear`` to ``n_outputs`` units with no
-activation: the output function (softmax, logistic, exp) is fused into the loss
-for training and applied by ``predict_proba``/``predict``.
+Every name (``activation="relu"``, ``"ReLU"``, ``{"type": ...}``) is looked up
+in `bprop.registry`. The output layer is always a ``Linear`` to ``n_outputs``
+units with no activation: the output function (softmax, logistic, exp) is
+fused into the loss for training and applied by ``predict_proba``/``predict``.
 """
 
 from __future__ import annotations
@@ -27,19 +28,91 @@ import numpy as np
 
 from ..config.entries import build_model, check_model
 from ..config.fields import ConfigError
-from ..layers import Dropout, Identity, Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
+from ..layers import Dropout, Layer, Linear, Sequential
+from ..registry import lookup
 
-#: scikit-learn's activation names and the bprop layers that compute them
-ACTIVATIONS: dict[str, type[Layer]] = {
-    "identity": Identity,
-    "logistic": Sigmoid,
-    "tanh": Tanh,
-    "relu": ReLU,
-}
+
+def build_network(
+    n_features: int,
+    n_outputs: int,
+    *,
+    hidden_layer_sizes: Any,
+    activation: str,
+    dropout: Any,
+    layers: Sequence[Any] | None,
+    dtype: Any,
+    random_state: np.random.RandomState,
+) -> Sequential:
+    """The full network: the hidden layers, then the output Linear.
+
+    Parameters
+    ----------
+    n_features, n_outputs : int
+        Width of the input and of the output.
+    hidden_layer_sizes : int or sequence of int
+        scikit-learn's hidden widths (ignored when ``layers`` is given).
+    activation : {"identity", "logistic", "tanh", "relu"}
+        The hidden activation, a registry alias of a bprop layer.
+    dropout : float or sequence of float
+        Drop probability after each hidden activation (0: no Dropout layer).
+    layers : sequence or None
+        A custom hidden stack (see `custom_layers`), replacing the three above.
+    dtype : float32 or float64
+        The parameters' dtype.
+    random_state : numpy RandomState
+        The estimator's generator: the initial weights (scikit-learn's draws),
+        then the seeds of Dropout (or of a custom stack).
+
+    Returns
+    -------
+    Sequential
+
+    Raises
+    ------
+    ValueError
+        For bad sizes, dropout rates or ``layers`` entries.
+    """
+    if layers is not None:
+        seed_seq = np.random.SeedSequence(random_state.randint(np.iinfo(np.int32).max))
+        hidden, dim = custom_layers(layers, n_features, dtype, seed_seq)
+        out = Linear(dim, n_outputs, dtype=dtype, rng=np.random.default_rng(seed_seq.spawn(1)[0]))
+        return Sequential(*hidden, out)
+    sizes = hidden_sizes(hidden_layer_sizes)
+    rates = dropout_rates(dropout, len(sizes))
+    units = [n_features, *sizes, n_outputs]
+    # Draw every Linear first, in scikit-learn's order, so that the weights do
+    # not depend on whether dropout is on.
+    linears = [
+        sklearn_linear(a, b, activation, dtype, random_state)
+        for a, b in zip(units[:-1], units[1:], strict=True)
+    ]
+    act = lookup("layer", activation)
+    hidden: list[Layer] = []
+    for linear, rate in zip(linears[:-1], rates, strict=True):
+        hidden += [linear, act()]
+        if rate > 0:
+            hidden.append(Dropout(rate, rng=random_state.randint(np.iinfo(np.int32).max)))
+    return Sequential(*hidden, linears[-1])
 
 
 def hidden_sizes(hidden_layer_sizes: Any) -> list[int]:
-    """scikit-learn's reading of ``hidden_layer_sizes``: an int or a sequence of ints."""
+    """scikit-learn's reading of ``hidden_layer_sizes``.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int
+
+    Returns
+    -------
+    list of int
+
+    Raises
+    ------
+    ValueError
+        If a size is <= 0 (scikit-learn's message).
+    TypeError
+        If a size is not an integer.
+    """
     if not hasattr(hidden_layer_sizes, "__iter__"):
         hidden_layer_sizes = [hidden_layer_sizes]
     sizes = list(hidden_layer_sizes)
@@ -52,7 +125,24 @@ def hidden_sizes(hidden_layer_sizes: Any) -> list[int]:
 
 
 def dropout_rates(dropout: Any, n_hidden: int) -> list[float]:
-    """One drop probability per hidden layer from a float or a sequence."""
+    """One drop probability per hidden layer.
+
+    Parameters
+    ----------
+    dropout : float or sequence of float
+        One rate for every hidden layer, or one each.
+    n_hidden : int
+        How many hidden layers there are.
+
+    Returns
+    -------
+    list of float, length ``n_hidden``
+
+    Raises
+    ------
+    ValueError
+        For a rate outside [0, 1) or a sequence of the wrong length.
+    """
     if np.ndim(dropout) == 0:
         return [float(dropout)] * n_hidden
     rates = [float(p) for p in dropout]
@@ -67,55 +157,36 @@ def dropout_rates(dropout: Any, n_hidden: int) -> list[float]:
     return rates
 
 
-def init_bound(fan_in: int, fan_out: int, activation: str) -> float:
-    """Glorot's uniform bound; scikit-learn uses factor 2 for the logistic activation."""
-    factor = 2.0 if activation == "logistic" else 6.0
-    return float(np.sqrt(factor / (fan_in + fan_out)))
-
-
 def sklearn_linear(
     fan_in: int, fan_out: int, activation: str, dtype: Any, random_state: np.random.RandomState
 ) -> Linear:
-    """A Linear initialised as scikit-learn's ``_init_coef``: weights, then intercepts."""
-    layer = Linear(fan_in, fan_out, dtype=dtype)
-    bound = init_bound(fan_in, fan_out, activation)
-    layer.weight.value[...] = random_state.uniform(-bound, bound, (fan_in, fan_out))
-    layer.bias.value[...] = random_state.uniform(-bound, bound, fan_out)
+    """A Linear initialised as scikit-learn's ``_init_coef``: weights, then intercepts.
+
+    Both are uniform in ``[-a, a]`` with Glorot's ``a = sqrt(6 / (fan_in +
+    fan_out))``, or ``sqrt(2 / ...)`` for the logistic activation.
+
+    Parameters
+    ----------
+    fan_in, fan_out : int
+        Input and output widths.
+    activation : str
+        The hidden activation (it sets the bound).
+    dtype : float32 or float64
+    random_state : numpy RandomState
+        Draws ``fan_in * fan_out`` weights, then ``fan_out`` intercepts.
+
+    Returns
+    -------
+    Linear
+    """
+    factor = 2.0 if activation == "logistic" else 6.0
+    a = np.sqrt(factor / (fan_in + fan_out))
+    # The values are scikit-learn's draws from its RandomState: build the layer
+    # with zeros (nothing drawn; the fixed seed spares reading OS entropy) and fill it.
+    layer = Linear(fan_in, fan_out, init="zeros", dtype=dtype, rng=0)
+    layer.weight.value[...] = random_state.uniform(-a, a, (fan_in, fan_out))
+    layer.bias.value[...] = random_state.uniform(-a, a, fan_out)
     return layer
-
-
-def build_network(
-    est: Any, n_features: int, n_outputs: int, dtype: Any, random_state: np.random.RandomState
-) -> Sequential:
-    """The full network for estimator ``est``: hidden layers, then the output Linear."""
-    if est.layers is None:
-        return _standard_network(est, n_features, n_outputs, dtype, random_state)
-    seed_seq = np.random.SeedSequence(random_state.randint(np.iinfo(np.int32).max))
-    hidden, dim = custom_layers(est.layers, n_features, dtype, seed_seq)
-    out = Linear(dim, n_outputs, dtype=dtype, rng=np.random.default_rng(seed_seq.spawn(1)[0]))
-    return Sequential(*hidden, out)
-
-
-def _standard_network(
-    est: Any, n_features: int, n_outputs: int, dtype: Any, random_state: np.random.RandomState
-) -> Sequential:
-    sizes = hidden_sizes(est.hidden_layer_sizes)
-    rates = dropout_rates(est.dropout, len(sizes))
-    units = [n_features, *sizes, n_outputs]
-    # Draw every Linear first, in scikit-learn's order, so that the weights do
-    # not depend on whether dropout is on.
-    linears = [
-        sklearn_linear(a, b, est.activation, dtype, random_state)
-        for a, b in zip(units[:-1], units[1:], strict=True)
-    ]
-    layers: list[Layer] = []
-    for i, rate in enumerate(rates):
-        layers += [linears[i], ACTIVATIONS[est.activation]()]
-        if rate > 0:
-            seed = random_state.randint(np.iinfo(np.int32).max)
-            layers.append(Dropout(rate, rng=seed))
-    layers.append(linears[-1])
-    return Sequential(*layers)
 
 
 def custom_layers(
@@ -123,11 +194,31 @@ def custom_layers(
 ) -> tuple[list[Layer], int]:
     """Layers from a ``layers=`` list, and the width of the last one's output.
 
-    Each item is a bprop `Layer` (deep-copied, so that refitting starts from the
-    same weights) or an entry of a YAML config's ``model:`` list: a registered
-    layer name or a dict with ``type`` and the arguments, checked and built by
-    `bprop.components` exactly as for ``bprop train`` (input sizes inferred, a
-    Linear's size written ``out``).
+    Parameters
+    ----------
+    spec : sequence
+        Each item a bprop `Layer` (deep-copied, so that refitting starts from
+        the same weights) or an entry of a YAML config's ``model:`` list: a
+        registered layer name or a dict with ``type`` and the arguments,
+        checked and built by `bprop.config.entries` exactly as for ``bprop
+        train`` (input sizes inferred, a Linear's size written ``out``).
+    n_features : int
+        The input width.
+    dtype : float32 or float64
+    seed_seq : numpy SeedSequence
+        Spawns one generator per layer that draws random numbers.
+
+    Returns
+    -------
+    layers : list of Layer
+    width : int
+        The last layer's output width.
+
+    Raises
+    ------
+    ValueError
+        For a spec that is not a list, or an item the config check refuses
+        (the message names ``layers[i]`` and the key).
     """
     if isinstance(spec, (str, dict, Layer)) or not isinstance(spec, Sequence):
         raise ValueError(
@@ -143,35 +234,47 @@ def custom_layers(
                     f"layers[{i}]: Linear expects {layer.n_in} inputs but receives {dim}"
                 )
         else:
-            layer = _from_config(item, i, dim, dtype, seed_seq)
+            try:
+                checked = check_model([item], path="layers")
+                model, _ = build_model(checked, dim, dtype=np.dtype(dtype).name, seed_seq=seed_seq)
+            except ConfigError as err:
+                where = f"layers[{i}]" + err.path.removeprefix("layers[0]")
+                raise ValueError(f"{where}: {err.message}") from None
+            layer = model.layers[0]
         dim = layer.output_dim(dim)
         built.append(layer)
     return built, dim
 
 
-def _from_config(
-    item: Any, i: int, dim: int, dtype: Any, seed_seq: np.random.SeedSequence
-) -> Layer:
-    try:
-        checked = check_model([item], path="layers")
-        model, _ = build_model(checked, dim, dtype=np.dtype(dtype).name, seed_seq=seed_seq)
-    except ConfigError as err:
-        where = f"layers[{i}]" + err.path.removeprefix("layers[0]")
-        raise ValueError(f"{where}: {err.message}") from None
-    return model.layers[0]
-
-
-def linear_layers(model: Sequential) -> list[Linear]:
-    """The network's Linear layers in order (searching nested Sequentials)."""
-    return [layer for layer in flat_layers(model) if isinstance(layer, Linear)]
-
-
 def flat_layers(model: Sequential) -> list[Layer]:
-    """Every layer of the network, nested Sequentials flattened, in order."""
+    """Every layer of the network in order, nested Sequentials flattened.
+
+    Parameters
+    ----------
+    model : Sequential
+
+    Returns
+    -------
+    list of Layer
+    """
     out: list[Layer] = []
     for layer in model.layers:
         out.extend(flat_layers(layer) if isinstance(layer, Sequential) else [layer])
     return out
+
+
+def linear_layers(model: Sequential) -> list[Linear]:
+    """The network's Linear layers in order (searching nested Sequentials).
+
+    Parameters
+    ----------
+    model : Sequential
+
+    Returns
+    -------
+    list of Linear
+    """
+    return [layer for layer in flat_layers(model) if isinstance(layer, Linear)]
 
 
 @contextmanager
@@ -183,6 +286,15 @@ def no_trace(*objects: Any) -> Iterator[None]:
     estimator would carry them; restoring each object's attribute dict (a
     shallow copy: Parameters are the same objects, updated in place) leaves
     no trace of the block but the parameter values.
+
+    Parameters
+    ----------
+    *objects : object
+        The layers (and loss) whose attributes to restore.
+
+    Yields
+    ------
+    None
     """
     saved = [(obj, dict(vars(obj))) for obj in objects]
     try:

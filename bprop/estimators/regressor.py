@@ -11,8 +11,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from .base import BaseMLP
+from .constraints import Options
 from .docs import BPROP_PARAMETERS, SHARED_ATTRIBUTES, SKLEARN_PARAMETERS
-from .validation import Options
 
 
 class MLPRegressor(RegressorMixin, BaseMLP):
@@ -21,7 +21,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     Same parameters, defaults, fitted attributes and methods as
     ``sklearn.neural_network.MLPRegressor`` (1.9), for one or several
     outputs, with ``sample_weight`` and ``partial_fit``. The network is a
-    bprop `Sequential` (``model_``) trained by `bprop.train.Trainer`.
+    bprop `Sequential` (``model_``) trained by `bprop.training.Trainer`.
 
     Beyond scikit-learn: ``dropout``, ``layers``, ``callbacks``,
     ``restore_best_weights``, ``validation_loss_curve_``, ``model_`` and
@@ -88,34 +88,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         callbacks: list | None = None,
         restore_best_weights: bool | None = None,
     ) -> None:
-        self.loss = loss
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.dropout = dropout
-        self.layers = layers
-        self.callbacks = callbacks
-        self.restore_best_weights = restore_best_weights
+        self._store_params(locals())
 
     def _validate_input(
         self, X: Any, y: Any, incremental: bool, reset: bool
@@ -139,8 +112,11 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             )
         return X, y.astype(X.dtype, copy=False).reshape(len(y), -1), None
 
-    def _output_activation(self) -> str:
-        return "exp" if self.loss == "poisson" else "identity"
+    def _output_layer(self) -> tuple[str, str]:
+        """scikit-learn's output activation, and the registered loss it is fused with."""
+        if self.loss == "poisson":
+            return "exp", "PoissonDeviance"
+        return "identity", "SquaredError"
 
     def _n_outputs(self, T: np.ndarray) -> int:
         return T.shape[1]
@@ -151,7 +127,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return 1.0 / self.n_outputs_ if self.loss == "squared_error" else 1.0
 
     def _validation_score(self, raw: np.ndarray, T: np.ndarray, sw: Any) -> float:
-        pred = self._output_from_raw(raw)
+        pred = self._loss.predict(raw)
         if not np.isfinite(pred).all():
             return np.nan
         if pred.shape[1] == 1:
@@ -168,9 +144,17 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The output function applied to the network's outputs: the
+            identity, or ``exp`` for ``loss='poisson'``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
         """
         check_is_fitted(self)
-        pred = self._output(self._check_X(X, reset=False))
+        # the loss's own inverse link: exp for PoissonDeviance, the identity for SquaredError
+        pred = self._loss.predict(self._forward(self._check_X(X, reset=False)))
         return pred.ravel() if pred.shape[1] == 1 else pred
 
     @available_if(lambda est: est._check_solver())
@@ -186,5 +170,10 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         Returns
         -------
         self : object
+
+        Raises
+        ------
+        ValueError
+            With ``early_stopping``, or data that does not fit the network.
         """
         return self._fit(X, y, sample_weight, incremental=True)

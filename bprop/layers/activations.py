@@ -133,6 +133,35 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return e
 
 
+def class_probabilities(z: np.ndarray, *, multilabel: bool = False) -> np.ndarray:
+    """Class probabilities from a classifier's raw outputs (logits): the one place.
+
+    Parameters
+    ----------
+    z : ndarray, shape (N, K)
+        Raw scores. ``K == 1`` is one logistic unit for two classes.
+    multilabel : bool, default=False
+        The K labels are independent (each sample may have several): a
+        sigmoid per column instead of a softmax across them.
+
+    Returns
+    -------
+    proba : ndarray, shape (N, K), or (N, 2) when K == 1
+        ``softmax(z)`` (one class per sample), ``sigmoid(z)`` per column
+        (multilabel), or for one logistic unit the columns ``[1 - p, p]``
+        with ``p = sigmoid(z)``: the negative and the positive class.
+
+    Examples
+    --------
+    >>> class_probabilities(np.array([[0.0]]))
+    array([[0.5, 0.5]])
+    """
+    if z.shape[1] == 1:
+        p = sigmoid(z)
+        return np.hstack([1 - p, p])
+    return sigmoid(z) if multilabel else softmax(z)
+
+
 @register("layer")
 class Softmax(Layer):
     """Row-wise softmax, an output layer for inference (probabilities).

@@ -1,14 +1,16 @@
-"""Parameter and sample-weight validation with scikit-learn's messages.
+"""scikit-learn style constraints on the estimators' constructor parameters.
 
-The estimators validate their constructor parameters in ``fit`` (never in
-``__init__``), from one declarative table per estimator. The messages read
+The estimators check their constructor parameters in ``fit`` (never in
+``__init__``), against one declarative table per estimator
+(``_parameter_constraints``). The messages read
 exactly like scikit-learn's, so code that matches on them keeps working::
 
     The 'alpha' parameter of MLPClassifier must be a float in the range
     [0.0, inf). Got -1 instead.
 
 scikit-learn keeps its own machinery private, so this is a small
-re-implementation of the few constraint kinds the MLP estimators need.
+re-implementation of the few constraint kinds the MLP estimators need. (The
+data checks, sample weights included, are `bprop.validation`'s.)
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-from sklearn.utils import check_array
 
 
 class InvalidParameterError(ValueError, TypeError):
@@ -34,14 +35,30 @@ class Constraint:
     """A rule a parameter value may satisfy; ``str()`` says it in words."""
 
     def is_satisfied_by(self, value: Any) -> bool:
+        """Whether ``value`` obeys the rule.
+
+        Parameters
+        ----------
+        value : object
+            A constructor parameter's value.
+
+        Returns
+        -------
+        bool
+        """
         raise NotImplementedError
 
 
 class Interval(Constraint):
-    """A number of ``kind`` (Integral or Real) between ``left`` and ``right``.
+    """A number of ``kind`` between ``left`` and ``right``.
 
-    ``closed`` is one of "left", "right", "both", "neither"; None bounds are
-    infinite.
+    Parameters
+    ----------
+    kind : {numbers.Integral, numbers.Real}
+    left, right : float or None
+        The bounds; None is infinite.
+    closed : {"left", "right", "both", "neither"}, default="left"
+        Which bounds belong to the interval.
     """
 
     def __init__(
@@ -73,7 +90,15 @@ class Interval(Constraint):
 
 
 class Options(Constraint):
-    """One of a few values; ``kind`` is str (for names) or float (for ``inf``)."""
+    """One of a few values.
+
+    Parameters
+    ----------
+    kind : {str, float}
+        str for names, float for ``inf``.
+    options : set
+        The allowed values.
+    """
 
     def __init__(self, kind: type, options: set[Any]) -> None:
         self.kind, self.options = kind, options
@@ -88,7 +113,14 @@ class Options(Constraint):
 
 
 class InstanceOf(Constraint):
-    """An instance of one type; ``name`` is how the message spells it."""
+    """An instance of a type.
+
+    Parameters
+    ----------
+    kind : type or tuple of type
+    name : str
+        How the message spells the type (``"list"``).
+    """
 
     def __init__(self, kind: type | tuple[type, ...], name: str) -> None:
         self.kind, self.name = kind, name
@@ -101,6 +133,8 @@ class InstanceOf(Constraint):
 
 
 class _Named(Constraint):
+    """A rule given as a test function and its wording."""
+
     def __init__(self, text: str, test: Any) -> None:
         self.text, self.test = text, test
 
@@ -161,35 +195,3 @@ def validate_params(
                 f"The {name!r} parameter of {owner} must be {_describe(allowed)}. "
                 f"Got {value!r} instead."
             )
-
-
-def check_sample_weight(sample_weight: Any, n_samples: int, dtype: np.dtype) -> np.ndarray:
-    """Per-sample weights as a 1-D array of ``dtype``: ones for None.
-
-    Raises
-    ------
-    ValueError
-        If the shape is wrong, a weight is negative or not finite, or all are
-        zero. (scikit-learn's MLP accepts negative weights; a negative weight
-        makes the loss unbounded below, so bprop refuses it.)
-    """
-    if sample_weight is None:
-        return np.ones(n_samples, dtype=dtype)
-    if isinstance(sample_weight, Real):
-        w = np.full(n_samples, sample_weight, dtype=dtype)
-    else:
-        w = check_array(
-            sample_weight, ensure_2d=False, dtype=dtype, copy=True, input_name="sample_weight"
-        )
-    if w.ndim != 1:
-        raise ValueError(
-            f"Sample weights must be 1D array or scalar, got {w.ndim}D array. Expected "
-            f"either a scalar value or a 1D array of length {n_samples}."
-        )
-    if w.shape != (n_samples,):
-        raise ValueError(f"sample_weight.shape == {w.shape}, expected {(n_samples,)}!")
-    if np.any(w < 0):
-        raise ValueError("Negative values in data passed to `sample_weight`")
-    if not np.any(w > 0):
-        raise ValueError("Sample weights must contain at least one non-zero number.")
-    return w
