@@ -23,6 +23,7 @@ COMMANDS = [
     "bprop.cli.predict",
     "bprop.cli.gradcheck",
     "bprop.cli.print_config",
+    "bprop.cli.sweep",
     "bprop.exercises.cli",
 ]
 

@@ -19,6 +19,7 @@ The format (every key but ``model`` has a default; see ``configs/*.yaml``)::
     optimizer: {type: SGD, lr: 0.1, momentum: 0.9}
     schedule: Constant      # or {type: StepDecay, step_size: 10, gamma: 0.5}, ...
     train: {epochs: 30, batch_size: 32, dtype: float32}
+    sweep: {params: {optimizer.lr: [0.01, 0.1]}}   # `bprop sweep` only (config.sweep)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import yaml
 
 from . import data, entries
 from .fields import ConfigError, Field, check_mapping, did_you_mean, join_path
+from .sweep import check_sweep
 
 __all__ = ["ConfigError", "apply_overrides", "dump", "load_config", "load_yaml", "resolve"]
 
@@ -46,7 +48,7 @@ TRAIN = {
     "restore_best_weights": Field(bool, False),
     "checkpoint_every": Field(int, 1, low=1),
 }
-TOP = ("name", "seed", "data", "model", "loss", "optimizer", "schedule", "train")
+TOP = ("name", "seed", "data", "model", "loss", "optimizer", "schedule", "train", "sweep")
 
 
 def load_yaml(path: str) -> dict[str, Any]:
@@ -154,6 +156,9 @@ def resolve(raw: dict[str, Any], *, name: str = "run", base_dir: str = ".") -> d
     out["schedule"] = entries.check_schedule(raw.get("schedule"), epochs=train["epochs"])
     out["train"] = train
     check_monitors(out)
+    # Checked here so that a typo fails `bprop train` too, but left out of the
+    # resolved config: a run (one sweep trial included) is never a sweep.
+    check_sweep(raw.get("sweep"), keys=TOP)
     return out
 
 
