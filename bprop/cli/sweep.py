@@ -126,6 +126,28 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+def plan(jobs: int | None, n: int, cores: int) -> tuple[int, int]:
+    """Trials at a time and BLAS threads per trial, with ``jobs x threads <= cores``.
+
+    Parameters
+    ----------
+    jobs : int or None
+        Asked for (None: one per core); never more than the cores or the trials.
+    n : int
+        Trials to run.
+    cores : int
+        CPU cores this process may use.
+
+    Returns
+    -------
+    jobs, threads : int
+        Every core used, none oversubscribed (numpy's BLAS would otherwise start
+        one thread per core in every one of the ``jobs`` processes).
+    """
+    jobs = max(1, min(jobs or cores, cores, n))
+    return jobs, max(1, cores // jobs)
+
+
 def _on_processes(jobs: int | None, n: int) -> Any:
     """Run tasks in ``jobs`` local processes (joblib), each with cores // jobs BLAS threads."""
     from joblib import Parallel, delayed
@@ -134,8 +156,7 @@ def _on_processes(jobs: int | None, n: int) -> Any:
     if jobs is not None and jobs > cores:
         print(f"--jobs {jobs} > {cores} cores: running {cores} trials at a time, so that "
               "trials x BLAS threads stays within the cores", file=sys.stderr)
-    jobs = max(1, min(jobs or cores, cores, n))
-    threads = max(1, cores // jobs)  # jobs x threads <= cores: no oversubscription
+    jobs, threads = plan(jobs, n, cores)
 
     def runner(tasks: list[tuple]) -> Iterator[dict[str, Any]]:
         if not tasks:
@@ -169,7 +190,7 @@ def _on_dask(address: str) -> Any:
                   flush=True)
             # pure=False: a trial is run for its files, never taken from a cache.
             futures = {client.submit(run_trial, *task, pure=False): task for task in tasks}
-            for future in as_completed(futures):
+            for future in as_completed(futures, loop=client.loop):
                 if future.status == "finished":
                     yield future.result()
                 else:  # the worker died (killed, out of memory): the trial failed
@@ -217,12 +238,15 @@ def run_trial(config: str, overrides: list[str], run_dir: str,
     dict
         ``trial`` (the directory's name), ``status`` (``done``, ``resumed``,
         ``skipped`` or ``failed``), ``error`` (one line; empty unless failed),
-        ``summary`` (summary.json), ``epochs``, ``seconds``.
+        ``summary`` (summary.json), ``epochs``, ``seconds``, and
+        ``blas_threads`` (the most threads a BLAS library had while it ran).
     """
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_info, threadpool_limits
 
     path, start, rc = Path(run_dir), time.perf_counter(), None
-    with threadpool_limits(limits=threads or _worker_threads()), _captured() as log:
+    threads = threads or _worker_threads()
+    with threadpool_limits(limits=threads), _captured() as log:
+        blas = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
         try:
             status, rc = _train(config, overrides, path)
             error = "" if rc == 0 else _error_line(log.getvalue(), rc)
@@ -233,7 +257,8 @@ def run_trial(config: str, overrides: list[str], run_dir: str,
     if error:
         # 128 + signal: stopped by SIGINT/SIGTERM with a checkpoint; the next run resumes it.
         status = "interrupted" if isinstance(rc, int) and rc > 128 else "failed"
-    return _result(path, status, time.perf_counter() - start, error)
+    return {**_result(path, status, time.perf_counter() - start, error),
+            "blas_threads": max(blas, default=threads)}
 
 
 def _train(config: str, overrides: list[str], path: Path) -> tuple[str, int]:
@@ -393,9 +418,9 @@ def _ranked(rows: list[dict[str, Any]], monitor: str) -> list[int]:
     return sorted(range(len(rows)), key=key)
 
 
-def _fmt(v: Any) -> str:
+def _fmt(v: Any, digits: int = 6) -> str:
     if isinstance(v, float):
-        return "" if math.isnan(v) else f"{v:.6g}"
+        return "" if math.isnan(v) else f"{v:.{digits}g}"
     return "" if v is None else str(v)
 
 
@@ -431,8 +456,8 @@ def _table(trials: list, rows: list[dict[str, Any]], monitor: str) -> str:
     for rank, i in enumerate(_ranked(rows, monitor), 1):
         r = rows[i]
         body.append([str(rank), *(v for _, v in trials[i].values), r["status"],
-                     *(_fmt(r["summary"].get(m)) for m in shown), str(r["epochs"]),
-                     f"{r['seconds']:.1f}"])
+                     *(_fmt(r["summary"].get(m), 4) for m in shown), str(r["epochs"]),
+                     f"{r['seconds']:.2f}"])
     widths = [max(len(row[c]) for row in [header, *body]) for c in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
              for row in [header, *body]]
