@@ -208,6 +208,34 @@ def test_interrupted_trials_resume_on_the_next_run(tmp_path, monkeypatch, capsys
         np.testing.assert_array_equal(wa, wb)
 
 
+def test_random_search_from_the_config_section(tmp_path, capsys):
+    cfg = tmp_path / "r.yaml"
+    cfg.write_text(Path(XOR).read_text() + (
+        "sweep:\n  method: random\n  trials: 2\n  seed: 1\n  monitor: test_accuracy\n"
+        "  params:\n"
+        "    optimizer.lr: {distribution: loguniform, low: 0.01, high: 1}\n"
+        "    model.0.out: [4, 8]\n"))
+    args = ["sweep", str(cfg), "train.epochs=1", "--jobs", "1", "--out", str(tmp_path / "sw")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "random search (seed 1)" in out and "sorted by test_accuracy" in out
+    rows = read_csv(tmp_path / "sw" / "sweep.csv")
+    assert len(rows) == 2 and [r["status"] for r in rows] == ["done", "done"]
+    assert all(0.01 <= float(r["optimizer.lr"]) <= 1 and r["model.0.out"] in "48" for r in rows)
+    header, *table = out[out.index("sorted by test_accuracy"):].splitlines()[1:4]
+    column = header.split().index("test_accuracy")
+    accuracies = [float(line.split()[column]) for line in table]
+    assert accuracies == sorted(accuracies, reverse=True)  # accuracy: the largest first
+    # a trial's config is the base with its draws, and without the sweep section
+    text = (tmp_path / "sw" / rows[0]["trial"] / "config.yaml").read_text()
+    assert f"lr: {rows[0]['optimizer.lr']}" in text and "sweep" not in text
+    # more trials from the same seed: the first two are the ones already run
+    assert main([*args, "sweep.trials=3"]) == 0
+    again = read_csv(tmp_path / "sw" / "sweep.csv")
+    assert [r["status"] for r in again][:2] == ["skipped", "skipped"] and len(again) == 3
+    assert [r["trial"] for r in again][:2] == [r["trial"] for r in rows]
+
+
 def test_a_directory_left_by_another_config_is_not_skipped(tmp_path, capsys):
     args = ["sweep", XOR, "optimizer.lr=0.1,0.5", "--jobs", "1", "--out", str(tmp_path)]
     assert main([*args, "train.epochs=1"]) == 0

@@ -87,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
     trials = expand(spec)
     out = Path(args.out or os.path.join("runs", f"{base['name']}-sweep"))
     config = os.path.abspath(args.config)
-    tasks = {t.name: (config, [*fixed, *t.overrides], str(out / t.name)) for t in trials}
+    # Absolute paths: a Dask worker may run in another directory (of a shared file system).
+    tasks = {t.name: (config, [*fixed, *t.overrides], str(out.absolute() / t.name))
+             for t in trials}
     finished = [t for t in tasks.values() if (Path(t[2]) / "summary.json").is_file()]
     pending = [t for t in tasks.values() if t not in finished]
     runner = _on_dask(args.dask) if args.dask else _on_processes(args.jobs, len(pending))
