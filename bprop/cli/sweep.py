@@ -239,7 +239,8 @@ def run_trial(config: str, overrides: list[str], run_dir: str,
     -------
     dict
         ``trial`` (the directory's name), ``status`` (``done``, ``resumed``,
-        ``skipped`` or ``failed``), ``error`` (one line; empty unless failed),
+        ``skipped``, ``failed`` or ``interrupted``), ``error`` (one line; empty
+        unless failed or interrupted),
         ``summary`` (summary.json), ``epochs``, ``seconds``, and
         ``blas_threads`` (the most threads a BLAS library had while it ran).
     """
