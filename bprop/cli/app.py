@@ -27,6 +27,7 @@ COMMANDS = [
     "bprop.cli.summary",
     "bprop.cli.listing",
     "bprop.cli.init",
+    "bprop.cli.sweep",
     "bprop.exercises.cli",
 ]
 

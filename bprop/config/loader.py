@@ -20,6 +20,7 @@ The format (every key but ``model`` has a default; see ``configs/*.yaml``)::
     schedule: Constant      # or {type: StepDecay, step_size: 10, gamma: 0.5}, ...
     callbacks: []           # registered callbacks, e.g. [{type: EarlyStopping, patience: 5}]
     train: {epochs: 30, batch_size: 32, dtype: float32}
+    sweep: {params: {optimizer.lr: [0.01, 0.1]}}   # `bprop sweep` only (config.sweep)
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import yaml
 from ..registry import did_you_mean
 from . import data, entries
 from .fields import ConfigError, Field, check_mapping, join_path
+from .sweep import check_sweep
 
 __all__ = ["ConfigError", "apply_overrides", "dump", "load_config", "load_yaml", "resolve"]
 
@@ -48,7 +50,8 @@ TRAIN = {
     "restore_best_weights": Field(bool, False),
     "checkpoint_every": Field(int, 1, low=1),
 }
-TOP = ("name", "seed", "data", "model", "loss", "optimizer", "schedule", "callbacks", "train")
+TOP = ("name", "seed", "data", "model", "loss", "optimizer", "schedule", "callbacks", "train",
+       "sweep")
 
 
 def load_yaml(path: str) -> dict[str, Any]:
@@ -204,6 +207,9 @@ def resolve(raw: dict[str, Any], *, name: str = "run", base_dir: str = ".") -> d
         out["callbacks"] = entries.check_callbacks(raw["callbacks"])
     out["train"] = train
     check_monitors(out)
+    # Checked here so that a typo fails `bprop train` too, but left out of the
+    # resolved config: a run (one sweep trial included) is never a sweep.
+    check_sweep(raw.get("sweep"), keys=TOP)
     return out
 
 

@@ -1,0 +1,508 @@
+"""``bprop sweep CONFIG key=v1,v2 ... [--jobs N | --dask ADDRESS] [--out DIR]``.
+
+One config, run once per point of a grid or a random search (`bprop.config.sweep`).
+Every trial is an ordinary ``bprop train`` run directory under ``DIR``, made by
+the same code path, so each one can be inspected, resumed or re-run on its own.
+Trials run in local processes (joblib) or on a Dask cluster; a failed trial is
+recorded and never stops the others; running the same sweep again skips the
+finished trials and resumes the interrupted ones from their checkpoints. The
+sweep leaves ``sweep.csv`` (one row per trial) and ``sweep.png`` (the trials'
+validation curves) in ``DIR``, and prints a table sorted by the monitored metric.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import io
+import itertools
+import json
+import math
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..config.fields import ConfigError
+
+EXAMPLES = """examples:
+  bprop sweep configs/xor.yaml optimizer.lr=0.01,0.1,1 model.0.out=4,16 train.epochs=50
+  bprop sweep configs/digits.yaml optimizer.lr=0.01,0.05 --jobs 2 --out runs/digits-lr
+  bprop sweep configs/digits.yaml --dask tcp://scheduler:8786   # the config's sweep: section
+  bprop sweep configs/digits.yaml optimizer.lr=0.01,0.05 --out runs/digits-lr  # again: skips
+"""
+INSTALL_DASK = "pip install 'bprop[dask]'  (or: pip install \"dask[distributed]\")"
+RUN_FILES = ("config.yaml", "history.csv", "checkpoint.npz", "model.npz", "summary.json",
+             "loss_curve.png")
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "sweep", help="train one config over a grid or a random search of values",
+        description="Train CONFIG once per trial: every combination of the key=v1,v2 lists "
+                    "(and of the config's sweep: section, a grid or a random search). Each "
+                    "trial is a run directory under --out; the sweep writes sweep.csv and "
+                    "sweep.png there. Running it again skips finished trials and resumes "
+                    "interrupted ones. Exit status 1 when a trial failed.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("config", metavar="CONFIG.yaml", help="the base config")
+    p.add_argument("overrides", nargs="*", metavar="key.path=v1,v2",
+                   help="values to sweep (v1,v2,...) or to fix in every trial (v)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--jobs", type=int, metavar="N",
+                       help="trials at a time in local processes (default: one per core)")
+    where.add_argument("--dask", metavar="ADDRESS",
+                       help="run the trials on the Dask scheduler at ADDRESS "
+                            "(tcp://HOST:PORT)")
+    p.add_argument("--out", metavar="DIR",
+                   help="the sweep's directory; default runs/<name>-sweep")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the sweep; 0 when every trial finished, 1 when one failed.
+
+    Raises
+    ------
+    ConfigError
+        If the base config, the sweep section or an argument is wrong (exit
+        status 2 before any trial starts).
+    """
+    from ..config.loader import TOP, apply_overrides, load_config, load_yaml
+    from ..config.sweep import add_params, check_sweep, expand, parse_cli
+
+    if args.jobs is not None and args.jobs < 1:
+        raise ConfigError("--jobs", f"must be an integer >= 1, got {args.jobs}")
+    fixed, swept = parse_cli(args.overrides)
+    raw = apply_overrides(load_yaml(args.config), fixed)  # sweep.* overrides act here
+    spec = add_params(check_sweep(raw.get("sweep"), keys=TOP), swept)
+    if not spec["params"]:
+        raise ConfigError("sweep", "nothing to sweep: give key.path=v1,v2 on the command "
+                                   "line, or a sweep: section with params")
+    base = load_config(args.config, fixed)  # a wrong base config stops here, with status 2
+    trials = expand(spec)
+    out = Path(args.out or os.path.join("runs", f"{base['name']}-sweep"))
+    config = os.path.abspath(args.config)
+    # Absolute paths: a Dask worker may run in another directory (of a shared file system).
+    tasks = {t.name: (config, [*fixed, *t.overrides], str(out.absolute() / t.name))
+             for t in trials}
+    finished = [t for t in tasks.values() if (Path(t[2]) / "summary.json").is_file()]
+    pending = [t for t in tasks.values() if t not in finished]
+    runner = _on_dask(args.dask) if args.dask else _on_processes(args.jobs, len(pending))
+    out.mkdir(parents=True, exist_ok=True)
+    method = "grid" if spec["method"] == "grid" else f"random search (seed {spec['seed']})"
+    print(f"sweep: {len(trials)} trials, {method} over {', '.join(spec['params'])}; "
+          f"in {out}", flush=True)
+
+    results: dict[str, dict[str, Any]] = {}
+    # A finished trial is only read (and its config compared), here, not trained.
+    done = (run_trial(*task, threads=1) for task in finished)
+    for i, result in enumerate(itertools.chain(done, runner(pending)), 1):
+        results[result["trial"]] = result
+        print(f"[{i}/{len(trials)}] {_line(result)}", flush=True)
+
+    rows = [results[t.name] for t in trials]
+    monitor = _monitor(spec["monitor"] or base["train"]["monitor"], rows)
+    _write_csv(out / "sweep.csv", trials, rows, monitor)
+    print(_table(trials, rows, monitor))
+    plot_sweep(out / "sweep.png", trials, rows, monitor, base["name"])
+    failed = sum(bool(r["error"]) for r in rows)
+    counts = {s: sum(r["status"] == s for r in rows)
+              for s in ("done", "resumed", "skipped", "failed", "interrupted")}
+    print(", ".join(f"{n} {s}" for s, n in counts.items() if n)
+          + f"; sweep.csv and sweep.png in {out}")
+    return 1 if failed else 0
+
+
+# -- where the trials run ---------------------------------------------------
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def plan(jobs: int | None, n: int, cores: int) -> tuple[int, int]:
+    """Trials at a time and BLAS threads per trial, with ``jobs x threads <= cores``.
+
+    Parameters
+    ----------
+    jobs : int or None
+        Asked for (None: one per core); never more than the cores or the trials.
+    n : int
+        Trials to run.
+    cores : int
+        CPU cores this process may use.
+
+    Returns
+    -------
+    jobs, threads : int
+        Every core used, none oversubscribed (numpy's BLAS would otherwise start
+        one thread per core in every one of the ``jobs`` processes).
+    """
+    jobs = max(1, min(jobs or cores, cores, n))
+    return jobs, max(1, cores // jobs)
+
+
+def _on_processes(jobs: int | None, n: int) -> Any:
+    """Run tasks in ``jobs`` local processes (joblib), each with cores // jobs BLAS threads."""
+    from joblib import Parallel, delayed
+
+    cores = _cores()
+    if jobs is not None and jobs > cores:
+        print(f"--jobs {jobs} > {cores} cores: running {cores} trials at a time, so that "
+              "trials x BLAS threads stays within the cores", file=sys.stderr)
+    jobs, threads = plan(jobs, n, cores)
+
+    def runner(tasks: list[tuple]) -> Iterator[dict[str, Any]]:
+        if not tasks:
+            return iter(())
+        print(f"running {len(tasks)} trial(s): {jobs} at a time, {threads} BLAS "
+              f"thread(s) each", flush=True)
+        return Parallel(n_jobs=jobs, return_as="generator_unordered")(
+            delayed(run_trial)(*task, threads=threads) for task in tasks)
+
+    return runner
+
+
+def _on_dask(address: str) -> Any:
+    """Run tasks on the Dask scheduler at ``address``; errors exit with status 2."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ConfigError("--dask", f"needs Dask's distributed scheduler, which is not "
+                                    f"installed; install it with {INSTALL_DASK}") from None
+    try:
+        client = Client(address, timeout=10, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as err:
+        raise ConfigError("--dask", f"cannot reach a Dask scheduler at {address!r}: "
+                                    f"{err}") from None
+
+    def runner(tasks: list[tuple]) -> Iterator[dict[str, Any]]:
+        with client:
+            if not tasks:
+                return
+            print(f"running {len(tasks)} trial(s) on the Dask cluster at {address}",
+                  flush=True)
+            # pure=False: a trial is run for its files, never taken from a cache.
+            futures = {client.submit(run_trial, *task, pure=False): task for task in tasks}
+            for future in as_completed(futures, loop=client.loop):
+                if future.status == "finished":
+                    yield future.result()
+                else:  # the worker died (killed, out of memory): the trial failed
+                    err = future.exception()
+                    yield _result(Path(futures[future][2]), "failed", 0.0,
+                                  f"{type(err).__name__}: {err}")
+
+    return runner
+
+
+def _worker_threads() -> int:
+    """BLAS threads for a trial on a Dask worker: the worker's cores shared by its threads."""
+    try:
+        from distributed import get_worker
+
+        nthreads = get_worker().nthreads
+    except (ImportError, ValueError, AttributeError):  # not on a Dask worker
+        nthreads = 1
+    return max(1, _cores() // max(1, nthreads))
+
+
+# -- one trial ----------------------------------------------------------------
+
+
+def run_trial(config: str, overrides: list[str], run_dir: str,
+              threads: int | None = None) -> dict[str, Any]:
+    """Train one trial with ``bprop train`` (or resume it, or read its finished result).
+
+    Runs in a worker process or thread; never raises, so that one trial's
+    failure never stops the others.
+
+    Parameters
+    ----------
+    config : str
+        The base config's path (absolute: workers may run elsewhere).
+    overrides : list of str
+        ``key=value`` overrides of this trial.
+    run_dir : str
+        The trial's run directory (new, or left by an earlier run of the sweep).
+    threads : int, optional
+        BLAS threads for this trial; default: the Dask worker's share of its cores.
+
+    Returns
+    -------
+    dict
+        ``trial`` (the directory's name), ``status`` (``done``, ``resumed``,
+        ``skipped``, ``failed`` or ``interrupted``), ``error`` (one line; empty
+        unless failed or interrupted),
+        ``summary`` (summary.json), ``epochs``, ``seconds``, and
+        ``blas_threads`` (the most threads a BLAS library had while it ran).
+    """
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    path, start, rc = Path(run_dir), time.perf_counter(), None
+    threads = threads or _worker_threads()
+    with threadpool_limits(limits=threads), _captured() as log:
+        blas = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+        try:
+            status, rc = _train(config, overrides, path)
+            error = "" if rc == 0 else _error_line(log.getvalue(), rc)
+        except ConfigError as err:  # raised before `bprop train` ran: a directory clash
+            error = str(err)
+        except Exception as err:  # a bug in one trial is that trial's failure, not the sweep's
+            error = f"{type(err).__name__}: {err}"
+    if error:
+        # 128 + signal: stopped by SIGINT/SIGTERM with a checkpoint; the next run resumes it.
+        status = "interrupted" if isinstance(rc, int) and rc > 128 else "failed"
+    return {**_result(path, status, time.perf_counter() - start, error),
+            "blas_threads": max(blas, default=threads)}
+
+
+def _train(config: str, overrides: list[str], path: Path) -> tuple[str, int]:
+    """``bprop train`` for a new trial, ``bprop train --resume`` for an interrupted one."""
+    from .app import main
+
+    if path.is_dir() and any(path.iterdir()):
+        _check_same_run(config, overrides, path)
+        if (path / "summary.json").is_file():
+            return "skipped", 0
+        if (path / "checkpoint.npz").is_file():
+            rc = main(["train", "--resume", str(path), "--quiet"])
+            if rc != 0 or (path / "summary.json").is_file():
+                return "resumed", rc
+            # Trained to the end but stopped before summary.json: a run is
+            # reproducible, so training it again gives what it would have written.
+        # Stopped before its first checkpoint (or failed to start): start it again.
+        for name in RUN_FILES:
+            (path / name).unlink(missing_ok=True)
+        if any(path.iterdir()):
+            raise ConfigError(str(path), "holds files that are not a run's; move them away")
+    return "done", main(["train", config, *overrides, "--out", str(path), "--quiet"])
+
+
+def _check_same_run(config: str, overrides: list[str], path: Path) -> None:
+    """Refuse to skip or resume a directory whose config.yaml is another run's."""
+    import yaml
+
+    from ..config.loader import dump, load_config, load_yaml
+
+    if not (path / "config.yaml").is_file():
+        if not (path / "summary.json").is_file() and not (path / "checkpoint.npz").is_file():
+            return  # nothing of a run to keep
+        raise ConfigError(str(path), "has no config.yaml; not a run directory")
+    want = yaml.safe_load(dump(load_config(config, overrides)))
+    have = load_yaml(str(path / "config.yaml"))
+    for key, value in want.items():
+        if value is None:  # a default decided by the data (the loss): filled in by the run
+            continue
+        inner = value if isinstance(value, dict) else {"": value}
+        stored = have.get(key) if isinstance(value, dict) else {"": have.get(key)}
+        for k, v in inner.items():
+            if not isinstance(stored, dict) or stored.get(k) != v:
+                where = f"{key}.{k}" if k else key
+                raise ConfigError(str(path), f"was run with another config ({where} "
+                                             f"differs); delete it or sweep into another "
+                                             f"--out")
+
+
+def _error_line(log: str, rc: int) -> str:
+    """The one line that says why ``bprop train`` failed, from what it printed."""
+    lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
+    for ln in lines:
+        if ln.startswith("bprop: "):
+            return ln.removeprefix("bprop: ").removeprefix("error: ")
+    for ln in lines:
+        if ln.startswith("SIG"):  # interrupted: "SIGTERM: checkpoint of epoch 3 saved in ..."
+            return ln
+    return lines[-1] if lines else f"bprop train exited with status {rc}"
+
+
+def _result(path: Path, status: str, seconds: float, error: str) -> dict[str, Any]:
+    summary: dict[str, Any] = {}
+    if not error:
+        with contextlib.suppress(OSError, ValueError):
+            summary = json.loads((path / "summary.json").read_text())
+    epochs = summary.get("epochs", len(_history(path)))
+    return {"trial": path.name, "status": status, "error": error, "summary": summary,
+            "epochs": epochs, "seconds": round(summary.get("seconds", seconds), 3)}
+
+
+# Trials on a Dask worker share one process as threads: each one's output goes to
+# its own buffer, by thread, so that its error line is its own.
+_LOCAL = threading.local()
+_LOCK = threading.Lock()
+_STREAMS: dict[str, Any] = {"saved": None, "users": 0}
+
+
+class _ByThread(io.TextIOBase):
+    """Stands in for sys.stdout/sys.stderr: a capturing thread's text goes to its
+    buffer, any other thread's to the stream it replaced."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        buf = getattr(_LOCAL, "buf", None)
+        return (buf if buf is not None else self.stream).write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
+@contextlib.contextmanager
+def _captured() -> Iterator[io.StringIO]:
+    """Capture this thread's stdout and stderr text (other threads' passes through)."""
+    with _LOCK:
+        if _STREAMS["users"] == 0:
+            _STREAMS["saved"] = sys.stdout, sys.stderr
+            sys.stdout, sys.stderr = _ByThread(sys.stdout), _ByThread(sys.stderr)
+        _STREAMS["users"] += 1
+    _LOCAL.buf = io.StringIO()
+    try:
+        yield _LOCAL.buf
+    finally:
+        _LOCAL.buf = None
+        with _LOCK:
+            _STREAMS["users"] -= 1
+            if _STREAMS["users"] == 0:  # the last capture ended: put the streams back
+                sys.stdout, sys.stderr = _STREAMS["saved"]
+
+
+# -- the summary: sweep.csv, the table, sweep.png ------------------------------
+
+
+def _history(path: Path) -> list[dict[str, float]]:
+    try:
+        with open(path / "history.csv", newline="") as f:
+            return [{k: float(v) if v else math.nan for k, v in row.items()}
+                    for row in csv.DictReader(f)]
+    except (OSError, ValueError):
+        return []
+
+
+def _monitor(wanted: str, rows: list[dict[str, Any]]) -> str:
+    """The summary key to sort by: ``wanted``, or the training loss when the trials
+    have no validation data (sorting by a test metric would be selecting on it)."""
+    key = "train_loss" if wanted == "loss" else wanted
+    if any(key in r["summary"] for r in rows) or not any(r["summary"] for r in rows):
+        return key
+    print(f"(no trial has {key}, e.g. data.val_size is 0: sorting by train_loss)")
+    return "train_loss"
+
+
+def _metrics(rows: list[dict[str, Any]], monitor: str) -> list[str]:
+    keys = [monitor]
+    for r in rows:
+        keys += [k for k, v in r["summary"].items() if k.startswith(("test_", "val_"))
+                 and isinstance(v, (int, float)) and k not in keys]
+    return keys + ([] if "train_loss" in keys else ["train_loss"])
+
+
+def _ranked(rows: list[dict[str, Any]], monitor: str) -> list[int]:
+    """Trial indices, best first by ``monitor``; failed and unmeasured trials last."""
+    from ..config.sweep import maximize
+
+    sign = -1 if maximize(monitor) else 1
+
+    def key(i: int) -> tuple[int, float]:
+        v = rows[i]["summary"].get(monitor)
+        ok = isinstance(v, (int, float)) and not math.isnan(v)
+        return (0, sign * v) if ok else (1, 0.0)
+
+    return sorted(range(len(rows)), key=key)
+
+
+def _fmt(v: Any, digits: int = 6) -> str:
+    if isinstance(v, float):
+        return "" if math.isnan(v) else f"{v:.{digits}g}"
+    return "" if v is None else str(v)
+
+
+def _line(r: dict[str, Any]) -> str:
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in r["summary"].items()
+                      if k.startswith(("val_", "test_")))
+    what = r["error"] if r["error"] else f"{shown} ({r['epochs']} epochs)"
+    return f"{r['status']:<8} {r['trial']}: {what}"
+
+
+def _write_csv(path: Path, trials: list, rows: list[dict[str, Any]], monitor: str) -> None:
+    """sweep.csv: one row per trial, in the sweep's order."""
+    from ..modelfile import atomic_write
+
+    keys = [k for k, _ in trials[0].values]
+    metrics = _metrics(rows, monitor)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["trial", *keys, "status", *metrics, "epochs", "seconds", "error"])
+    for t, r in zip(trials, rows, strict=True):
+        writer.writerow([r["trial"], *(v for _, v in t.values), r["status"],
+                         *(_fmt(r["summary"].get(m)) for m in metrics), r["epochs"],
+                         _fmt(r["seconds"]), r["error"]])
+    atomic_write(path, buf.getvalue())
+
+
+def _table(trials: list, rows: list[dict[str, Any]], monitor: str) -> str:
+    """The trials as a text table, best first by ``monitor``."""
+    keys = [k for k, _ in trials[0].values]
+    shown = [m for m in _metrics(rows, monitor) if m == monitor or m.startswith("test_")]
+    header = ["#", *keys, "status", *shown, "epochs", "seconds"]
+    body = []
+    for rank, i in enumerate(_ranked(rows, monitor), 1):
+        r = rows[i]
+        body.append([str(rank), *(v for _, v in trials[i].values), r["status"],
+                     *(_fmt(r["summary"].get(m), 4) for m in shown), str(r["epochs"]),
+                     f"{r['seconds']:.2f}"])
+    widths = [max(len(row[c]) for row in [header, *body]) for c in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+             for row in [header, *body]]
+    failed = [f"  {r['trial']}: {r['error']}" for r in rows if r["error"]]
+    return "\n".join([f"sorted by {monitor}:", *lines,
+                      *(["failed:", *failed] if failed else [])])
+
+
+def plot_sweep(path: Path, trials: list, rows: list[dict[str, Any]], monitor: str,
+               title: str) -> None:
+    """The trials' validation curves overlaid (the training loss where there is no
+    validation data), the best trials labelled; matplotlib's Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    histories = [_history(Path(path).parent / r["trial"]) for r in rows]
+    has = {k: any(not math.isnan(h.get(k, math.nan)) for hist in histories for h in hist)
+           for k in ("val_loss", "val_accuracy")}
+    loss_key = "val_loss" if has["val_loss"] else "loss"
+    panels = [loss_key] + (["val_accuracy"] if has["val_accuracy"] else [])
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels) + 2, 3.8), dpi=100,
+                             squeeze=False)
+    labelled = set(_ranked(rows, monitor)[:8])  # a legend of more lines reads as noise
+    for i, (hist, r) in enumerate(zip(histories, rows, strict=True)):
+        if not hist:
+            continue
+        label = ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in trials[i].values)
+        style = {"ls": "--" if r["error"] else "-", "lw": 1.2,
+                 "label": label if i in labelled else None,
+                 "color": None if i in labelled else "0.75"}
+        for ax, key in zip(axes[0], panels, strict=True):
+            ax.plot([h["epoch"] for h in hist], [h.get(key, math.nan) for h in hist], **style)
+    for ax, key in zip(axes[0], panels, strict=True):
+        what = "training loss" if key == "loss" else key.replace("val_", "validation ")
+        ax.set(xlabel="epoch", ylabel=what, title=f"{title}: {what}")
+        ax.grid(alpha=0.3)
+    if axes[0, -1].get_legend_handles_labels()[0]:
+        axes[0, -1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.tight_layout()
+    tmp = Path(path).with_name(f".{Path(path).name}.tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    os.replace(tmp, path)
