@@ -50,8 +50,8 @@ GAP_BAND = 25.0
 NOISE_BAND = C_BAND + GAP_BAND
 #: Each entry's step is cut by 10 at most this many times to step past a kink.
 STEP_CUTS = 4
-_TINY = np.finfo(np.float64).tiny
-_EPS = np.finfo(np.float64).eps
+_TINY = float(np.finfo(np.float64).tiny)
+_EPS = float(np.finfo(np.float64).eps)
 
 
 def numerical_gradient(
@@ -229,7 +229,7 @@ class GradcheckReport:
 
     @property
     def ok(self) -> bool:
-        return self.max_rel_error <= self.tol
+        return bool(self.max_rel_error <= self.tol)
 
     @property
     def kinks(self) -> int:
