@@ -69,6 +69,8 @@ EXERCISE = Exercise(
     name="custom_layer",
     title="A layer of your own",
     filename="custom_layer.py",
+    own=("MyLayer",),
+    library=("registry:layer",),
     checks=(
         Check("forward returns a new (N, D_out) float array", 2, _forward),
         Check("Linear + MyLayer passes the gradient checker", 6, _gradcheck),

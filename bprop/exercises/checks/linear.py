@@ -113,6 +113,8 @@ EXERCISE = Exercise(
     name="linear",
     title="Linear backward",
     filename="linear.py",
+    own=("Linear",),
+    library=("bprop.layers:Linear",),
     checks=(
         Check("dx matches bprop.layers.Linear", 3, _dx),
         Check("weight.grad matches bprop.layers.Linear", 3, _dW),

@@ -46,6 +46,8 @@ EXERCISE = Exercise(
     name="sigmoid",
     title="Sigmoid backward",
     filename="sigmoid.py",
+    own=("Sigmoid",),
+    library=("bprop.layers:Sigmoid",),
     checks=(
         Check("dx matches bprop.layers.Sigmoid", 6, _values),
         Check("passes the gradient checker", 4, _gradcheck),

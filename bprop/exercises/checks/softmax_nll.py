@@ -88,6 +88,8 @@ EXERCISE = Exercise(
     name="softmax_nll",
     title="SoftmaxNLL forward and backward",
     filename="softmax_nll.py",
+    own=("SoftmaxNLL",),
+    library=("bprop.losses:SoftmaxNLL",),
     checks=(
         Check("forward matches bprop.losses.SoftmaxNLL", 3, _forward),
         Check("forward is stable for scores of +-1000", 1, _stable),

@@ -95,6 +95,8 @@ EXERCISE = Exercise(
     name="value_gate",
     title="A Value gate: softplus",
     filename="value_gate.py",
+    own=("softplus",),
+    library=(),
     checks=(
         Check("forward: log(1 + e^x)", 2, _forward),
         Check("backward: local gradient x upstream gradient", 4, _local_gradient),
