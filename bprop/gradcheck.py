@@ -291,7 +291,8 @@ def check_gradients(
     the two disagree (a kink within the step, or curvature too strong for
     it) the step is cut by 10, up to 4 times; an entry still on a kink at
     ``eps * 1e-4`` is skipped and counted. Random layers (Dropout) replay
-    the same mask on every forward.
+    the same mask on every forward (any ``numpy.random.Generator`` a layer
+    holds is replayed, and numpy's global generator).
 
     Parameters
     ----------
@@ -326,15 +327,20 @@ def check_gradients(
     x = np.array(x, dtype=np.float64)
     params = model.parameters()
     saved = [(p.value, p.grad) for p in params]
-    rng_states = [g.bit_generator.state for g in layer_rngs(model)]
+    rngs = _generators(model)
+    rng_states = [g.bit_generator.state for g in rngs]
+    legacy_state = np.random.get_state()
     try:
         for p in params:
             p.value = np.array(p.value, dtype=np.float64)
             p.grad = np.zeros_like(p.value)
 
         def f(_: Any = None) -> float:
-            for g, s in zip(layer_rngs(model), rng_states, strict=True):
+            # Random layers draw the same numbers on every forward: their own
+            # generators and numpy's global one are replayed.
+            for g, s in zip(rngs, rng_states, strict=True):
                 g.bit_generator.state = s
+            np.random.set_state(legacy_state)
             return float(loss.forward(model.forward(x), target))
 
         f()
@@ -359,6 +365,18 @@ def check_gradients(
     finally:
         for p, (value, grad) in zip(params, saved, strict=True):
             p.value, p.grad = value, grad
+
+
+def _generators(model: Layer) -> list[np.random.Generator]:
+    """Every numpy Generator a layer or stack holds, whatever the attribute's name."""
+    found = list(layer_rngs(model))
+    stack = [model]
+    while stack:
+        layer = stack.pop()
+        stack.extend(getattr(layer, "layers", []))
+        found += [v for v in vars(layer).values() if isinstance(v, np.random.Generator)]
+    unique = {id(g): g for g in found}
+    return list(unique.values())
 
 
 def _check_array(f, name, value, analytic, eps, sigma_f, tol, max_entries, sampler):

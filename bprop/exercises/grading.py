@@ -301,8 +301,8 @@ def grade_exercise(
         stderr.seek(max(0, stderr.tell() - 2000))
         tail = stderr.read().decode(errors="replace").strip().splitlines()
     records = _parse(b"".join(chunks))
-    ending = _ending(proc.returncode, timed_out, wall, tail, exercise.filename, memory_mb)
-    return _assemble(exercise, records, ending, time_limit)
+    ending = _ending(proc.returncode, timed_out, wall, tail, path.name, memory_mb)
+    return _assemble(exercise, path.name, records, ending)
 
 
 def _read_all(fd: int, chunks: list[bytes]) -> None:
@@ -353,9 +353,9 @@ def _ending(returncode: int, timed_out: bool, wall: float, tail: list[str], file
             f"finished: {filename} must not call exit(), os._exit() or end the program{detail}")
 
 
-def _assemble(exercise: Exercise, records: list[dict], ending: str,
-              time_limit: float) -> ExerciseResult:
-    result = ExerciseResult(exercise.name, exercise.title, exercise.filename)
+def _assemble(exercise: Exercise, filename: str, records: list[dict],
+              ending: str) -> ExerciseResult:
+    result = ExerciseResult(exercise.name, exercise.title, filename)
     by_kind = {r["kind"]: r for r in records}
     done = {r["index"]: r for r in records if r["kind"] == "check"}
     stop = by_kind.get("import_error") or by_kind.get("refused")
@@ -367,7 +367,7 @@ def _assemble(exercise: Exercise, records: list[dict], ending: str,
         elif i in done:
             message, passed = str(done[i].get("message", "")), bool(done[i].get("passed"))
         elif not imported:
-            message, passed = f"while importing {exercise.filename}: {ending}", False
+            message, passed = f"while importing {filename}: {ending}", False
         elif first_missing:
             message, passed, first_missing = ending, False, False
         else:
