@@ -270,6 +270,11 @@ def grade_exercise(
     """Grade one exercise in a new process; every way it can end is this exercise's result."""
     directory = Path(directory).resolve()
     path = student_file(exercise, directory)
+    if not path.is_file():  # nothing to run: no process needed
+        missing = {"kind": "import_error",
+                   "message": f"could not import {path.name}: FileNotFoundError: "
+                              f"{path.name} is missing"}
+        return _assemble(exercise, path.name, [missing], "")
     read_fd, write_fd = os.pipe()
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[2])
