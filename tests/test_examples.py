@@ -134,3 +134,11 @@ def test_readme_teaching_section_runs_and_lists_every_example(capsys):
     assert float(lines[1]) == pytest.approx(math.sin(3) + 3 * math.cos(3))
     for script in EXAMPLES.glob("*.py"):
         assert f"`{script.name}`" in section, f"README does not list {script.name}"
+
+
+def test_moons_micrograd_trains_an_mlp_of_values(capsys):
+    result = load("moons_micrograd").main([])
+    assert result["accuracy"] >= 0.85
+    out = capsys.readouterr().out
+    assert "step   0" in out and out.splitlines()[-1].startswith("final: loss")
+    assert f"training accuracy {result['accuracy']:.0%}" in out
