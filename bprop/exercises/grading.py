@@ -132,7 +132,7 @@ class GradeReport:
 
     def feedback(self) -> str:
         """The report for the student, in Markdown: every check, what to fix first."""
-        lines = [f"# Feedback: {Path(self.directory).name}", "",
+        lines = [f"# Feedback: {Path(self.directory).resolve().name}", "",
                  f"**Total: {self.points}/{self.max_points} points**", "",
                  "| exercise | file | points | result |", "|---|---|---|---|"]
         for e in self.exercises:
