@@ -60,7 +60,8 @@ def numerical_gradient(
     """Central-difference gradient of the scalar function ``f`` at ``x``.
 
     ``x`` is perturbed in place one entry at a time and restored exactly, so
-    ``f`` may read it through any alias (a layer's weight array, say).
+    ``f`` may read it through any alias (a layer's weight array, say). The
+    last call is ``f(x)``, so what ``f`` caches belongs to ``x``.
 
     Parameters
     ----------
@@ -86,6 +87,7 @@ def numerical_gradient(
     for i in np.ndindex(x.shape):
         f_plus, f_minus = _evaluate_pair(f, x, i, eps)
         grad[i] = (f_plus - f_minus) / (2 * eps)
+    f(x)  # last at x itself: whatever f caches (a loss's softmax) belongs to x again
     return grad
 
 
@@ -361,6 +363,7 @@ def check_gradients(
             report.rows.append(
                 _check_array(f, name, value, analytic, eps, sigma_f, tol, max_entries, sampler)
             )
+        f()  # the layers' and the loss's caches belong to x again
         return report
     finally:
         for p, (value, grad) in zip(params, saved, strict=True):

@@ -94,7 +94,7 @@ def test_xor_single_layer_fails_hidden_layer_learns(capsys):
 
 def test_differentiation_cost(capsys, tmp_path):
     rows = load("differentiation_cost").main(
-        ["--max-dim", "32", "--repeats", "1", "--plot", str(tmp_path / "cost.png")]
+        ["--max-dim", "32", "--repeats", "3", "--plot", str(tmp_path / "cost.png")]
     )
     assert [r["n"] for r in rows] == [1, 2, 4, 8, 16, 32]
     for r in rows:
