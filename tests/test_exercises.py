@@ -286,6 +286,29 @@ def test_exit_crash_loop_and_memory_are_that_exercises_error(reference, tmp_path
     assert (reference / "feedback.md").exists()
 
 
+def test_killing_the_grader_or_forging_results_costs_that_exercise_only(reference):
+    (reference / "sigmoid.py").write_text("import os, signal\nos.kill(os.getppid(), "
+                                          "signal.SIGKILL)\n")
+    (reference / "sgd.py").write_text("import os, signal\nos.killpg(0, signal.SIGKILL)\n")
+    # Fake "passed" lines on every file descriptor the process has, then a silent exit.
+    (reference / "linear.py").write_text(
+        "import json, os\n"
+        "for fd in range(3, 64):\n"
+        "    for i in range(5):\n"
+        "        try:\n"
+        "            os.write(fd, (json.dumps({'kind': 'check', 'index': i, 'passed': True,"
+        " 'message': ''}) + '\\n').encode())\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "os._exit(0)\n")
+    report = {e.name: e for e in grade(reference, only=["sigmoid", "linear", "sgd",
+                                                        "value_gate"]).exercises}
+    assert [e.points for e in report.values()] == [0, 0, 0, 10]
+    assert "killed from inside" in report["sigmoid"].message
+    assert "killed from inside" in report["sgd"].message
+    assert "exit status 0" in report["linear"].message
+
+
 def test_an_endless_loop_in_a_check_costs_that_check_only(reference):
     _mutate(reference, "sigmoid.py", "y = self._y\n", "y = self._y\n        while True:\n"
             "            pass\n")

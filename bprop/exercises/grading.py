@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -32,6 +33,13 @@ MEMORY_MB = 2048
 _STARTUP_S = 15.0  # Python, numpy and bprop starting on a busy machine
 _RUNNER = ("import sys; del sys.path[0]; from bprop.exercises.runner import main; "
            "sys.exit(main(sys.argv[1:]))")
+# Between the grader and the runner, a supervisor: the runner's parent, so that a
+# student file killing "its parent" kills only this, and the runner's exit status
+# (a signal, say) comes back on the supervisor's stdout.
+_SUPERVISOR = ("import subprocess, sys; del sys.path[0]; "
+               "p = subprocess.Popen([sys.executable, '-s', '-c', sys.argv[1], *sys.argv[2:]], "
+               "stdout=subprocess.DEVNULL, pass_fds=(int(sys.argv[4]),)); "
+               "print(p.wait(), flush=True)")
 
 
 @dataclass
@@ -281,13 +289,15 @@ def grade_exercise(
     env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
     env.update(PYTHONDONTWRITEBYTECODE="1", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
                MKL_NUM_THREADS="1", PYTHONHASHSEED="0")
-    command = [sys.executable, "-s", "-c", _RUNNER, exercise.name, str(path), str(write_fd),
-               str(time_limit), str(memory_mb), str(Path(teacher).resolve()) if teacher else ""]
+    command = [sys.executable, "-s", "-c", _SUPERVISOR, _RUNNER, exercise.name, str(path),
+               str(write_fd), str(time_limit), str(memory_mb),
+               str(Path(teacher).resolve()) if teacher else ""]
+    token = secrets.token_hex(16)  # results must carry it: stray lines are not results
     chunks: list[bytes] = []
     with tempfile.TemporaryFile() as stderr:
         try:
-            proc = subprocess.Popen(command, cwd=directory, env=env, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=stderr,
+            proc = subprocess.Popen(command, cwd=directory, env=env, stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=stderr,
                                     pass_fds=(write_fd,), start_new_session=True)
         finally:
             os.close(write_fd)
@@ -296,17 +306,21 @@ def grade_exercise(
         wall = time_limit * (len(exercise.checks) + 1) + _STARTUP_S
         timed_out = False
         try:
-            proc.wait(timeout=wall)
+            status, _ = proc.communicate(token.encode() + b"\n", timeout=wall)
         except subprocess.TimeoutExpired:
-            timed_out = True
-        _kill_group(proc)  # also whatever the student's file started
+            timed_out, status = True, b""
+        _kill_group(proc)  # the runner too, and whatever the student's file started
         proc.wait()
         reader.join(timeout=5)
         stderr.seek(0, os.SEEK_END)
         stderr.seek(max(0, stderr.tell() - 2000))
         tail = stderr.read().decode(errors="replace").strip().splitlines()
-    records = _parse(b"".join(chunks))
-    ending = _ending(proc.returncode, timed_out, wall, tail, path.name, memory_mb)
+    try:
+        returncode: int | None = int(status.decode().strip())
+    except ValueError:  # the supervisor itself was killed: by the student's file
+        returncode = None
+    records = _parse(b"".join(chunks), token)
+    ending = _ending(returncode, timed_out, wall, tail, path.name, memory_mb)
     return _assemble(exercise, path.name, records, ending)
 
 
@@ -327,23 +341,26 @@ def _kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
-def _parse(data: bytes) -> list[dict]:
+def _parse(data: bytes, token: str) -> list[dict]:
     records = []
     for line in data.decode(errors="replace").splitlines():
         try:
             record = json.loads(line)
         except ValueError:
             continue
-        if isinstance(record, dict) and "kind" in record:
+        if isinstance(record, dict) and "kind" in record and record.get("token") == token:
             records.append(record)
     return records
 
 
-def _ending(returncode: int, timed_out: bool, wall: float, tail: list[str], filename: str,
+def _ending(returncode: int | None, timed_out: bool, wall: float, tail: list[str], filename: str,
             memory_mb: int) -> str:
     """Why a grading process stopped early, in words for the student."""
     if timed_out:
         return f"stopped after {wall:g} s: is there an endless loop?"
+    if returncode is None:
+        return (f"the grading process was killed from inside: {filename} must not stop or "
+                "kill processes")
     if returncode is not None and returncode < 0:
         sig = -returncode
         if sig == getattr(signal, "SIGXCPU", -1):

@@ -56,6 +56,8 @@ def set_limits(memory_mb: int, cpu_seconds: float) -> None:
     if cpu_seconds > 0:
         soft = int(cpu_seconds) + 1
         resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 2))
+    # Files the student's code writes (and its error output) stay small.
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024 * 1024, 64 * 1024 * 1024))
 
 
 def _watched_modules() -> dict[str, types.ModuleType]:
@@ -261,11 +263,12 @@ def main(argv: list[str]) -> int:
     if teacher:
         exercise = teaching.load(teacher).apply(exercise)
     checks = [(c.description, c.points, c.run) for c in exercise.checks]
+    token = sys.stdin.readline().strip()  # before the student's file can read it
     out = os.fdopen(int(fd), "w", buffering=1)
     write, dumps = out.write, json.dumps
 
     def send(**record) -> None:
-        write(dumps(record) + "\n")
+        write(dumps({**record, "token": token}) + "\n")
 
     path = os.path.realpath(path)
     tripwire = Tripwire(path)
