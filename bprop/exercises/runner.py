@@ -42,6 +42,8 @@ WATCHED = ("bprop", "numpy", "builtins", "math", "json", "os", "signal", "traceb
 # Modules where data counts as much as code: the grader and the gradient checker.
 STRICT = ("bprop.exercises", "bprop.gradcheck")
 _MISSING = object()
+# The methods of a library class that compute what an exercise asks for.
+COMPUTING = frozenset({"forward", "backward", "backward_params", "step"})
 
 
 def set_limits(memory_mb: int, cpu_seconds: float) -> None:
@@ -144,8 +146,9 @@ class Tripwire:
         self.methods: dict[int, str] = {}  # id of a library method (either form) -> its name
 
     def install(self, cls: type) -> None:
+        """Wrap the methods that compute (forward, backward, step) of ``cls``."""
         for attr, member in list(vars(cls).items()):
-            if not isinstance(member, types.FunctionType) or attr.startswith("__"):
+            if not isinstance(member, types.FunctionType) or attr not in COMPUTING:
                 continue
             qualname = f"{cls.__module__.split('.')[0]}.{_public_module(cls)}.{cls.__name__}.{attr}"
             guarded = self._guard(member, qualname)
