@@ -13,18 +13,7 @@ import numpy as np
 import pytest
 
 from bprop.gradcheck import check_gradients, estimate_noise, numerical_gradient
-from bprop.layers import (
-    Dropout,
-    Identity,
-    Layer,
-    LeakyReLU,
-    Linear,
-    ReLU,
-    Sequential,
-    Sigmoid,
-    Softmax,
-    Tanh,
-)
+from bprop.layers import Dropout, Layer, Linear, ReLU, Sequential, Sigmoid
 from bprop.losses import SoftmaxNLL, SquaredError
 
 SCALES = (0.01, 0.05, 1.0)
@@ -84,15 +73,26 @@ class NoFactorSigmoid(Sigmoid):
         return dy
 
 
-BUILT_IN = {
-    "ReLU": ReLU,
-    "LeakyReLU": LeakyReLU,
-    "Sigmoid": Sigmoid,
-    "Tanh": Tanh,
-    "Identity": Identity,
-    "Softmax": Softmax,
-    "Dropout": lambda: Dropout(0.3, rng=1),
-}
+def _built_in_layers() -> dict:
+    """Every registered layer but Linear and Sequential, built for 32 features."""
+    import inspect
+
+    from bprop.registry import lookup, names
+
+    makers = {"Dropout": lambda: Dropout(0.3, rng=1)}
+    for name in names("layer"):
+        cls = lookup("layer", name)
+        if name in ("Linear", "Sequential") or name in makers:
+            continue
+        required = [p for p in inspect.signature(cls).parameters.values()
+                    if p.default is inspect.Parameter.empty
+                    and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        makers[name] = (lambda cls=cls: cls(32)) if required else cls
+    return makers
+
+
+BUILT_IN = _built_in_layers()
+assert {"ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Identity", "Softmax", "Dropout"} <= set(BUILT_IN)
 WRONG = {
     "factor-2": dict(activation=ReLU, after_first=Half),
     "factor-2-sigmoid": dict(activation=Sigmoid, after_first=Half),
