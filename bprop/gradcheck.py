@@ -401,7 +401,7 @@ def _check_array(f, name, value, analytic, eps, sigma_f, tol, max_entries, sampl
         n, noise = found
         checked += 1
         band = NOISE_BAND * noise
-        if abs(a) + abs(n) <= band:
+        if 0 < abs(a) + abs(n) <= band:  # (both exactly 0 is an exact match)
             in_noise += 1
         raw = abs(a - n) / max(abs(a) + abs(n), _TINY)
         err = max(abs(a - n) - band, 0.0) / max(abs(a) + abs(n), _TINY)
