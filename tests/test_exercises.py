@@ -372,6 +372,12 @@ def test_teacher_file_sets_points_and_adds_hidden_checks(reference, tmp_path, ca
                            str(teacher)]) == 1
     feedback = (reference / "feedback.md").read_text()
     assert "stable at |x| = 800 (hidden check): 0/2" in feedback
+    # A student file cannot switch a hidden check off.
+    _mutate(reference, "sigmoid.py", "import numpy as np\n",
+            "import numpy as np\nimport sys\nsys.modules['bprop_teacher_file'].stable = "
+            "lambda mod: True\n")
+    (result,) = grade(reference, only=["sigmoid"], teacher=teacher).exercises
+    assert result.points == 0 and "changed bprop_teacher_file.stable" in result.message
     teacher.write_text("POINTS = {'nope': 3}\n")
     assert exercises_main(["grade", str(reference), "--teacher", str(teacher)]) == 2
     assert "names the exercise 'nope'" in capsys.readouterr().err

@@ -36,11 +36,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 # Modules whose attributes a student file must leave alone (prefixes).
-WATCHED = ("bprop", "numpy", "builtins", "math", "json", "os", "signal", "traceback",
-           "warnings", "importlib", "types", "functools", "itertools", "dataclasses",
-           "pathlib", "resource", "operator", "copy", "inspect")
+WATCHED = ("bprop", "bprop_teacher_file", "numpy", "builtins", "math", "json", "os", "signal",
+           "traceback", "warnings", "importlib", "types", "functools", "itertools",
+           "dataclasses", "pathlib", "resource", "operator", "copy", "inspect")
 # Modules where data counts as much as code: the grader and the gradient checker.
-STRICT = ("bprop.exercises", "bprop.gradcheck")
+STRICT = ("bprop.exercises", "bprop.gradcheck", "bprop_teacher_file")
 _MISSING = object()
 # The methods of a library class that compute what an exercise asks for.
 COMPUTING = frozenset({"forward", "backward", "backward_params", "step"})
@@ -306,7 +306,7 @@ def main(argv: list[str]) -> int:
                 outcome = run(module)
             if isinstance(outcome, bool):  # a teacher's check may answer yes or no
                 outcome = types.SimpleNamespace(passed=outcome, message="" if outcome else
-                                                "failed", grad_error=None)
+                                                "this check failed", grad_error=None)
             result = dict(passed=bool(outcome.passed), message=str(outcome.message),
                           grad_error=None if outcome.grad_error is None
                           else float(outcome.grad_error))

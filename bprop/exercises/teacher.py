@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,6 +92,8 @@ def load(path: str | Path) -> TeacherFile:
         raise FileNotFoundError(f"no such teacher file: {path}")
     spec = importlib.util.spec_from_file_location("bprop_teacher_file", path)
     module = importlib.util.module_from_spec(spec)
+    # In sys.modules, where the grading process's fingerprint watches it.
+    sys.modules["bprop_teacher_file"] = module
     spec.loader.exec_module(module)
     names = {e.name for e in EXERCISES}
     points = getattr(module, "POINTS", {})
