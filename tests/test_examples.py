@@ -94,7 +94,7 @@ def test_xor_single_layer_fails_hidden_layer_learns(capsys):
 
 def test_differentiation_cost(capsys, tmp_path):
     rows = load("differentiation_cost").main(
-        ["--max-dim", "32", "--repeats", "1", "--plot", str(tmp_path / "cost.png")]
+        ["--max-dim", "32", "--repeats", "3", "--plot", str(tmp_path / "cost.png")]
     )
     assert [r["n"] for r in rows] == [1, 2, 4, 8, 16, 32]
     for r in rows:
@@ -134,3 +134,11 @@ def test_readme_teaching_section_runs_and_lists_every_example(capsys):
     assert float(lines[1]) == pytest.approx(math.sin(3) + 3 * math.cos(3))
     for script in EXAMPLES.glob("*.py"):
         assert f"`{script.name}`" in section, f"README does not list {script.name}"
+
+
+def test_moons_micrograd_trains_an_mlp_of_values(capsys):
+    result = load("moons_micrograd").main([])
+    assert result["accuracy"] >= 0.85
+    out = capsys.readouterr().out
+    assert "step   0" in out and out.splitlines()[-1].startswith("final: loss")
+    assert f"training accuracy {result['accuracy']:.0%}" in out

@@ -1,18 +1,25 @@
-"""The homework kit: make the student version, grade it, name the mistakes."""
+"""The homework kit: make the student version, grade it, name the mistakes, resist tricks."""
 
+import csv
 import importlib.util
+import itertools
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bprop.exercises import EXERCISES, grade, keep_solutions, make, strip_solutions
 from bprop.exercises.cli import main as exercises_main
 from bprop.exercises.grading import grade_exercise
+from bprop.exercises.runner import load_student_module
 
 MAX_POINTS = sum(e.points for e in EXERCISES)
+BY_NAME = {e.name: e for e in EXERCISES}
+_count = itertools.count()
 
 
 @pytest.fixture
@@ -34,6 +41,28 @@ def _mutate(directory: Path, filename: str, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
+def grade_here(directory: Path, name: str) -> list[tuple[int, int, str]]:
+    """Run one exercise's checks in this process: (points, max_points, message) per check.
+
+    The messages come from the checks themselves; the isolation of the real
+    grader (a process per exercise) is tested separately, with `grade`.
+    """
+    exercise = BY_NAME[name]
+    module = load_student_module(str(directory / exercise.filename), f"t_{name}_{next(_count)}")
+    results = []
+    for check in exercise.checks:
+        try:
+            with np.errstate(all="ignore"):
+                outcome = check.run(module)
+            passed, message = outcome.passed, outcome.message
+        except NotImplementedError as err:
+            passed, message = False, f"not implemented yet (hint: {err})"
+        except Exception as err:
+            passed, message = False, f"{type(err).__name__}: {err}"
+        results.append((check.points if passed else 0, check.points, message))
+    return results
+
+
 def test_there_are_the_six_required_exercises():
     assert [e.name for e in EXERCISES] == [
         "sigmoid", "linear", "softmax_nll", "sgd", "value_gate", "custom_layer"
@@ -41,18 +70,15 @@ def test_there_are_the_six_required_exercises():
     assert all(e.points == 10 for e in EXERCISES)
 
 
-def test_reference_solutions_earn_full_marks(reference):
+def test_reference_solutions_earn_full_marks_and_the_blank_kit_zero(reference, student):
     report = grade(reference)
-    assert (report.points, report.max_points) == (MAX_POINTS, MAX_POINTS)
+    assert (report.points, report.max_points) == (MAX_POINTS, MAX_POINTS), str(report)
     assert all(e.passed and e.message == "" for e in report.exercises)
     errors = [e.grad_error for e in report.exercises if e.grad_error is not None]
-    assert len(errors) == 5 and max(errors) < 1e-8  # every exercise but SGD is gradchecked
-
-
-def test_blank_student_version_earns_zero_with_hints(student):
-    report = grade(student)
-    assert report.points == 0
-    for e in report.exercises:
+    assert len(errors) == 5 and max(errors) < 1e-6  # every exercise but SGD is gradchecked
+    blank = grade(student)
+    assert blank.points == 0
+    for e in blank.exercises:
         assert not e.passed
         assert e.message.startswith("not implemented yet (hint: "), e.message
 
@@ -76,6 +102,9 @@ MISTAKES = [
      "sigmoid", "missing the sigmoid derivative factor y * (1 - y)"),
     ("sigmoid.py", "return dy * y * (1.0 - y)", "return dy * y",
      "sigmoid", "missing the factor (1 - y)"),
+    ("sigmoid.py", "y = self._y\n        return dy * y * (1.0 - y)",
+     "y = self._y\n        y *= 1.0 - y\n        return dy * y",
+     "sigmoid", "backward changed the cached output y in place"),
     ("linear.py", "return dy @ W.T", "return dy @ W",
      "linear", "W is not transposed"),
     ("linear.py", "self.weight.grad = x.T @ dy", "self.weight.grad = dy.T @ x",
@@ -84,12 +113,20 @@ MISTAKES = [
      "linear", "divided by N"),
     ("linear.py", "self.weight.grad = x.T @ dy", "self.weight.grad += x.T @ dy",
      "linear", "gradients accumulate across calls"),
+    ("linear.py", "self.bias.grad = dy.sum(axis=0)", "pass",
+     "linear", "bias.grad is still 0: backward never set it"),
     ("softmax_nll.py", "return dz / n", "return dz",
      "softmax_nll", "forgot the 1/N"),
     ("softmax_nll.py", "self._labels].mean())", "self._labels].sum())",
      "softmax_nll", "returns the sum over the batch"),
     ("softmax_nll.py", "z = scores - scores.max(axis=1, keepdims=True)", "z = scores",
      "softmax_nll", "overflow"),
+    ("softmax_nll.py",
+     "z = scores - scores.max(axis=1, keepdims=True)\n"
+     "        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))",
+     "z = scores - scores.max(axis=0, keepdims=True)\n"
+     "        log_p = z - np.log(np.exp(z).sum(axis=0, keepdims=True))",
+     "softmax_nll", "softmax normalised over the wrong axis"),
     ("sgd.py", "if p.decay else p.grad", "if True else p.grad",
      "sgd", "decayed a parameter whose .decay is False"),
     ("sgd.py", "p.value -= self.lr * g", "p.value -= self.lr * p.grad",
@@ -102,6 +139,8 @@ MISTAKES = [
      "custom_layer", "do not +="),
     ("custom_layer.py", "return dy * (s + self.beta.value * x * slope)", "return dy * s",
      "custom_layer", "gradient check failed"),
+    ("custom_layer.py", "return x * self._s", "x *= self._s\n        return x",
+     "custom_layer", "forward changed its input x in place"),
 ]
 
 
@@ -111,31 +150,180 @@ def test_typical_mistakes_lose_points_with_a_message_naming_them(
     reference, filename, old, new, name, words
 ):
     _mutate(reference, filename, old, new)
-    (result,) = grade(reference, only=[name]).exercises
-    assert 0 < result.max_points and result.points < result.max_points
-    messages = [c.message for c in result.checks if not c.passed]
+    results = grade_here(reference, name)
+    assert sum(r[0] for r in results) < sum(r[1] for r in results)
+    messages = [m for p, full, m in results if p < full]
     assert any(words in m for m in messages), messages
+    # T3: the "+=" message only where the code does accumulate.
+    if "+=" not in new:
+        assert not any("do not +=" in m for m in messages), messages
+
+
+def test_softmax_over_the_wrong_axis_is_named_not_just_wrong(reference):
+    _mutate(reference, "softmax_nll.py",
+            "z = scores - scores.max(axis=1, keepdims=True)\n"
+            "        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))",
+            "z = scores - scores.max(axis=0, keepdims=True)\n"
+            "        log_p = z - np.log(np.exp(z).sum(axis=0, keepdims=True))")
+    forward, *_ = grade_here(reference, "softmax_nll")
+    assert forward[0] == 0 and "wrong axis" in forward[2] and "is wrong" not in forward[2]
+
+
+NOISY_LAYER = '''
+import numpy as np
+from bprop.layers import Layer
+from bprop.parameter import Parameter
+
+
+class MyLayer(Layer):
+    """y = (x + noise) * a, noise ~ N(0, 0.1) drawn from the layer's own generator."""
+
+    def __init__(self, n_features):
+        self.a = Parameter(np.linspace(0.5, 1.5, n_features), "a", decay=False)
+        self.gen = np.random.default_rng(123)
+
+    def forward(self, x):
+        self._z = x + 0.1 * self.gen.standard_normal(x.shape)
+        return self._z * self.a.value
+
+    def backward(self, dy):
+        self.a.grad = (dy * self._z).sum(axis=0)
+        return dy * self.a.value
+'''
+
+
+def test_a_correct_layer_drawing_from_its_own_generator_keeps_every_point(reference):
+    (reference / "custom_layer.py").write_text(NOISY_LAYER)
+    results = grade_here(reference, "custom_layer")
+    assert [r[0] for r in results] == [r[1] for r in results], results
+
+
+def test_correct_but_different_solutions_lose_no_point(reference):
+    # Written differently from the reference, all right: none may lose a point.
+    _mutate(reference, "sigmoid.py", "y = self._y\n        return dy * y * (1.0 - y)",
+            "return dy * (self._y - self._y ** 2)")
+    _mutate(reference, "linear.py", "self.bias.grad = dy.sum(axis=0)",
+            "self.bias.grad = np.ones(len(dy)) @ dy")
+    _mutate(reference, "softmax_nll.py", "return dz / n", "return dz * (1.0 / n)")
+    _mutate(reference, "sgd.py", "p.value -= self.lr * g", "p.value = p.value - self.lr * g")
+    _mutate(reference, "value_gate.py", "x.grad += 0.5 * (1.0 + math.tanh(0.5 * x.data))",
+            "x.grad += 1.0 / (1.0 + math.exp(-x.data))")
+    for name in ("sigmoid", "linear", "softmax_nll", "sgd", "value_gate"):
+        results = grade_here(reference, name)
+        assert [r[0] for r in results] == [r[1] for r in results], (name, results)
 
 
 def test_a_failing_dx_still_earns_the_parameter_gradient_points(reference):
     _mutate(reference, "linear.py", "return dy @ W.T", "return dy @ W")
-    (result,) = grade(reference, only=["linear"]).exercises
-    earned = {c.description: c.points for c in result.checks}
-    assert earned == {
-        "dx matches bprop.layers.Linear": 0,
-        "weight.grad matches bprop.layers.Linear": 3,
-        "bias.grad matches bprop.layers.Linear": 1,
-        "backward sets gradients (no accumulation)": 1,
-        "a Linear-Tanh-Linear stack passes the gradient checker": 0,
-    }
+    earned = [r[0] for r in grade_here(reference, "linear")]
+    assert earned == [0, 3, 1, 1, 0]
 
 
-def test_broken_files_cost_only_their_exercise(reference):
+# -- the grader cannot be fooled (T2) ------------------------------------------------
+
+def test_the_library_class_is_not_the_students_own(student):
+    (student / "sigmoid.py").write_text("from bprop.layers import Sigmoid\n")
+    (student / "linear.py").write_text(
+        "import bprop.layers\n\nclass Linear(bprop.layers.Linear):\n    pass\n")
+    (student / "softmax_nll.py").write_text(
+        "from bprop import losses\n\nclass SoftmaxNLL:\n"
+        "    def __init__(self):\n        self.impl = losses.SoftmaxNLL()\n"
+        "    def forward(self, s, t):\n        return self.impl.forward(s, t)\n"
+        "    def backward(self):\n        return self.impl.backward()\n")
+    (student / "sgd.py").write_text("from bprop.optim import SGD as _S\n\nSGD = _S\n")
+    only = ["sigmoid", "linear", "softmax_nll", "sgd"]
+    report = {e.name: e for e in grade(student, only=only).exercises}
+    assert sum(e.points for e in report.values()) == 0
+    assert "Sigmoid is bprop.layers.Sigmoid, imported from the library" in \
+        report["sigmoid"].message
+    assert "Linear subclasses bprop.layers.Linear" in report["linear"].message
+    assert "calls bprop.losses.SoftmaxNLL.forward" in report["softmax_nll"].message
+    assert "SGD is bprop.optim.SGD" in report["sgd"].message
+    assert all("write" in e.message and "yourself" in e.message for e in report.values())
+
+
+PATCHES = {
+    "grading function": "import bprop.exercises.checks.sigmoid as c\n"
+                        "from bprop.exercises.spec import Outcome\n"
+                        "c._values = lambda mod: Outcome(True)\n",
+    "tolerance": "import bprop.exercises.checks._tools as t\nt.RTOL = 1e9\n",
+    "numpy": "import numpy\nnumpy.allclose = lambda *a, **k: True\n",
+    "library class": "import bprop.layers\nbprop.layers.Sigmoid.backward = lambda s, dy: dy\n",
+    "gradient checker": "import bprop.gradcheck as g\ng.GAP_BAND = 1e300\n",
+    "builtins": "import builtins\nbuiltins.abs = lambda x: 0\n",
+}
+
+
+@pytest.mark.parametrize("what", PATCHES)
+def test_patching_the_grader_or_the_library_scores_zero_and_says_so(student, what):
+    # A wrong backward plus a patch that would make it look right.
+    text = (student / "sigmoid.py").read_text()
+    text = text.replace('raise NotImplementedError("sigma\'(x) can be written with the output '
+                        'y = self._y alone")', "return dy")
+    (student / "sigmoid.py").write_text(PATCHES[what] + text)
+    (result,) = grade(student, only=["sigmoid"]).exercises
+    assert result.points == 0
+    assert "sigmoid.py changed" in result.message and "0 points" in result.message
+
+
+def test_exit_crash_loop_and_memory_are_that_exercises_error(reference, tmp_path):
+    for name, code in [("sigmoid.py", "import sys\nsys.exit(0)\n"),
+                       ("linear.py", "import os\nos._exit(0)\n"),
+                       ("softmax_nll.py", "import ctypes\nctypes.string_at(0)\n"),
+                       ("sgd.py", "while True:\n    pass\n"),
+                       ("value_gate.py", "x = bytearray(4 * 1024 ** 3)\n")]:
+        (reference / name).write_text(code)
+    status = exercises_main(["grade", str(reference), "--time-limit", "2", "--memory", "1024"])
+    assert status == 1
+    data = json.loads((reference / "grades.json").read_text())
+    by_name = {e["name"]: e for e in data["exercises"]}
+    assert data["points"] == 10 and by_name["custom_layer"]["points"] == 10
+    assert "SystemExit at line 2 of sigmoid.py" in by_name["sigmoid"]["message"]
+    assert "exit status 0" in by_name["linear"]["message"]
+    assert "crashed (SIGSEGV)" in by_name["softmax_nll"]["message"]
+    assert "stopped after 2 s" in by_name["sgd"]["message"]
+    assert "MemoryError at line 1 of value_gate.py" in by_name["value_gate"]["message"]
+    assert (reference / "feedback.md").exists()
+
+
+def test_killing_the_grader_or_forging_results_costs_that_exercise_only(reference):
+    (reference / "sigmoid.py").write_text("import os, signal\nos.kill(os.getppid(), "
+                                          "signal.SIGKILL)\n")
+    (reference / "sgd.py").write_text("import os, signal\nos.killpg(0, signal.SIGKILL)\n")
+    # Fake "passed" lines on every file descriptor the process has, then a silent exit.
+    (reference / "linear.py").write_text(
+        "import json, os\n"
+        "for fd in range(3, 64):\n"
+        "    for i in range(5):\n"
+        "        try:\n"
+        "            os.write(fd, (json.dumps({'kind': 'check', 'index': i, 'passed': True,"
+        " 'message': ''}) + '\\n').encode())\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "os._exit(0)\n")
+    report = {e.name: e for e in grade(reference, only=["sigmoid", "linear", "sgd",
+                                                        "value_gate"]).exercises}
+    assert [e.points for e in report.values()] == [0, 0, 0, 10]
+    assert "killed from inside" in report["sigmoid"].message
+    assert "killed from inside" in report["sgd"].message
+    assert "exit status 0" in report["linear"].message
+
+
+def test_an_endless_loop_in_a_check_costs_that_check_only(reference):
+    _mutate(reference, "sigmoid.py", "y = self._y\n", "y = self._y\n        while True:\n"
+            "            pass\n")
+    result = grade_exercise(BY_NAME["sigmoid"], reference, time_limit=0.5)
+    assert result.points == 0
+    assert "stopped after 0.5 s" in result.message
+
+
+def test_broken_files_cost_only_their_exercise_with_line_numbers(reference, monkeypatch):
     (reference / "linear.py").write_text("def oops(:\n")
     (reference / "sgd.py").unlink()
     _mutate(reference, "sigmoid.py", "y = self._y\n", "y = self._y\n        y = y[7]\n")
     line = (reference / "sigmoid.py").read_text().splitlines().index("        y = y[7]") + 1
-    report = {e.name: e for e in grade(reference).exercises}
+    monkeypatch.chdir(reference)  # a relative directory, as the student README says
+    report = {e.name: e for e in grade(".").exercises}
     assert report["linear"].points == 0
     assert report["linear"].message.startswith("could not import linear.py: SyntaxError at line 1")
     assert report["sgd"].message == "could not import sgd.py: FileNotFoundError: sgd.py is missing"
@@ -144,13 +332,101 @@ def test_broken_files_cost_only_their_exercise(reference):
     assert report["softmax_nll"].passed and report["custom_layer"].passed
 
 
-def test_an_endless_loop_is_stopped(reference):
-    _mutate(reference, "sigmoid.py", "y = self._y\n", "y = self._y\n        while True:\n"
-            "            pass\n")
-    exercise = next(e for e in EXERCISES if e.name == "sigmoid")
-    result = grade_exercise(exercise, reference, time_limit=0.2)
-    assert result.points == 0
-    assert "stopped after 0.2 s" in result.message
+# -- for the teacher --------------------------------------------------------------
+
+TEACHER_FILE = '''
+import numpy as np
+from bprop.exercises import Check, Outcome
+
+POINTS = {"sigmoid": 20, "sgd": {"plain step: value -= lr * grad": 5}}
+
+
+def stable(mod):
+    layer = mod.Sigmoid()
+    layer.forward(np.array([[800.0, -800.0]]))
+    dx = layer.backward(np.ones((1, 2)))
+    return Outcome(bool(np.isfinite(dx).all()), "backward overflows at |x| = 800")
+
+
+def has_docstring(mod):
+    return bool(mod.SGD.step.__doc__)
+
+
+CHECKS = {"sigmoid": [Check("stable at |x| = 800", 2, stable)],
+          "sgd": [Check("step has a docstring", 1, has_docstring)]}
+'''
+
+
+def test_teacher_file_sets_points_and_adds_hidden_checks(reference, tmp_path, capsys):
+    teacher = tmp_path / "teacher.py"
+    teacher.write_text(TEACHER_FILE)
+    report = grade(reference, only=["sigmoid", "sgd"], teacher=teacher)
+    sigmoid, sgd = report.exercises
+    assert (sigmoid.points, sigmoid.max_points) == (22, 22)  # 6 + 4 scaled to 20, + 2 hidden
+    assert [c.max_points for c in sigmoid.checks] == [12, 8, 2]
+    assert sigmoid.checks[-1].hidden and sigmoid.checks[-1].passed
+    assert (sgd.points, sgd.max_points) == (13, 13)  # 3 -> 5, + 1 hidden
+    _mutate(reference, "sigmoid.py", "self._y = 0.5 * (1.0 + np.tanh(0.5 * x))",
+            "self._y = 1.0 / (1.0 + np.exp(-x))\n        self._y = np.nan * self._y")
+    assert exercises_main(["grade", str(reference), "--only", "sigmoid", "--teacher",
+                           str(teacher)]) == 1
+    feedback = (reference / "feedback.md").read_text()
+    assert "stable at |x| = 800 (hidden check): 0/2" in feedback
+    # A student file cannot switch a hidden check off.
+    _mutate(reference, "sigmoid.py", "import numpy as np\n",
+            "import numpy as np\nimport sys\nsys.modules['bprop_teacher_file'].stable = "
+            "lambda mod: True\n")
+    (result,) = grade(reference, only=["sigmoid"], teacher=teacher).exercises
+    assert result.points == 0 and "changed bprop_teacher_file.stable" in result.message
+    teacher.write_text("POINTS = {'nope': 3}\n")
+    assert exercises_main(["grade", str(reference), "--teacher", str(teacher)]) == 2
+    assert "names the exercise 'nope'" in capsys.readouterr().err
+
+
+def test_grade_class_isolates_students_and_writes_csv_grades_feedback(tmp_path, capsys):
+    klass = tmp_path / "class"
+    make(klass / "alice", solutions=True)
+    make(tmp_path / "blank")
+    (klass / "bob").mkdir()
+    (klass / "bob" / "sigmoid.py").write_bytes((tmp_path / "blank" / "sigmoid.py").read_bytes())
+    (klass / "carol").mkdir()
+    # carol loops at import in one file and rewrites a classmate's file in another
+    (klass / "carol" / "sgd.py").write_text("while True:\n    pass\n")
+    (klass / "carol" / "sigmoid.py").write_text(
+        "import pathlib\n"
+        "for p in pathlib.Path(__file__).resolve().parents[2].rglob('alice*/sigmoid.py'):\n"
+        "    p.write_text('x = 1 / 0\\n')\n"
+        "from bprop.layers import Sigmoid\n")
+    status = exercises_main(["grade-class", str(klass), "--csv", str(tmp_path / "g.csv"),
+                             "--time-limit", "2"])
+    assert status == 0
+    rows = list(csv.DictReader((tmp_path / "g.csv").open()))
+    assert [r["student"] for r in rows] == ["alice", "bob", "carol"]
+    assert list(rows[0])[:8] == ["student", "sigmoid", "linear", "softmax_nll", "sgd",
+                                 "value_gate", "custom_layer", "total"]
+    assert (rows[0]["total"], rows[1]["total"], rows[2]["total"]) == ("60", "0", "0")
+    assert "linear.py is missing" in json.loads((klass / "bob" / "grades.json").read_text())[
+        "exercises"][1]["message"]
+    for name in ("alice", "bob", "carol"):
+        assert json.loads((klass / name / "grades.json").read_text())["max_points"] == 60
+        assert (klass / name / "feedback.md").read_text().startswith(f"# Feedback: {name}")
+    carol = json.loads((klass / "carol" / "grades.json").read_text())
+    assert "stopped after 2 s" in carol["exercises"][3]["message"]
+    assert "imported from the library" in carol["exercises"][0]["message"]
+    assert exercises_main(["grade-class", str(tmp_path / "nowhere")]) == 2
+
+
+def test_grade_class_script_is_the_installed_command(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "grade_class", Path(__file__).resolve().parent.parent / "exercises" / "grade_class.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    make(tmp_path / "ref", solutions=True)
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    (tmp_path / "class" / "alice" / "sgd.py").write_text((tmp_path / "ref" / "sgd.py").read_text())
+    assert script.main([str(tmp_path / "class"), "--csv", str(tmp_path / "g.csv")]) == 0
+    assert (tmp_path / "g.csv").read_text().splitlines()[1] == "alice,0,0,0,10,0,0,10,60,"
 
 
 def test_markers_must_balance():
@@ -170,10 +446,11 @@ def test_cli_make_then_grade_round_trip(tmp_path, capsys):
     assert exercises_main(["make", str(out)]) == 0
     assert exercises_main(["make", str(out)]) == 2  # never overwrites a student's work
     assert "already exists; use --force" in capsys.readouterr().err
-    assert exercises_main(["grade", str(out)]) == 1
+    assert exercises_main(["grade", str(out), "--only", "sgd"]) == 1
     table = capsys.readouterr().out
-    assert "sigmoid           0/10  FAIL" in table and "total             0/60" in table
+    assert "sgd               0/10  FAIL" in table and "total             0/10" in table
     assert json.loads((out / "grades.json").read_text())["points"] == 0
+    assert "## SGD with weight decay (`sgd.py`): 0/10" in (out / "feedback.md").read_text()
 
     assert exercises_main(["make", str(out), "--solutions", "--force"]) == 0
     json_path = tmp_path / "g.json"
@@ -182,8 +459,9 @@ def test_cli_make_then_grade_round_trip(tmp_path, capsys):
     assert [e["name"] for e in data["exercises"]] == ["sgd"]
     assert data["exercises"][0]["checks"][0] == {
         "description": "plain step: value -= lr * grad", "points": 3, "max_points": 3,
-        "passed": True, "message": "", "grad_error": None,
+        "passed": True, "message": "", "grad_error": None, "hidden": False,
     }
+    assert (tmp_path / "feedback.md").exists()
     assert exercises_main(["grade", str(tmp_path / "nowhere")]) == 2
 
 
@@ -197,25 +475,88 @@ def test_python_m_entry_point(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "bprop.exercises", "make", str(tmp_path / "hw")],
         capture_output=True, text=True, check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "hw" / "custom_layer.py").exists()
 
 
-def test_grade_class_script_writes_one_csv_row_per_student(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location(
-        "grade_class", Path(__file__).resolve().parent.parent / "exercises" / "grade_class.py"
-    )
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    make(tmp_path / "class" / "alice", solutions=True)
-    make(tmp_path / "class" / "bob")
-    assert script.main([str(tmp_path / "class"), "--csv", str(tmp_path / "g.csv")]) == 0
-    lines = (tmp_path / "g.csv").read_text().splitlines()
-    assert lines == [
-        "student,sigmoid,linear,softmax_nll,sgd,value_gate,custom_layer,total",
-        "alice,10,10,10,10,10,10,60",
-        "bob,0,0,0,0,0,0,0",
-    ]
-    assert (tmp_path / "class" / "bob" / "grades.json").exists()
-    assert script.main([str(tmp_path / "nowhere")]) == 2
+# -- notebooks ---------------------------------------------------------------------
+
+def test_notebook_stub_filled_with_the_solution_earns_full_marks(tmp_path, capsys):
+    nbformat = pytest.importorskip("nbformat")
+    hw = tmp_path / "hw"
+    assert exercises_main(["make", str(hw), "--format", "ipynb"]) == 0
+    assert sorted(p.name for p in hw.glob("*.ipynb")) == sorted(
+        Path(e.filename).stem + ".ipynb" for e in EXERCISES)
+    notebook = nbformat.read(hw / "sigmoid.ipynb", as_version=4)
+    task, stub, check = notebook.cells
+    assert task.cell_type == "markdown" and "Sigmoid backward" in task.source
+    assert "raise NotImplementedError(" in stub.source
+    assert "bprop-check" in check.metadata["tags"] and "check_here('sigmoid'" in check.source
+    # The student fills the stub with the solution (and runs a magic and the check cell).
+    solution = keep_solutions((Path(__file__).resolve().parents[1] / "bprop" / "exercises"
+                               / "solutions" / "sigmoid.py").read_text())
+    stub.source = "%matplotlib inline\n" + solution.split('"""', 2)[2]
+    nbformat.write(notebook, hw / "sigmoid.ipynb")
+    report = grade(hw, only=["sigmoid", "linear"])
+    sigmoid, linear = report.exercises
+    assert (sigmoid.points, sigmoid.filename) == (10, "sigmoid.ipynb"), str(report)
+    assert linear.points == 0 and linear.message.startswith("not implemented yet")
+    # The check cell runs the same checks in the notebook's own process.
+    namespace: dict = {}
+    exec(solution, namespace)
+    from bprop.exercises.notebooks import check_here
+
+    assert check_here("sigmoid", namespace)
+    assert "sigmoid: 10/10" in capsys.readouterr().out
+
+
+# -- the solutions and the library agree (issue 11, item 7) ------------------------
+
+def _solution(name: str):
+    path = Path(__file__).resolve().parents[1] / "bprop" / "exercises" / "solutions" / name
+    return load_student_module(str(path), f"solution_{path.stem}_{next(_count)}")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_solutions_and_library_agree_on_random_inputs(seed):
+    from bprop import layers, losses, optim
+    from bprop.parameter import Parameter
+
+    rng = np.random.default_rng(seed)
+    n, d_in, d_out = rng.integers(1, 9), rng.integers(1, 7), rng.integers(1, 7)
+    x, dy = rng.normal(size=(n, d_in)) * 3, rng.normal(size=(n, d_in))
+    mine, lib = _solution("sigmoid.py").Sigmoid(), layers.Sigmoid()
+    np.testing.assert_allclose(mine.forward(x), lib.forward(x), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(mine.backward(dy), lib.backward(dy), rtol=1e-12, atol=1e-15)
+
+    mine, lib = _solution("linear.py").Linear(d_in, d_out, rng=seed), layers.Linear(d_in, d_out)
+    lib.weight.value[...], lib.bias.value[...] = mine.weight.value, rng.normal(size=d_out)
+    mine.bias.value = lib.bias.value.copy()
+    dy = rng.normal(size=(n, d_out))
+    np.testing.assert_allclose(mine.forward(x), lib.forward(x), rtol=1e-12)
+    np.testing.assert_allclose(mine.backward(dy), lib.backward(dy), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(mine.weight.grad, lib.weight.grad, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(mine.bias.grad, lib.bias.grad, rtol=1e-12, atol=1e-14)
+
+    k = int(rng.integers(2, 6))
+    scores, labels = rng.normal(size=(n, k)) * 5, rng.integers(0, k, n)
+    mine, lib = _solution("softmax_nll.py").SoftmaxNLL(), losses.SoftmaxNLL()
+    assert mine.forward(scores, labels) == pytest.approx(lib.forward(scores, labels), rel=1e-12)
+    np.testing.assert_allclose(mine.backward(), lib.backward(), rtol=1e-10, atol=1e-15)
+
+    def params():
+        r = np.random.default_rng(seed + 10)
+        ps = [Parameter(r.normal(size=(3, 2)), "w"), Parameter(r.normal(size=2), "b",
+                                                               decay=False)]
+        for p in ps:
+            p.grad = r.normal(size=p.value.shape)
+        return ps
+
+    a, b = params(), params()
+    lr, wd = float(rng.uniform(0.01, 0.5)), float(rng.uniform(0, 0.1))
+    _solution("sgd.py").SGD(a, lr=lr, weight_decay=wd).step()
+    optim.SGD(b, lr, weight_decay=wd).step()
+    for p, q in zip(a, b, strict=True):
+        np.testing.assert_allclose(p.value, q.value, rtol=1e-12)

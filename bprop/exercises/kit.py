@@ -70,7 +70,9 @@ def solution_source(filename: str) -> str:
     return resources.files("bprop.exercises.solutions").joinpath(filename).read_text()
 
 
-def make(out_dir: str | Path, *, solutions: bool = False, force: bool = False) -> list[Path]:
+def make(
+    out_dir: str | Path, *, solutions: bool = False, force: bool = False, fmt: str = "py"
+) -> list[Path]:
     """Write the student version (or, with ``solutions=True``, the reference) to ``out_dir``.
 
     Parameters
@@ -82,19 +84,29 @@ def make(out_dir: str | Path, *, solutions: bool = False, force: bool = False) -
     force : bool, default=False
         Overwrite existing files; otherwise refuse, so a student's work is
         never lost to a second ``make``.
+    fmt : {"py", "ipynb"}, default="py"
+        One Python file per exercise, or one Jupyter notebook (task and
+        formulas, the code to complete, a cell running the checks).
 
     Returns
     -------
     list of Path
         The files written: one per exercise, then README.md.
     """
+    if fmt not in ("py", "ipynb"):
+        raise ValueError(f"fmt must be 'py' or 'ipynb', got {fmt!r}")
     out_dir = Path(out_dir)
-    files = {e.filename: solution_source(e.filename) for e in EXERCISES}
-    files = {
-        name: keep_solutions(text) if solutions else strip_solutions(text, name)
-        for name, text in files.items()
-    }
-    files["README.md"] = _readme()
+    files = {}
+    for e in EXERCISES:
+        text = solution_source(e.filename)
+        text = keep_solutions(text) if solutions else strip_solutions(text, e.filename)
+        if fmt == "ipynb":
+            from .notebooks import to_notebook
+
+            files[Path(e.filename).stem + ".ipynb"] = to_notebook(text, e.name, e.title)
+        else:
+            files[e.filename] = text
+    files["README.md"] = _readme(fmt)
     existing = [name for name in files if (out_dir / name).exists()]
     if existing and not force:
         raise FileExistsError(
@@ -109,11 +121,17 @@ def make(out_dir: str | Path, *, solutions: bool = False, force: bool = False) -
     return written
 
 
-def _readme() -> str:
+def _readme(fmt: str = "py") -> str:
+    def shown(e) -> str:
+        return e.filename if fmt == "py" else Path(e.filename).stem + ".ipynb"
+
     rows = "\n".join(
-        f"| {i} | `{e.filename}` | {e.title} | {e.points} |" for i, e in enumerate(EXERCISES, 1)
+        f"| {i} | `{shown(e)}` | {e.title} | {e.points} |" for i, e in enumerate(EXERCISES, 1)
     )
     total = sum(e.points for e in EXERCISES)
+    notebook_note = "" if fmt == "py" else (
+        "\nIn a notebook, the last cell runs that exercise's checks on the spot; "
+        "save the notebook\nbefore grading, which reads the saved file.\n")
     return f"""# Backpropagation exercises
 
 Fill in every `raise NotImplementedError(...)` (its message is a hint). Each
@@ -124,13 +142,16 @@ file's docstring states what to write and the formulas to start from.
 {rows}
 | | | total | {total} |
 
-Grade your work at any time (it only adds `grades.json`):
+Grade your work at any time (it only adds `grades.json` and `feedback.md`):
 
 ```bash
 bprop exercises grade .                 # all exercises, writes grades.json
 bprop exercises grade . --only sigmoid  # one exercise
 ```
-
+{notebook_note}
 The table shows each exercise's points, pass/fail, the largest relative
-error found by the gradient checker and a message about the first problem.
+error found by the gradient checker and a message about the first problem;
+`feedback.md` lists every check. Write your own code: a file that imports
+or subclasses the library's implementation of what it is asked to write,
+stops the program or changes the grader scores 0 for that exercise.
 """

@@ -29,21 +29,39 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Check:
-    """One graded property: ``run(student_module)`` returns an `Outcome` (or raises)."""
+    """One graded property: ``run(student_module)`` returns an `Outcome` (or raises).
+
+    A teacher's hidden check may also return a bool.
+    """
 
     description: str
     points: int
     run: Callable[[ModuleType], Outcome]
+    hidden: bool = False
 
 
 @dataclass(frozen=True)
 class Exercise:
-    """An exercise: the file the student edits and the checks that grade it."""
+    """An exercise: the file the student edits and the checks that grade it.
+
+    Attributes
+    ----------
+    name, title, filename : str
+    checks : tuple of Check
+    own : tuple of str
+        Names the student's file must define as *their own* code.
+    library : tuple of str
+        ``"module:Class"`` of the library's implementations of what is graded
+        (``"registry:layer"``: every registered layer). A graded name that is,
+        subclasses or calls one of these scores 0 for the exercise.
+    """
 
     name: str
     title: str
     filename: str
     checks: tuple[Check, ...]
+    own: tuple[str, ...] = ()
+    library: tuple[str, ...] = ()
 
     @property
     def points(self) -> int:

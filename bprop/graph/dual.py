@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+from .value import _exp, _log, _pow_slope, _pow_value
+
 Number = int | float
 
 
@@ -54,6 +56,9 @@ class Dual:
 
     def __truediv__(self, other: Dual | Number) -> Dual:
         other = _as_dual(other)
+        if other.value == 0:
+            raise ZeroDivisionError(f"division by zero: {self.value:g} / {other.value:g} "
+                                    "(the denominator's value is 0)")
         # Quotient rule: (a/b)' = (a' b - a b') / b**2
         deriv = (self.deriv * other.value - self.value * other.deriv) / other.value**2
         return Dual(self.value / other.value, deriv)
@@ -62,25 +67,28 @@ class Dual:
         return _as_dual(other) / self
 
     def __pow__(self, other: Dual | Number) -> Dual:
-        if isinstance(other, Dual):
-            return (other * self.log()).exp()  # x**y = exp(y log x), for x > 0
-        n = float(other)
-        return Dual(self.value**n, n * self.value ** (n - 1) * self.deriv)
+        """``x ** n``: PyTorch's values (0 ** 0 = 1 with slope 0, slope inf for 0 ** 0.5)."""
+        other = _as_dual(other)
+        x, n = self.value, other.value
+        y = _pow_value(x, n)
+        deriv = _pow_slope(x, n) * self.deriv if self.deriv else 0.0
+        if other.deriv:  # d/dn x**n = x**n log x: 0 at x = 0, nan for x < 0 (as torch.pow)
+            deriv += (y * math.log(x) if x > 0 else 0.0 if x == 0 else math.nan) * other.deriv
+        return Dual(y, deriv)
 
     def __rpow__(self, base: Number) -> Dual:
-        y = float(base) ** self.value
-        return Dual(y, y * math.log(base) * self.deriv)
+        return _as_dual(base) ** self
 
     def _chain(self, y: float, dy_dx: float) -> Dual:
         """``g(x)`` with value ``y`` and ``g'(x) = dy_dx``: the chain rule, forwards."""
         return Dual(y, dy_dx * self.deriv)
 
     def exp(self) -> Dual:
-        y = math.exp(self.value)
+        y = _exp(self.value)
         return self._chain(y, y)
 
     def log(self) -> Dual:
-        return self._chain(math.log(self.value), 1.0 / self.value)
+        return self._chain(_log(self.value), 1.0 / self.value)
 
     def sin(self) -> Dual:
         return self._chain(math.sin(self.value), math.cos(self.value))
@@ -104,9 +112,11 @@ class Dual:
         return self._chain(abs(self.value), sign)
 
     def max(self, other: Dual | Number) -> Dual:
-        """The larger input, with its derivative (the first input on a tie)."""
+        """The larger input, with its derivative (on a tie the mean, as ``torch.maximum``)."""
         other = _as_dual(other)
-        return self if self.value >= other.value else other
+        if self.value == other.value:
+            return Dual(self.value, 0.5 * (self.deriv + other.deriv))
+        return self if self.value > other.value else other
 
     def __neg__(self) -> Dual:
         return Dual(-self.value, -self.deriv)

@@ -112,25 +112,19 @@ class Value:
 
     def __pow__(self, other: Value | Number) -> Value:
         if isinstance(other, Value):
-            return (other * self.log()).exp()  # x**y = exp(y log x), for x > 0
+            return _power(self, other)
         n = float(other)
-        out = Value(self.data**n, (self,), f"**{other:g}")
+        out = Value(_pow_value(self.data, n), (self,), f"**{other:g}")
+        dy_dx = _pow_slope(self.data, n)
 
         def _backward() -> None:
-            self.grad += n * self.data ** (n - 1) * out.grad
+            self.grad += dy_dx * out.grad
 
         out._backward = _backward
         return out
 
     def __rpow__(self, base: Number) -> Value:
-        # base**x = exp(x log base): d/dx = base**x * log(base)
-        out = Value(float(base) ** self.data, (self,), f"{base:g}**")
-
-        def _backward() -> None:
-            self.grad += out.data * math.log(base) * out.grad
-
-        out._backward = _backward
-        return out
+        return _power(Value(base), self)
 
     def _unary(self, op: str, y: float, dy_dx: float) -> Value:
         """A one-input gate with output ``y`` and local gradient ``dy_dx``."""
@@ -143,13 +137,13 @@ class Value:
         return out
 
     def exp(self) -> Value:
-        """``e**x``; local gradient ``e**x`` (the output itself)."""
-        y = math.exp(self.data)
+        """``e**x``; local gradient ``e**x`` (the output itself); inf beyond float64's range."""
+        y = _exp(self.data)
         return self._unary("exp", y, y)
 
     def log(self) -> Value:
-        """Natural log; local gradient ``1/x``."""
-        return self._unary("log", math.log(self.data), 1.0 / self.data)
+        """Natural log; local gradient ``1/x``. Defined for x > 0 only (ValueError otherwise)."""
+        return self._unary("log", _log(self.data), 1.0 / self.data)
 
     def sin(self) -> Value:
         """``sin x``; local gradient ``cos x``."""
@@ -181,14 +175,15 @@ class Value:
     def max(self, other: Value | Number) -> Value:
         """``max(self, other)``: the max gate routes the gradient to the larger input.
 
-        On a tie the first input (``self``) takes it all, a valid subgradient.
+        On a tie each input takes half, as ``torch.maximum`` does.
         """
         other = _as_value(other)
-        first_wins = self.data >= other.data
-        out = Value(self.data if first_wins else other.data, (self, other), "max")
+        out = Value(max(self.data, other.data), (self, other), "max")
+        share_self = 1.0 if self.data > other.data else 0.5 if self.data == other.data else 0.0
 
         def _backward() -> None:
-            (self if first_wins else other).grad += out.grad
+            self.grad += share_self * out.grad
+            other.grad += (1.0 - share_self) * out.grad
 
         out._backward = _backward
         return out
@@ -210,28 +205,40 @@ class Value:
         return self * other
 
     def __truediv__(self, other: Value | Number) -> Value:
-        if isinstance(other, Value):
-            return self * other**-1
-        return self * (1.0 / other)
+        """The division gate: d(a/b)/da = 1/b, d(a/b)/db = -a/b**2."""
+        other = _as_value(other)
+        if other.data == 0:
+            raise ZeroDivisionError(
+                f"division by zero: {self.data:g} / {other.data:g} (the denominator's value is 0)")
+        out = Value(self.data / other.data, (self, other), "/")
+
+        def _backward() -> None:
+            self.grad += out.grad / other.data
+            other.grad += -out.data / other.data * out.grad
+
+        out._backward = _backward
+        return out
 
     def __rtruediv__(self, other: Number) -> Value:
-        return other * self**-1
+        return _as_value(other) / self
 
     def __abs__(self) -> Value:
         return self.abs()
 
     # -- backpropagation ------------------------------------------------
-    def backward(self, *, zero_grad: bool = True) -> None:
-        """Fill ``.grad`` of every node this one depends on with dself/dnode.
+    def backward(self, *, zero_grad: bool = False) -> None:
+        """Add dself/dleaf to ``.grad`` of every leaf this node depends on.
+
+        As in PyTorch and micrograd, **leaf gradients accumulate** across
+        calls: ``l1.backward(); l2.backward()`` leaves ``dl1/dw + dl2/dw`` in
+        ``w.grad`` (a per-sample loop), and a training step starts with
+        ``model.zero_grad()``. Inner nodes start from 0 on every call, since
+        their old gradient would be passed on a second time.
 
         Parameters
         ----------
-        zero_grad : bool, default=True
-            Reset every node's gradient to 0 first, so calling ``backward``
-            twice gives the same answer. Pass False to accumulate into the
-            leaves across several calls (as PyTorch does); inner nodes are
-            reset either way, since their old gradients would be passed on
-            a second time.
+        zero_grad : bool, default=False
+            Reset the leaves' gradients to 0 first.
         """
         order = topological_order(self)
         for node in order:
@@ -287,6 +294,65 @@ def gradient(f: Callable[..., Value], xs: Iterable[Number]) -> tuple[float, list
 
 def _as_value(x: Value | Number) -> Value:
     return x if isinstance(x, Value) else Value(x)
+
+
+def _power(base: Value, exponent: Value) -> Value:
+    """``base ** exponent`` with both in the graph, PyTorch's values.
+
+    d/dbase = exponent * base**(exponent - 1); d/dexponent = base**exponent * log(base),
+    0 where base is 0 (and exponent >= 0), nan where base < 0 (no real logarithm;
+    ``torch.pow`` gives nan there too).
+    """
+    x, n = base.data, exponent.data
+    out = Value(_pow_value(x, n), (base, exponent), "**")
+    d_base = _pow_slope(x, n)
+    if x > 0:
+        d_exponent = out.data * math.log(x)
+    else:
+        d_exponent = 0.0 if x == 0 else math.nan
+
+    def _backward() -> None:
+        base.grad += d_base * out.grad
+        exponent.grad += d_exponent * out.grad
+
+    out._backward = _backward
+    return out
+
+
+def _pow_value(x: float, n: float) -> float:
+    """``x ** n`` as a real number, or an error that says why there is none."""
+    if x == 0 and n < 0:
+        raise ZeroDivisionError(
+            f"{x:g} ** {n:g}: a negative power of 0 divides by zero (1 / 0 ** {-n:g})")
+    if x < 0 and not float(n).is_integer():
+        raise ValueError(
+            f"({x:g}) ** {n:g}: a fractional power of a negative number is not a real number")
+    try:
+        return float(x**n)
+    except OverflowError:
+        return math.copysign(math.inf, x) if float(n).is_integer() and n % 2 else math.inf
+
+
+def _pow_slope(x: float, n: float) -> float:
+    """``d(x ** n)/dx = n x**(n-1)``; PyTorch's values at 0: 0 for n = 0, inf for 0 < n < 1."""
+    if n == 0:
+        return 0.0
+    if x == 0 and n < 1:
+        return math.inf  # 0 ** 0.5: the slope of sqrt at 0
+    return n * _pow_value(x, n - 1)
+
+
+def _log(x: float) -> float:
+    if x <= 0:
+        raise ValueError(f"log({x:g}): the logarithm is defined for x > 0 only")
+    return math.log(x)
+
+
+def _exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:  # e**x beyond float64's range: inf, as numpy and PyTorch give
+        return math.inf
 
 
 def _sigmoid(x: float) -> float:

@@ -10,11 +10,16 @@ RTOL = 1e-6
 
 
 def rel_error(a: np.ndarray, b: np.ndarray) -> float:
-    """Largest ``|a - b| / max(|a|, |b|, 1)``: the gradient checker's measure."""
+    """Largest ``|a - b| / (|a| + |b|)``, relative at every scale (as the gradient checker).
+
+    Entries far below the array's largest (1e-9 of it) are compared on that
+    scale instead: rounding leaves 1e-17 where the truth has 0.
+    """
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.size == 0:
         return 0.0
-    return float(np.max(np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1.0)))
+    floor = 1e-9 * max(float(np.max(np.abs(b))), float(np.max(np.abs(a))), 1e-300)
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), floor)))
 
 
 def compare(what: str, actual, expected: np.ndarray, mistakes: dict[str, np.ndarray]) -> Outcome:
@@ -47,3 +52,30 @@ def compare(what: str, actual, expected: np.ndarray, mistakes: dict[str, np.ndar
 def seeded(seed: int) -> np.random.Generator:
     """Every check draws from its own seeded generator: grades are reproducible."""
     return np.random.default_rng(seed)
+
+
+def accumulation_outcome(params, first: list[np.ndarray]) -> Outcome:
+    """After two identical passes: "+=" only if a gradient that was not 0 doubled.
+
+    A gradient that stayed 0 (never set) doubles trivially, and one that
+    changed otherwise (a random layer, an input changed in place) is another
+    mistake: neither is reported as accumulation.
+    """
+    for p, g in zip(params, first, strict=True):
+        now = np.asarray(p.grad, dtype=np.float64)
+        if now.shape != g.shape:
+            return Outcome(False, f"{p.name}.grad has shape {now.shape} after a second "
+                                  f"backward, {g.shape} after the first")
+        if np.any(g != 0) and np.allclose(now, 2 * g) and not np.allclose(now, g):
+            return Outcome(False, f"{p.name}.grad doubled on a second identical "
+                                  "forward/backward: gradients accumulate across calls; set "
+                                  ".grad = ..., do not +=")
+        if not np.allclose(now, g):
+            return Outcome(False, f"{p.name}.grad changed on a second identical "
+                                  "forward/backward: does backward keep state between calls?")
+    return Outcome(True)
+
+
+def generators(obj) -> list[np.random.Generator]:
+    """Every numpy Generator among ``obj``'s attributes (a layer drawing its own noise)."""
+    return [v for v in vars(obj).values() if isinstance(v, np.random.Generator)]

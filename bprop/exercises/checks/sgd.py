@@ -99,6 +99,8 @@ EXERCISE = Exercise(
     name="sgd",
     title="SGD with weight decay",
     filename="sgd.py",
+    own=("SGD",),
+    library=("bprop.optim:SGD",),
     checks=(
         Check("plain step: value -= lr * grad", 3, _plain),
         Check("weight decay on weights", 3, _decay),

@@ -17,8 +17,9 @@ def _values(mod: ModuleType) -> Outcome:
     rng = seeded(1)
     x, dy = rng.normal(size=(4, 5)) * 2, rng.normal(size=(4, 5))
     student = mod.Sigmoid()
-    student.forward(x)
-    dx = student.backward(dy)
+    y_out = student.forward(x.copy())
+    y_seen = np.array(y_out, dtype=np.float64, copy=True)
+    dx = student.backward(dy.copy())
     truth = layers.Sigmoid()
     y = truth.forward(x)
     s = 1.0 / (1.0 + np.exp(-y))
@@ -31,7 +32,18 @@ def _values(mod: ModuleType) -> Outcome:
             dy * s * (1 - s),
         "wrong sign: sigma'(x) = y * (1 - y) is positive": -truth.backward(dy),
     }
-    return compare("dx", dx, truth.backward(dy), mistakes)
+    outcome = compare("dx", dx, truth.backward(dy), mistakes)
+    if not outcome.passed:
+        return outcome
+    # Right once is not enough: a backward that writes into its cache (y *= 1 - y)
+    # changes the output forward returned, and a second backward goes wrong.
+    if isinstance(y_out, np.ndarray) and not np.array_equal(y_out, y_seen):
+        return Outcome(False, "backward changed the cached output y in place (y *= ... or "
+                              "y -= ...): that is the array forward returned, which the next "
+                              "layer still holds; compute a new array, dx = dy * y * (1 - y)")
+    again = student.backward(dy.copy())
+    return compare("dx of a second backward after the same forward", again, truth.backward(dy),
+                   {})
 
 
 def _gradcheck(mod: ModuleType) -> Outcome:
@@ -46,6 +58,8 @@ EXERCISE = Exercise(
     name="sigmoid",
     title="Sigmoid backward",
     filename="sigmoid.py",
+    own=("Sigmoid",),
+    library=("bprop.layers:Sigmoid",),
     checks=(
         Check("dx matches bprop.layers.Sigmoid", 6, _values),
         Check("passes the gradient checker", 4, _gradcheck),

@@ -6,10 +6,10 @@ from types import ModuleType
 
 import numpy as np
 
-from ... import losses
-from ...gradcheck import numerical_gradient
+from ... import layers, losses
+from ...gradcheck import check_gradients
 from ..spec import Check, Exercise, Outcome
-from ._tools import compare, rel_error, seeded
+from ._tools import compare, seeded
 
 FORGOT_1_OVER_N = (
     "forgot the 1/N: the loss is a mean over the batch, so dscores = (softmax - onehot) / N"
@@ -26,15 +26,29 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def _wrong_axis(z: np.ndarray) -> np.ndarray:
+    """Softmax normalised down the columns (over the batch) instead of along each row."""
+    e = np.exp(z - z.max(axis=0, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
+
+
+WRONG_AXIS = ("softmax normalised over the wrong axis: each row (one sample's K scores) "
+              "must sum to 1, so take max and sum over axis=1 with keepdims=True")
+
+
 def _forward(mod: ModuleType) -> Outcome:
     scores, labels = _batch(10)
-    value = mod.SoftmaxNLL().forward(scores, labels)
+    value = mod.SoftmaxNLL().forward(scores.copy(), labels.copy())
     truth = losses.SoftmaxNLL().forward(scores, labels)
-    p = _softmax(scores)[np.arange(len(labels)), labels]
+    rows = np.arange(len(labels))
+    p = _softmax(scores)[rows, labels]
+    p_cols = _wrong_axis(scores)[rows, labels]
     mistakes = {
         "returns the sum over the batch; the loss is the mean (divide by N)": truth * len(labels),
         "wrong sign: the loss is -log p, which is >= 0": -truth,
         "took -p instead of -log p of the right class": -p.mean(),
+        WRONG_AXIS: -np.log(p_cols).mean(),
+        f"{WRONG_AXIS} (and the loss is the mean, not the sum)": -np.log(p_cols).sum(),
     }
     return compare("loss", value, np.float64(truth), mistakes)
 
@@ -53,13 +67,15 @@ def _stable(mod: ModuleType) -> Outcome:
 def _backward(mod: ModuleType) -> Outcome:
     scores, labels = _batch(12)
     student = mod.SoftmaxNLL()
-    student.forward(scores, labels)
+    student.forward(scores.copy(), labels.copy())
     dz = student.backward()
     truth = losses.SoftmaxNLL()
     truth.forward(scores, labels)
     expected = truth.backward()
     p, n = _softmax(scores), len(labels)
+    onehot = np.eye(p.shape[1])[labels]
     mistakes = {
+        WRONG_AXIS: (_wrong_axis(scores) - onehot) / n,
         FORGOT_1_OVER_N: expected * n,
         "forgot to subtract the one-hot target: dscores = (softmax - onehot) / N": p / n,
         "forgot the one-hot target and the 1/N: dscores = (softmax - onehot) / N": p,
@@ -68,26 +84,40 @@ def _backward(mod: ModuleType) -> Outcome:
     return compare("dscores", dz, expected, mistakes)
 
 
+class _StudentBackward:
+    """The library's forward (the truth to differentiate) with the student's backward."""
+
+    def __init__(self, student) -> None:
+        self.student, self.truth = student, losses.SoftmaxNLL()
+
+    def forward(self, scores: np.ndarray, labels: np.ndarray) -> float:
+        self.student.forward(scores.copy(), labels.copy())
+        return self.truth.forward(scores, labels)
+
+    def backward(self) -> np.ndarray:
+        return np.asarray(self.student.backward(), dtype=np.float64)
+
+
 def _gradcheck(mod: ModuleType) -> Outcome:
     scores, labels = _batch(13)
-    student = mod.SoftmaxNLL()
-    student.forward(scores.copy(), labels)
-    dz = np.asarray(student.backward(), dtype=np.float64)
-    truth = losses.SoftmaxNLL()
-    numeric = numerical_gradient(lambda z: truth.forward(z, labels), scores)
-    if dz.shape != numeric.shape:
-        return Outcome(False, f"dscores has shape {dz.shape}, expected {numeric.shape}")
-    err = rel_error(dz, numeric)
-    if err > 1e-6:
-        hint = f" ({FORGOT_1_OVER_N})" if rel_error(dz, numeric * len(labels)) < 1e-6 else ""
-        return Outcome(False, f"backward disagrees with finite differences{hint}", err)
-    return Outcome(True, "", err)
+    report = check_gradients(layers.Identity(), _StudentBackward(mod.SoftmaxNLL()), scores,
+                             labels)
+    if report.ok:
+        return Outcome(True, "", report.max_rel_error)
+    row = report.rows[0]
+    hint = ""
+    if np.isfinite(row.analytic) and np.isclose(row.analytic, row.numeric * len(labels)):
+        hint = f" ({FORGOT_1_OVER_N})"
+    return Outcome(False, f"backward disagrees with finite differences{hint}:\n{report}",
+                   report.max_rel_error)
 
 
 EXERCISE = Exercise(
     name="softmax_nll",
     title="SoftmaxNLL forward and backward",
     filename="softmax_nll.py",
+    own=("SoftmaxNLL",),
+    library=("bprop.losses:SoftmaxNLL",),
     checks=(
         Check("forward matches bprop.losses.SoftmaxNLL", 3, _forward),
         Check("forward is stable for scores of +-1000", 1, _stable),

@@ -1,0 +1,144 @@
+"""Neurons, layers and MLPs built from scalar `Value`s, as micrograd teaches them.
+
+The same classes as micrograd's ``nn.py`` (Karpathy, 2020), with one change:
+each takes an ``rng`` (a seed or a numpy Generator) for its initial weights,
+so that a run can be repeated. A neuron computes ``relu(w . x + b)`` (or
+``w . x + b`` without ``nonlin``); a layer is a list of neurons reading the
+same inputs; an MLP is a list of layers, the last one linear.
+
+Training follows the PyTorch rhythm, since `Value` leaves *accumulate* their
+gradients across ``backward()`` calls::
+
+    model.zero_grad()
+    loss.backward()
+    for p in model.parameters():
+        p.data -= lr * p.grad
+
+Examples
+--------
+>>> model = MLP(2, [4, 1], rng=0)
+>>> out = model([1.0, -2.0])
+>>> out.backward()
+>>> len(model.parameters()), model.parameters()[-1].grad      # d out / d (last bias)
+(17, 1.0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .value import Number, Value
+
+
+def _rng(rng: int | np.random.Generator | None) -> np.random.Generator:
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+class Module:
+    """Anything with parameters: ``parameters()`` lists them, ``zero_grad()`` resets them."""
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``.grad`` to 0 (leaf gradients accumulate otherwise)."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+    def parameters(self) -> list[Value]:
+        return []
+
+
+class Neuron(Module):
+    """One unit: ``relu(sum_i w_i x_i + b)``, or the plain sum with ``nonlin=False``.
+
+    Parameters
+    ----------
+    nin : int
+        Number of inputs.
+    nonlin : bool, default=True
+        Apply ReLU to the sum.
+    rng : int, numpy Generator or None
+        Weights are drawn uniform in [-1, 1] (as micrograd), the bias starts at 0.
+    """
+
+    def __init__(self, nin: int, nonlin: bool = True, *,
+                 rng: int | np.random.Generator | None = None) -> None:
+        if int(nin) < 1:
+            raise ValueError(f"Neuron: nin must be >= 1, got {nin}")
+        gen = _rng(rng)
+        self.w = [Value(float(gen.uniform(-1.0, 1.0))) for _ in range(int(nin))]
+        self.b = Value(0.0)
+        self.nonlin = nonlin
+
+    def __call__(self, x: Sequence[Value | Number]) -> Value:
+        if len(x) != len(self.w):
+            raise ValueError(f"{self!r} takes {len(self.w)} inputs, got {len(x)}")
+        act = sum((wi * xi for wi, xi in zip(self.w, x, strict=True)), self.b)
+        return act.relu() if self.nonlin else act
+
+    def parameters(self) -> list[Value]:
+        return [*self.w, self.b]
+
+    def __repr__(self) -> str:
+        return f"{'ReLU' if self.nonlin else 'Linear'}Neuron({len(self.w)})"
+
+
+class Layer(Module):
+    """``nout`` neurons reading the same ``nin`` inputs; one output is returned bare.
+
+    Parameters
+    ----------
+    nin, nout : int
+    nonlin : bool, default=True
+    rng : int, numpy Generator or None
+        One generator draws every neuron's weights, in order.
+    """
+
+    def __init__(self, nin: int, nout: int, nonlin: bool = True, *,
+                 rng: int | np.random.Generator | None = None) -> None:
+        if int(nout) < 1:
+            raise ValueError(f"Layer: nout must be >= 1, got {nout}")
+        gen = _rng(rng)
+        self.neurons = [Neuron(nin, nonlin, rng=gen) for _ in range(int(nout))]
+
+    def __call__(self, x: Sequence[Value | Number]) -> Value | list[Value]:
+        out = [n(x) for n in self.neurons]
+        return out[0] if len(out) == 1 else out
+
+    def parameters(self) -> list[Value]:
+        return [p for n in self.neurons for p in n.parameters()]
+
+    def __repr__(self) -> str:
+        return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
+
+
+class MLP(Module):
+    """Layers of sizes ``nouts`` after ``nin`` inputs: ReLU hidden layers, a linear last one.
+
+    Parameters
+    ----------
+    nin : int
+    nouts : list of int
+        The width of each layer, the last one being the output.
+    rng : int, numpy Generator or None
+    """
+
+    def __init__(self, nin: int, nouts: Sequence[int], *,
+                 rng: int | np.random.Generator | None = None) -> None:
+        if not nouts:
+            raise ValueError("MLP: nouts must list at least one layer width")
+        gen = _rng(rng)
+        sizes = [nin, *nouts]
+        self.layers = [Layer(sizes[i], sizes[i + 1], nonlin=i != len(nouts) - 1, rng=gen)
+                       for i in range(len(nouts))]
+
+    def __call__(self, x: Sequence[Value | Number]) -> Value | list[Value]:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def parameters(self) -> list[Value]:
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def __repr__(self) -> str:
+        return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
