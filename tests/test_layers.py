@@ -87,7 +87,9 @@ def test_dropout_scales_kept_units_and_eval_is_identity(rng):
     np.testing.assert_allclose(y[kept], 1 / 0.7)
     assert abs(kept.mean() - 0.7) < 0.01
     np.testing.assert_array_equal(drop.backward(np.ones_like(x)), y)
-    assert drop.eval().forward(x) is x
+    y_eval = drop.eval().forward(x)
+    np.testing.assert_array_equal(y_eval, x)
+    assert not np.shares_memory(y_eval, x)  # a fresh array, as every layer's output
 
 
 def test_train_eval_switch_reaches_nested_layers():

@@ -178,26 +178,3 @@ def test_in_place_step_is_the_textbook_step_bit_for_bit(dtype, mu, wd, nesterov)
     for p, q, arr in zip(fast, slow, arrays, strict=True):
         np.testing.assert_array_equal(p.value, q.value)
         assert p.value is arr and p.value.dtype == dtype  # updated in place, dtype kept
-
-
-@pytest.mark.parametrize("dtype, rtol", [(np.float32, 2e-6), (np.float64, 1e-14)])
-@pytest.mark.parametrize("nesterov", [False, True])
-def test_blas_step_matches_the_numpy_step(dtype, rtol, nesterov):
-    """Large weights take the BLAS path (bprop.optim.blas): same result up to rounding."""
-    from bprop.optim import blas
-
-    if not blas.available:
-        pytest.skip("numpy's bundled OpenBLAS not found: the numpy path is used everywhere")
-    rng, fast, slow = _sgd_pair(dtype, [(150, 100), (100,)])
-    assert blas.usable(fast[0].value, fast[0].grad, fast[0].grad)
-    opt = SGD(fast, lr=0.05, momentum=0.9, weight_decay=1e-3, nesterov=nesterov)
-    velocity = [np.zeros_like(p.value) for p in slow]
-    for _ in range(20):
-        for p, q in zip(fast, slow, strict=True):
-            p.grad[...] = q.grad[...] = rng.standard_normal(p.value.shape)
-        opt.step()
-        _textbook_sgd_step(slow, velocity, 0.05, 0.9, 1e-3, nesterov)
-    for p, q in zip(fast, slow, strict=True):
-        assert p.value.dtype == dtype
-        np.testing.assert_allclose(p.value, q.value, rtol=rtol, atol=rtol)
-    np.testing.assert_allclose(opt.velocity[0], velocity[0], rtol=rtol, atol=rtol)

@@ -65,10 +65,6 @@ class SklearnRules(Callback):
     def finish(self) -> None:
         self.sw = self.val = None
 
-    def on_train_begin(self, trainer: Trainer) -> None:
-        # every decayed weight, as one flat view per dtype (the optimizer packs them)
-        self._weights = [g.value[: g.n_decay] for g in trainer.optimizer.groups]
-
     def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
         self._sum, self._rows = 0.0, 0
 
@@ -79,9 +75,8 @@ class SklearnRules(Callback):
         trainer.optimizer.weight_decay = alpha / w_sum
         self._penalty = 0.0
         if alpha:
-            for group in trainer.optimizer.groups:
-                group.sync()  # a p.value assigned since the last step counts already
-            sq = sum(float(np.dot(w, w)) for w in self._weights)
+            params = trainer.optimizer.params
+            sq = sum(float(np.vdot(p.value, p.value)) for p in params if p.decay)
             self._penalty = 0.5 * alpha * sq / w_sum
         self._n = n
 
