@@ -1,42 +1,63 @@
-"""In-place vector updates (BLAS level 1) through numpy's own BLAS library.
+"""BLAS through numpy's own OpenBLAS, reached with ctypes: the fused engine's kernels.
 
-Why this module exists: an SGD step makes several passes over every weight
-(``v = momentum*v + g + decay*W``, then ``W -= lr*v``). numpy's element-wise
-operations run on one core, while the matrix products of the same training
-step run on all of them through numpy's BLAS (OpenBLAS in the numpy wheels).
-BLAS's ``axpy`` (``y += a*x``) and ``axpby`` (``y = a*x + b*y``) do such a pass
-in place, without a temporary, and ``axpy`` uses the BLAS threads that are
-already awake from the products: the update takes about half the time.
+Reproduces nothing by itself: these are the primitives (``gemm``, ``gemv``,
+``axpy``, ``axpby``, ``scal``) that `bprop.fused.engine` builds a training
+step from. ``tests/test_fused_blas.py`` checks each against its numpy formula,
+and asserts that the ctypes path (not the fallback) ran where it says so.
 
-Why not ``scipy.linalg.blas``: scipy ships its *own* copy of OpenBLAS with its
-own thread pool. Alternating numpy's products with scipy's vector
-operations leaves both pools' idle threads spinning for the same cores; on a
-2-core machine that made a training step 10-20x slower. So this module calls
-the library numpy itself loaded, found next to numpy and reached with ctypes.
+Why ctypes, and why numpy's library: BLAS lets one call do what numpy needs
+several passes over memory for: ``C = alpha*A@B + beta*C`` folds the momentum
+(``v = mu*v + x.T @ dy``) or a whole plain SGD step into the product that
+computes the gradient; ``axpy`` (``y += a*x``) updates a packed parameter
+vector in place, on the BLAS threads already awake from the products. numpy
+exposes none of these with ``beta`` or in place. ``scipy.linalg.blas`` does,
+but scipy ships its *own* OpenBLAS with its own thread pool: alternating
+numpy's products with scipy's calls leaves both pools' idle threads spinning
+for the same cores (on a 2-core machine a step became 10-20x slower). So this
+module calls the library numpy itself loaded, found next to numpy.
 
-When that library is not there (another BLAS, another platform) or fails a
-self-test on import, `available` is False and the optimizers use plain numpy
-with ``out=`` (same results up to rounding). Set ``BPROP_NUMPY_BLAS=0`` to force
-that path. Every function here requires C-contiguous float32/float64 arrays
-of one dtype; `usable` checks that.
+When that library is not there (another BLAS, another platform), fails its
+self-test on import, or ``BPROP_NUMPY_BLAS=0`` is set, `available` is False
+and every function here computes the same formula with numpy (same results
+up to rounding). Arrays are 2-D (or 1-D) float32/float64 with unit stride in
+their last dimension; `Mat` carries an array with its address and leading
+dimension, computed once.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
-import weakref
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-#: models (packed parameter groups) smaller than this are updated with numpy ufuncs
-#: (a ctypes call costs about as much as a small ufunc; BLAS threads only help on
-#: large vectors)
-MIN_SIZE = 8192
-
 _FUNCS: dict[tuple[str, np.dtype], Any] = {}
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+
+#: how many ctypes BLAS calls ran (tests assert that the BLAS path really ran)
+calls = 0
+
+
+class Mat(NamedTuple):
+    """An array with what a BLAS call needs: its address and leading dimension."""
+
+    arr: np.ndarray
+    addr: int
+    ld: int
+
+    def rows(self, m: int) -> Mat:
+        """The first ``m`` rows (same address and leading dimension)."""
+        return Mat(self.arr[:m], self.addr, self.ld)
+
+
+def mat(a: np.ndarray) -> Mat:
+    """Wrap ``a`` (2-D with unit inner stride, or 1-D contiguous) for the functions below."""
+    if a.dtype not in (np.float32, np.float64) or a.strides[-1] != a.itemsize:
+        raise ValueError(f"BLAS needs float32/float64 with unit inner stride, got {a.dtype}")
+    ld = a.strides[0] // a.itemsize if a.ndim == 2 else 1
+    return Mat(a, a.ctypes.data, ld)
 
 
 def _library_paths() -> list[Path]:
@@ -50,93 +71,145 @@ def _library_paths() -> list[Path]:
 
 
 def _bind(lib: ctypes.CDLL) -> bool:
-    """Find cblas_?axpy / cblas_?axpby under the names numpy's OpenBLAS builds use."""
+    """Find the CBLAS functions under the names numpy's OpenBLAS builds use."""
     for prefix, suffix, int_t in (
         ("scipy_cblas_", "64_", ctypes.c_int64),  # scipy-openblas64 (numpy >= 2 wheels)
         ("scipy_cblas_", "", ctypes.c_int32),  # scipy-openblas32
         ("cblas_", "64_", ctypes.c_int64),
     ):
         funcs = {}
+        ptr, enum = ctypes.c_void_p, ctypes.c_int
         for dtype, char, real in (
             (np.dtype(np.float32), "s", ctypes.c_float),
             (np.dtype(np.float64), "d", ctypes.c_double),
         ):
-            try:
-                axpy = getattr(lib, f"{prefix}{char}axpy{suffix}")
-                axpby = getattr(lib, f"{prefix}{char}axpby{suffix}")
-                scal = getattr(lib, f"{prefix}{char}scal{suffix}")
-            except AttributeError:
-                break
-            ptr = ctypes.c_void_p
-            axpy.argtypes = [int_t, real, ptr, int_t, ptr, int_t]
-            axpby.argtypes = [int_t, real, ptr, int_t, real, ptr, int_t]
-            scal.argtypes = [int_t, real, ptr, int_t]
-            axpy.restype = axpby.restype = scal.restype = None
-            funcs[("axpy", dtype)], funcs[("axpby", dtype)] = axpy, axpby
-            funcs[("scal", dtype)] = scal
-        if len(funcs) == 6:
+            signatures = {
+                "axpy": [int_t, real, ptr, int_t, ptr, int_t],
+                "axpby": [int_t, real, ptr, int_t, real, ptr, int_t],
+                "scal": [int_t, real, ptr, int_t],
+                "gemm": [enum, enum, enum, int_t, int_t, int_t, real, ptr, int_t, ptr, int_t,
+                         real, ptr, int_t],
+                "gemv": [enum, enum, int_t, int_t, real, ptr, int_t, ptr, int_t, real, ptr,
+                         int_t],
+            }
+            for name, argtypes in signatures.items():
+                func = getattr(lib, f"{prefix}{char}{name}{suffix}", None)
+                if func is None:
+                    break
+                func.argtypes, func.restype = argtypes, None
+                funcs[name, dtype] = func
+        if len(funcs) == 10:
             _FUNCS.update(funcs)
             return True
     return False
 
 
-def usable(*arrays: np.ndarray) -> bool:
-    """True when the BLAS path applies: available, large, C-contiguous, one float dtype."""
-    first = arrays[0]
-    if not available or first.size < MIN_SIZE or ("axpy", first.dtype) not in _FUNCS:
-        return False
-    return all(
-        a.dtype == first.dtype and a.size == first.size and a.flags.c_contiguous
-        and a.flags.writeable
-        for a in arrays
-    )
+def gemm(alpha: float, A: Mat, trans_a: bool, B: Mat, trans_b: bool, beta: float, C: Mat) -> None:
+    """``C = alpha * op(A) @ op(B) + beta * C`` in place (op: transpose or not).
 
-
-def axpy(a: float, x: np.ndarray, y: np.ndarray) -> None:
-    """``y += a * x`` in place."""
-    _FUNCS["axpy", y.dtype](y.size, a, address(x), 1, address(y), 1)
-
-
-def axpby(a: float, x: np.ndarray, b: float, y: np.ndarray) -> None:
-    """``y = a * x + b * y`` in place."""
-    _FUNCS["axpby", y.dtype](y.size, a, address(x), 1, b, address(y), 1)
-
-
-def scal(a: float, x: np.ndarray) -> None:
-    """``x *= a`` in place."""
-    _FUNCS["scal", x.dtype](x.size, a, address(x), 1)
-
-
-_ADDRESSES: dict[int, tuple[weakref.ref, int, int]] = {}
-
-
-def address(a: np.ndarray) -> int:
-    """The address of ``a``'s data, for ctypes.
-
-    ``a.ctypes.data`` builds a helper object on every access (about 1 us, more
-    than a BLAS call on a small vector costs), and an optimizer passes the same
-    arrays every step, so the address is remembered per array object (and
-    forgotten when the array is freed; the size guards against ``a.resize``).
+    With ``beta=0`` C's old contents are ignored (BLAS never reads them).
     """
-    hit = _ADDRESSES.get(id(a))
-    if hit is not None and hit[0]() is a and hit[2] == a.size:
-        return hit[1]
-    key = id(a)
-    ref = weakref.ref(a, lambda _, key=key: _ADDRESSES.pop(key, None))
-    _ADDRESSES[key] = (ref, a.ctypes.data, a.size)
-    return _ADDRESSES[key][1]
+    global calls
+    c = C.arr
+    if available:
+        m, n = c.shape
+        k = A.arr.shape[0 if trans_a else 1]
+        calls += 1
+        _FUNCS["gemm", c.dtype](
+            _ROW_MAJOR, _TRANS if trans_a else _NO_TRANS, _TRANS if trans_b else _NO_TRANS,
+            m, n, k, alpha, A.addr, A.ld, B.addr, B.ld, beta, C.addr, C.ld,
+        )
+        return
+    product = (A.arr.T if trans_a else A.arr) @ (B.arr.T if trans_b else B.arr)
+    if beta == 0 and alpha == 1:
+        c[...] = product
+        return
+    if beta == 0:
+        np.multiply(product, alpha, out=c)
+        return
+    c *= beta
+    c += alpha * product
+
+
+def colsum(alpha: float, A: Mat, ones: Mat, beta: float, y: Mat) -> None:
+    """``y = alpha * A.sum(axis=0) + beta * y`` (a gemv against ``ones``, one per row of A)."""
+    global calls
+    if available:
+        m, n = A.arr.shape
+        calls += 1
+        _FUNCS["gemv", y.arr.dtype](
+            _ROW_MAJOR, _TRANS, m, n, alpha, A.addr, A.ld, ones.addr, 1, beta, y.addr, 1
+        )
+        return
+    s = A.arr.sum(axis=0)
+    if beta == 0:
+        np.multiply(s, alpha, out=y.arr)
+    else:
+        y.arr *= beta
+        y.arr += alpha * s
+
+
+def axpy(a: float, x: Mat, y: Mat) -> None:
+    """``y += a * x`` in place (contiguous, same size)."""
+    global calls
+    if available:
+        calls += 1
+        _FUNCS["axpy", y.arr.dtype](y.arr.size, a, x.addr, 1, y.addr, 1)
+        return
+    y.arr += a * x.arr
+
+
+def axpby(a: float, x: Mat, b: float, y: Mat) -> None:
+    """``y = a * x + b * y`` in place (contiguous, same size)."""
+    global calls
+    if available:
+        calls += 1
+        _FUNCS["axpby", y.arr.dtype](y.arr.size, a, x.addr, 1, b, y.addr, 1)
+        return
+    y.arr *= b
+    y.arr += a * x.arr
+
+
+def scal(a: float, x: Mat) -> None:
+    """``x *= a`` in place (contiguous)."""
+    global calls
+    if available:
+        calls += 1
+        _FUNCS["scal", x.arr.dtype](x.arr.size, a, x.addr, 1)
+        return
+    x.arr *= a
 
 
 def _self_test() -> bool:
-    for dtype in (np.float32, np.float64):
-        x = np.arange(1.0, 5.0, dtype=dtype)
-        y = np.full(4, 2.0, dtype=dtype)
-        axpy(0.5, x, y)  # 2 + 0.5x
-        axpby(1.0, x, 0.5, y)  # x + 0.5y
-        scal(2.0, y)
-        if not np.array_equal(y, 2 * (x + 0.5 * (2.0 + 0.5 * x))):
-            return False
-    return True
+    """Every bound function against its numpy formula, in both dtypes."""
+    global available
+    available = True
+    try:
+        for dtype in (np.float32, np.float64):
+            a = np.arange(1.0, 7.0, dtype=dtype).reshape(2, 3)
+            b = np.arange(1.0, 13.0, dtype=dtype).reshape(3, 4)
+            c = np.ones((2, 4), dtype=dtype)
+            gemm(2.0, mat(a), False, mat(b), False, 0.5, mat(c))
+            ct = np.ones((3, 4), dtype=dtype)
+            gemm(1.0, mat(a), True, mat(c[:, :4]), False, 0.0, mat(ct))
+            y = np.ones(3, dtype=dtype)
+            colsum(1.0, mat(a), mat(np.ones(2, dtype=dtype)), 2.0, mat(y))
+            x, z = np.arange(1.0, 5.0, dtype=dtype), np.full(4, 2.0, dtype=dtype)
+            axpy(0.5, mat(x), mat(z))
+            axpby(1.0, mat(x), 0.5, mat(z))
+            scal(2.0, mat(z))
+            want_c = 2 * a @ b + 0.5
+            ok = (
+                np.allclose(c, want_c)
+                and np.allclose(ct, a.T @ want_c)
+                and np.allclose(y, a.sum(axis=0) + 2)
+                and np.allclose(z, 2 * (x + 0.5 * (2.0 + 0.5 * x)))
+            )
+            if not ok:
+                return False
+        return True
+    finally:
+        available = False
 
 
 def _load() -> bool:
@@ -151,5 +224,6 @@ def _load() -> bool:
     return False
 
 
+#: True when numpy's OpenBLAS was found and passed the self-test (and BPROP_NUMPY_BLAS != "0")
 available = False
 available = _load()
