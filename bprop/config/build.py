@@ -129,7 +129,7 @@ def prepare(cfg: dict[str, Any], *, progress: bool = False,
                                  restore_best_weights=t["restore_best_weights"]))
     trainer = Trainer(model, loss, optimizer, batch_size=t["batch_size"], shuffle=t["shuffle"],
                       rng=np.random.default_rng(s_train), callbacks=[*own, *callbacks],
-                      progress=progress)
+                      progress=progress, engine=t["engine"])
     return Experiment(cfg, ds, model, loss, optimizer, trainer, own)
 
 

@@ -141,12 +141,12 @@ def colsum(alpha: float, A: Mat, ones: Mat, beta: float, y: Mat) -> None:
             _ROW_MAJOR, _TRANS, m, n, alpha, A.addr, A.ld, ones.addr, 1, beta, y.addr, 1
         )
         return
-    s = A.arr.sum(axis=0)
+    s, out = A.arr.sum(axis=0), y.arr
     if beta == 0:
-        np.multiply(s, alpha, out=y.arr)
+        np.multiply(s, alpha, out=out)
     else:
-        y.arr *= beta
-        y.arr += alpha * s
+        out *= beta
+        out += alpha * s
 
 
 def axpy(a: float, x: Mat, y: Mat) -> None:
@@ -156,7 +156,8 @@ def axpy(a: float, x: Mat, y: Mat) -> None:
         calls += 1
         _FUNCS["axpy", y.arr.dtype](y.arr.size, a, x.addr, 1, y.addr, 1)
         return
-    y.arr += a * x.arr
+    out = y.arr
+    out += a * x.arr
 
 
 def axpby(a: float, x: Mat, b: float, y: Mat) -> None:
@@ -166,8 +167,9 @@ def axpby(a: float, x: Mat, b: float, y: Mat) -> None:
         calls += 1
         _FUNCS["axpby", y.arr.dtype](y.arr.size, a, x.addr, 1, b, y.addr, 1)
         return
-    y.arr *= b
-    y.arr += a * x.arr
+    out = y.arr
+    out *= b
+    out += a * x.arr
 
 
 def scal(a: float, x: Mat) -> None:
@@ -177,7 +179,8 @@ def scal(a: float, x: Mat) -> None:
         calls += 1
         _FUNCS["scal", x.arr.dtype](x.arr.size, a, x.addr, 1)
         return
-    x.arr *= a
+    out = x.arr
+    out *= a
 
 
 def _self_test() -> bool:

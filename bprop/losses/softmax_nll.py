@@ -55,10 +55,8 @@ class SoftmaxNLL(Loss):
         n = len(self._t)
         dz = p.copy()
         dz[np.arange(n), self._t] -= 1  # softmax(z) - onehot(t)
-        if self._w is None:
-            dz /= n
-        else:
-            dz *= self._w[:, None]
+        # times 1/N, or w_i / sum(w): equal weights give the very same numbers
+        dz *= 1.0 / n if self._w is None else self._w[:, None]
         return dz
 
     def accuracy(self, pred: np.ndarray, target: np.ndarray) -> float:
