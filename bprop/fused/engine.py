@@ -47,7 +47,7 @@ from ..optim import SGD, Adam
 from ..optim.base import Optimizer
 from . import blas
 from .blas import Mat, mat
-from .kernels import ELEMENTWISE, LOSSES, Elementwise
+from .kernels import ELEMENTWISE, LOSSES
 from .packing import Layout
 
 
@@ -182,7 +182,7 @@ class FusedStep:
         self.T = self.loss_kernel.prepare_targets(y, n, k)
         self.t_batch = np.empty((B, *self.T.shape[1:]), dtype=self.T.dtype)
         self._m = 0
-        self._w: np.ndarray | None = None
+        self._plans: dict[int, tuple[list, list]] = {}
 
     @staticmethod
     def _mode(opt: Optimizer) -> str:
@@ -224,22 +224,48 @@ class FusedStep:
 
     # -- the step --
 
+    def _plan(self, m: int) -> tuple[list, list]:
+        """The forward and backward stages for a batch of ``m`` rows, every view and
+        BLAS operand sliced once (at most two plans per ``fit``: full and last batch)."""
+        plan = self._plans.get(m)
+        if plan is not None:
+            return plan
+        forward, backward = [], []
+        g = mat(self.dout[:m])  # the gradient flowing down, buffer by buffer
+        for stage in reversed(self.stages):
+            if isinstance(stage, _Linear):
+                dx = None if stage.dx is None else stage.dx.rows(m)
+                backward.append((stage, stage.x.rows(m), g, dx))
+                if stage is self.first_linear:
+                    break
+                g = dx
+            else:
+                kernel, _, out = stage
+                backward.append((kernel, out[:m], g.arr))
+        for stage in self.stages:
+            if isinstance(stage, _Linear):
+                forward.append((stage, stage.x.rows(m), stage.y.rows(m)))
+            else:
+                kernel, x, out = stage
+                forward.append((kernel, x[:m], out[:m]))
+        self._plans[m] = forward, backward
+        return forward, backward
+
     def forward(self, idx: np.ndarray, sw: np.ndarray | None) -> float:
         """Gather the batch ``X[idx]``, run the layers and the loss; return the loss.
 
         Also writes ``dL/d(output)`` for `backward`. Parameters are not changed.
         """
         m = self._m = len(idx)
+        forward, _ = self._plan(m)
         # mode="clip" skips numpy's extra bounds-checked copy (idx is a permutation's slice)
         np.take(self.X, idx, axis=0, out=self.x0[:m], mode="clip")
-        for stage in self.stages:
+        for stage, x, y in forward:
             if isinstance(stage, _Linear):
-                y = stage.y.rows(m)
                 np.copyto(y.arr, stage.b.arr)  # y = b, then y += x @ W (gemm, beta=1)
-                blas.gemm(1.0, stage.x.rows(m), False, stage.W, False, 1.0, y)
+                blas.gemm(1.0, x, False, stage.W, False, 1.0, y)
             else:
-                kernel, x, out = stage
-                kernel.forward(x[:m], out[:m])
+                stage.forward(x, y)
         t = np.take(self.T, idx, axis=0, out=self.t_batch[:m], mode="clip")
         w = None
         if sw is not None:
@@ -249,28 +275,25 @@ class FusedStep:
 
     def backward(self) -> None:
         """Backpropagate and update every parameter (the optimizer's ``step()``)."""
-        opt, m, mode = self.opt, self._m, self.mode
+        opt = self.opt
         lr, wd = float(opt.lr), float(opt.weight_decay)
         mu = float(getattr(opt, "momentum", 0.0))
         opt.t += 1
-        g = mat(self.dout[:m])
-        for stage in reversed(self.stages):
-            if not isinstance(stage, _Linear):
-                kernel, _, out = stage
-                kernel.backward(out[:m], g.arr)
-                continue
-            if stage.dx is not None:  # dx = dy @ W.T, with W before its update
-                blas.gemm(1.0, g, False, stage.W, True, 0.0, stage.dx.rows(m))
-            self._update_layer(stage, stage.x.rows(m), g, lr, wd, mu)
-            if stage is self.first_linear:
-                break
-            g = stage.dx.rows(m)
+        ones = self.ones.rows(self._m)
+        for stage in self._plan(self._m)[1]:
+            if isinstance(stage[0], _Linear):
+                layer, x, g, dx = stage
+                if dx is not None:  # dx = dy @ W.T, with W before its update
+                    blas.gemm(1.0, g, False, layer.W, True, 0.0, dx)
+                self._update_layer(layer, x, g, ones, lr, wd, mu)
+            else:
+                kernel, y, g = stage
+                kernel.backward(y, g)
         self._update_all(lr, mu)
 
-    def _update_layer(self, s: _Linear, x: Mat, dy: Mat, lr: float, wd: float, mu: float
-                      ) -> None:
+    def _update_layer(self, s: _Linear, x: Mat, dy: Mat, ones: Mat, lr: float, wd: float,
+                      mu: float) -> None:
         """The weight-gradient products, with as much of the update folded in as BLAS allows."""
-        ones = self.ones.rows(self._m)
         if self.mode == "sgd":  # W = (1 - lr*wd) W - lr * x.T @ dy
             for P, decay in ((s.W, s.decay_W), (s.b, s.decay_b)):
                 if wd and decay:
