@@ -333,3 +333,18 @@ def test_a_bad_engine_name_is_rejected():
     net = _model(np.float64, 3)
     with pytest.raises(ValueError, match="engine must be one of auto, reference, fused; got 'gpu'"):
         Trainer(net, SoftmaxNLL(), SGD(net.parameters(), lr=0.1), engine="gpu")
+
+
+class MaxNorm(Callback):
+    """A per-batch constraint that rewrites the weights after every step (the last one too)."""
+
+    def on_batch_end(self, trainer, batch, loss):
+        for p in trainer.model.parameters():
+            np.clip(p.value, -0.3, 0.3, out=p.value)
+
+
+def test_a_per_batch_callbacks_changes_are_kept_to_the_last_batch():
+    ref = _train("reference", np.float64, callbacks=[MaxNorm])
+    fused = _train("fused", np.float64, callbacks=[MaxNorm])
+    assert_same(ref, fused, np.float64)
+    assert max(np.abs(p.value).max() for p in fused.model.parameters()) <= 0.3

@@ -177,7 +177,10 @@ class FusedStep:
         self.first_linear = next(s for s in self.stages if isinstance(s, _Linear))
 
         # targets: checked once by the reference loss, then gathered per batch
-        loss.forward(np.zeros((n, k), dtype=dt), y)
+        zeros = np.zeros((min(n, 4096), k), dtype=dt)
+        for start in range(0, n, len(zeros)):  # in chunks: a few MB at most
+            chunk = y[start : start + len(zeros)]
+            loss.forward(zeros[: len(chunk)], chunk)
         self.loss_kernel = LOSSES[type(loss)](B, k, dt)
         self.T = self.loss_kernel.prepare_targets(y, n, k)
         self.t_batch = np.empty((B, *self.T.shape[1:]), dtype=self.T.dtype)

@@ -252,6 +252,7 @@ class Trainer:
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
         total, weight_total = 0.0, 0.0
         step.load()
+        stepped = False  # whether the step's own buffers are newer than the Parameters
         try:
             for b, start in enumerate(range(0, n, bs)):
                 idx = order[start : start + bs]
@@ -259,8 +260,7 @@ class Trainer:
                 if sw is not None and not sw.sum() > 0:
                     continue  # only zero-weight samples: no loss, no gradient, no step
                 self.batch_indices = idx
-                if per_batch:
-                    step.store()
+                if per_batch:  # the Parameters are current (stored after the last step)
                     self._call("on_batch_begin", b, len(idx))
                     step.load()
                 loss = step.forward(idx, sw)
@@ -272,14 +272,16 @@ class Trainer:
                         "gradient-checking a custom layer."
                     )
                 step.backward()
+                stepped = True
                 w = len(idx) if sw is None else float(sw.sum())
                 total, weight_total = total + loss * w, weight_total + w
                 if per_batch:
                     step.store()
+                    stepped = False
                     self._call("on_batch_end", b, loss)
-                    step.load()
         finally:
-            step.store()
+            if stepped:
+                step.store()
         return total / weight_total if weight_total else math.nan
 
     def predict_raw(self, X: Any, chunk: int = 4096) -> np.ndarray:
