@@ -37,8 +37,8 @@ def test_gemm_with_alpha_beta_and_strided_operands(path, dtype, rtol, ta, tb, rn
 def test_gemm_rows_prefix_for_a_ragged_batch(path, rng):
     A, B = rng.standard_normal((8, 3)), rng.standard_normal((3, 2))
     C = np.full((8, 2), 7.0)
-    blas.gemm(1.0, mat(A).rows(5), False, mat(B), False, 0.0, mat(C).rows(5))
-    np.testing.assert_allclose(C[:5], A[:5] @ B, rtol=1e-13)
+    blas.gemm(2.0, mat(A).rows(5), False, mat(B), False, 0.0, mat(C).rows(5))
+    np.testing.assert_allclose(C[:5], 2 * A[:5] @ B, rtol=1e-13)
     np.testing.assert_array_equal(C[5:], 7.0)  # the rows after the batch are untouched
 
 
