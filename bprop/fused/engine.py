@@ -125,6 +125,12 @@ class FusedStep:
         The targets (checked once here, by one reference forward on the whole set).
     batch_size : int
         The largest batch; workspaces hold this many rows.
+
+    Notes
+    -----
+    ``lr``, ``weight_decay``, ``momentum``'s value and Adam's betas and eps are
+    read at every step (schedules and callbacks change them); which update
+    is compiled (plain SGD, momentum, Nesterov, Adam) is fixed for the ``fit``.
     """
 
     def __init__(self, model: Layer, loss: Loss, optimizer: Optimizer, X: np.ndarray,

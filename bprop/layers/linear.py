@@ -85,7 +85,7 @@ class Linear(Layer):
     def backward_params(self, dy: np.ndarray) -> None:
         x = self._cached("_x")
         # written into the Parameters' own arrays: .grad keeps its identity and dtype
-        self.weight.grad[...] = x.T @ dy  # dW = x.T @ dy
+        np.matmul(x.T, dy, out=self.weight.grad)  # dW = x.T @ dy
         self.bias.grad[...] = dy.sum(axis=0)  # db = dy.sum(axis=0)
 
     def output_dim(self, input_dim: int) -> int:

@@ -184,6 +184,10 @@ class Trainer:
         self.engine_used = "reference"
         return ReferenceStep(self.model, self.loss, self.optimizer, X, y, self.batch_size)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # a step compiled for one fit holds raw buffer addresses: never copied along
+        return {**vars(self), "_step": None}
+
     @property
     def dtype(self) -> np.dtype:
         params = self.model.parameters()
