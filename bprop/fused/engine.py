@@ -28,10 +28,13 @@ What is fused (each with the reason):
 Between steps the model's Parameters are *not* current: `FusedStep.store`
 copies the flat buffers back into each ``p.value`` (the same arrays, never
 replaced) and into the optimizer's per-parameter state, and `FusedStep.load`
-copies them in. The Trainer calls them around every point a callback can
-observe (epoch boundaries, the end of ``fit``, and around every step when a
-callback overrides a per-batch hook). ``p.grad`` is not kept: a fused step
-never materializes some gradients (momentum folds them into ``v``).
+copies them in. The Trainer calls them at every point a callback can
+observe: epoch boundaries and the end of ``fit`` (parameters and optimizer
+state), and around every step when a callback overrides a per-batch hook
+(parameters only: per-batch hooks see and may change the weights; the
+optimizer's state is current at epoch boundaries). ``p.grad`` is not kept:
+a fused step never materializes some gradients (momentum folds them into
+``v``).
 """
 
 from __future__ import annotations
@@ -211,25 +214,29 @@ class FusedStep:
             return {"v": opt.velocity}
         return {}
 
-    def load(self) -> None:
-        """Copy every ``p.value`` and the optimizer's state into the flat buffers."""
+    def load(self, state: bool = True) -> None:
+        """Copy every ``p.value`` (and, with ``state``, the optimizer's state) into the
+        flat buffers."""
         self.layout.load(self.values, [p.value for p in self.layout.params])
-        order = [self.layout.index[id(p)] for p in self.opt.params]
-        for name, arrays in self._state_lists().items():
-            by_layout = [None] * len(order)
-            for i, j in enumerate(order):
-                by_layout[j] = arrays[i]
-            self.layout.load(self.flat[name], by_layout)
+        if state:
+            for name, arrays in self._state_lists().items():
+                self.layout.load(self.flat[name], self._in_layout_order(arrays))
 
-    def store(self) -> None:
-        """Copy the flat buffers back into every ``p.value`` and the optimizer's state."""
-        self.layout.store(self.values, [p.value for p in self.layout.params])
-        order = [self.layout.index[id(p)] for p in self.opt.params]
-        for name, arrays in self._state_lists().items():
-            by_layout = [None] * len(order)
-            for i, j in enumerate(order):
-                by_layout[j] = arrays[i]
-            self.layout.store(self.flat[name], by_layout)
+    def store(self, parameters: bool = True, state: bool = True) -> None:
+        """Copy the flat buffers back into every ``p.value`` and the optimizer's state
+        (the same arrays: their identities never change)."""
+        if parameters:
+            self.layout.store(self.values, [p.value for p in self.layout.params])
+        if state:
+            for name, arrays in self._state_lists().items():
+                self.layout.store(self.flat[name], self._in_layout_order(arrays))
+
+    def _in_layout_order(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        """Per-parameter state, listed in the optimizer's order, put in the layout's."""
+        ordered: list[Any] = [None] * len(arrays)
+        for p, a in zip(self.opt.params, arrays, strict=True):
+            ordered[self.layout.index[id(p)]] = a
+        return ordered
 
     # -- the step --
 

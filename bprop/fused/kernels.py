@@ -28,12 +28,9 @@ from ..losses import PoissonDeviance, SigmoidCrossEntropy, SoftmaxNLL, SquaredEr
 
 class Elementwise:
     """One element-wise layer: ``forward(x, y)`` writes y (``y`` may be ``x``: in place);
-    ``backward(y, g)`` turns ``g = dL/dy`` into ``dL/dx`` in place.
-
-    ``reads_output``: whether backward reads y (then nothing may overwrite y in place).
+    ``backward(y, g)`` turns ``g = dL/dy`` into ``dL/dx`` in place. Some read y in
+    backward: the engine lets nothing after them overwrite y.
     """
-
-    reads_output = False
 
     def __init__(self, layer: Any, rows: int, cols: int, dtype: np.dtype) -> None:
         self.layer = layer
@@ -49,8 +46,6 @@ class Elementwise:
 class FusedReLU(Elementwise):
     """``y = max(x, 0)``; ``dx = dy * [y > 0]`` (y > 0 exactly where x > 0)."""
 
-    reads_output = True
-
     def forward(self, x: np.ndarray, y: np.ndarray) -> None:
         np.maximum(x, 0, out=y)
 
@@ -60,8 +55,6 @@ class FusedReLU(Elementwise):
 
 class FusedSigmoid(Elementwise):
     """``y = 1 / (1 + exp(-x))`` (scipy's expit: stable, one pass); ``dx = dy * y * (1 - y)``."""
-
-    reads_output = True
 
     def __init__(self, layer: Any, rows: int, cols: int, dtype: np.dtype) -> None:
         self.tmp = np.empty((rows, cols), dtype=dtype)

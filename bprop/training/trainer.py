@@ -67,10 +67,10 @@ class ReferenceStep:
         self.model.backward_params(self.loss.backward())
         self.optimizer.step()
 
-    def load(self) -> None:
+    def load(self, state: bool = True) -> None:
         """Nothing to copy: the reference works on the Parameters themselves."""
 
-    def store(self) -> None:
+    def store(self, parameters: bool = True, state: bool = True) -> None:
         """Nothing to copy: the reference works on the Parameters themselves."""
 
 
@@ -101,9 +101,9 @@ class Trainer:
         it supports every layer, the loss, the optimizer and the data, else
         the reference one. Nothing a callback or the user can observe
         between steps differs: with the fused engine the Parameters and the
-        optimizer's state are copied back at every epoch's end (and around
-        every step when a callback overrides ``on_batch_begin`` or
-        ``on_batch_end``).
+        optimizer's state are copied back at every epoch's end, and the
+        Parameters around every step when a callback overrides
+        ``on_batch_begin`` or ``on_batch_end``.
 
     Raises
     ------
@@ -266,7 +266,7 @@ class Trainer:
                 self.batch_indices = idx
                 if per_batch:  # the Parameters are current (stored after the last step)
                     self._call("on_batch_begin", b, len(idx))
-                    step.load()
+                    step.load(state=False)
                 loss = step.forward(idx, sw)
                 if not math.isfinite(loss):
                     raise DivergedError(
@@ -280,12 +280,11 @@ class Trainer:
                 w = len(idx) if sw is None else float(sw.sum())
                 total, weight_total = total + loss * w, weight_total + w
                 if per_batch:
-                    step.store()
+                    step.store(state=False)
                     stepped = False
                     self._call("on_batch_end", b, loss)
         finally:
-            if stepped:
-                step.store()
+            step.store(parameters=stepped)
         return total / weight_total if weight_total else math.nan
 
     def predict_raw(self, X: Any, chunk: int = 4096) -> np.ndarray:
