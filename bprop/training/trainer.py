@@ -59,11 +59,13 @@ class ReferenceStep:
         self.batch = np.empty((min(batch_size, X.shape[0]), *X.shape[1:]), dtype=X.dtype)
 
     def forward(self, idx: np.ndarray, sw: np.ndarray | None) -> float:
+        """The loss on the samples ``X[idx]`` (weights ``sw`` or None), caching for backward."""
         # mode="clip" skips numpy's extra bounds-checked copy (idx comes from a permutation)
         x = np.take(self.X, idx, axis=0, out=self.batch[: len(idx)], mode="clip")
         return self.loss.forward(self.model.forward(x), self.y[idx], sw)
 
     def backward(self) -> None:
+        """Set every ``.grad`` (bprop) and step the optimizer."""
         self.model.backward_params(self.loss.backward())
         self.optimizer.step()
 
