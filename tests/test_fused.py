@@ -348,3 +348,20 @@ def test_a_per_batch_callbacks_changes_are_kept_to_the_last_batch():
     fused = _train("fused", np.float64, callbacks=[MaxNorm])
     assert_same(ref, fused, np.float64)
     assert max(np.abs(p.value).max() for p in fused.model.parameters()) <= 0.3
+
+
+@pytest.mark.parametrize("opt", ["sgd-decay", "momentum-decay", "nesterov-decay", "adam-decay"])
+def test_decay_follows_each_parameters_flag(opt):
+    """A decayed bias and an undecayed weight (flags changed by the user) in both engines."""
+
+    def train(engine):
+        X, y, _ = _data(SoftmaxNLL, 3)
+        net = _model(np.float64, 3)
+        net[0].bias.decay, net[2].weight.decay = True, False
+        trainer = Trainer(net, SoftmaxNLL(), OPTIMIZERS[opt](net.parameters()),
+                          batch_size=BATCH, rng=0, engine=engine)
+        trainer.fit(X, y, 3)
+        assert trainer.engine_used == engine
+        return trainer
+
+    assert_same(train("reference"), train("fused"), np.float64)

@@ -13,8 +13,9 @@ a checkpoint that resumes across engines; it asserts that the fused engine
 What is fused (each with the reason):
 
 - every parameter and every optimizer state lives in one flat buffer
-  (`packing.Layout`): a step's update is one to five BLAS calls for the
-  whole model instead of several numpy calls per parameter;
+  (`packing.Layout`), weight-decayed parameters first: a step's update is
+  one to five BLAS calls for the whole model (the decay one ``axpy`` over
+  the decayed prefix) instead of several numpy calls per parameter;
 - workspaces for every activation and gradient are allocated once per
   ``fit``, for the largest batch; a smaller last batch uses their first rows;
 - an activation right after a Linear runs in place on the Linear's output;
@@ -142,7 +143,9 @@ class FusedStep:
         self.X = X
         layers = flatten(model)
         params = model.parameters()
-        self.layout = Layout(params)
+        # weight-decayed parameters first: "every decayed value" is one prefix of the buffers
+        self.layout = Layout([p for p in params if p.decay] + [p for p in params if not p.decay])
+        self.n_decay = self.layout.offsets[sum(1 for p in params if p.decay)]
         dt = self.dtype = self.layout.dtype
         n, d = X.shape
         B = min(batch_size, n)
@@ -155,6 +158,7 @@ class FusedStep:
         ):
             self.flat[name] = self.layout.empty()
         self.flat_mats = {name: mat(a) for name, a in self.flat.items()}
+        self.decayed = {name: mat(a[: self.n_decay]) for name, a in self.flat.items()}
         if self.mode == "adam":
             self.tmp = mat(self.layout.empty())
         self.ones = mat(np.ones(B, dtype=dt))
@@ -305,7 +309,7 @@ class FusedStep:
             else:
                 kernel, y, g = stage
                 kernel.backward(y, g)
-        self._update_all(lr, mu)
+        self._update_all(lr, wd, mu)
 
     def _update_layer(self, s: _Linear, x: Mat, dy: Mat, ones: Mat, lr: float, wd: float,
                       mu: float) -> None:
@@ -322,14 +326,13 @@ class FusedStep:
         GW, Gb = s.state[into + "W"], s.state[into + "b"]
         blas.gemm(1.0, x, True, dy, False, beta, GW)
         blas.colsum(1.0, dy, ones, beta, Gb)
-        if wd:
-            for P, G, decay in ((s.W, GW, s.decay_W), (s.b, Gb, s.decay_b)):
-                if decay:
-                    blas.axpy(wd, P, G)
 
-    def _update_all(self, lr: float, mu: float) -> None:
+    def _update_all(self, lr: float, wd: float, mu: float) -> None:
         """The rest of the update, over the whole flat parameter vector at once."""
         W, f = self.flat_mats["W"], self.flat_mats
+        if wd and self.n_decay and self.mode != "sgd":  # g += wd * W, the decayed prefix
+            decayed = self.decayed
+            blas.axpy(wd, decayed["W"], decayed["v" if self.mode == "momentum" else "g"])
         if self.mode == "momentum":
             blas.axpy(-lr, f["v"], W)  # W -= lr * v
         elif self.mode == "nesterov":
