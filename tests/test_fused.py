@@ -130,8 +130,6 @@ def test_every_layer_type(middle, dtype):
     fused = _train("fused", dtype, middle=MIDDLES[middle], weights=True)
     assert_same(ref, fused, dtype)
     # dropout drew the same random stream: the generators end in the same state
-    for a, b in zip(ref.model.parameters(), fused.model.parameters(), strict=True):
-        assert a.value.shape == b.value.shape
     drops = [(la, lb) for la, lb in zip(_flat(ref.model), _flat(fused.model), strict=True)
              if isinstance(la, Dropout)]
     for la, lb in drops:
