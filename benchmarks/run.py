@@ -39,7 +39,8 @@ from harness import report
 from harness.workload import Case, ensure_data
 
 HERE = Path(__file__).resolve().parent
-ALL = ["gemm-bound", "bprop", "bprop-mlp", "numpy-careful", "numpy-textbook", "sklearn", "torch"]
+ALL = ["gemm-bound", "bprop", "bprop-reference", "bprop-mlp", "numpy-careful", "numpy-textbook",
+       "sklearn", "torch"]
 FIT = ["bprop", "bprop-mlp", "sklearn"]
 
 

@@ -16,10 +16,10 @@ class Parameter:
     ----------
     value : ndarray
         The initial value; kept as given (no copy), so a layer and its
-        Parameter share memory. An optimizer built on the Parameter later
-        replaces it by a view of its packed buffer (`bprop.optim.packing`),
-        with the same contents: read ``.value`` through the Parameter, not
-        through an array kept from before.
+        Parameter share memory. Nothing replaces this array later: an
+        optimizer updates it in place, so an array taken from ``.value``
+        before training is the one trained (the fused engine, `bprop.fused`,
+        works on copies inside a step and writes the results back here).
     name : str
         A readable name such as ``"weight"``; used in reports and model files.
     decay : bool, default=True

@@ -87,7 +87,9 @@ def test_dropout_scales_kept_units_and_eval_is_identity(rng):
     np.testing.assert_allclose(y[kept], 1 / 0.7)
     assert abs(kept.mean() - 0.7) < 0.01
     np.testing.assert_array_equal(drop.backward(np.ones_like(x)), y)
-    assert drop.eval().forward(x) is x
+    y_eval = drop.eval().forward(x)
+    np.testing.assert_array_equal(y_eval, x)
+    assert not np.shares_memory(y_eval, x)  # a fresh array, as every layer's output
 
 
 def test_train_eval_switch_reaches_nested_layers():
@@ -227,3 +229,46 @@ def test_user_layer_needs_only_forward_and_backward(rng):
     assert layer.parameters() == [layer.a]
     report = check_gradients(layer, SquaredError(), rng.normal(size=(3, 2)), np.zeros((3, 2)))
     assert report.ok, str(report)
+
+
+# -- the reference contract: fresh outputs, gradients set by every backward --
+
+FRESH = [
+    lambda: Linear(4, 3, rng=0), ReLU, Sigmoid, Tanh, Identity, lambda: LeakyReLU(0.1),
+    lambda: Dropout(0.5, rng=0), lambda: Dropout(0.5, rng=0).eval(), Softmax,
+    lambda: Sequential(Linear(4, 4, rng=0), ReLU()),
+]
+
+
+@pytest.mark.parametrize("make", FRESH)
+def test_outputs_and_input_gradients_are_fresh_arrays(make, rng):
+    layer = make()
+    x = rng.normal(size=(5, 4))
+    x_before = x.copy()
+    y = layer.forward(x)
+    assert not np.shares_memory(y, x)
+    assert layer.forward(x) is not y  # a new array every call
+    dy = rng.normal(size=y.shape)
+    dx = layer.backward(dy)
+    assert not np.shares_memory(dx, dy)
+    np.testing.assert_array_equal(x, x_before)  # the input is never written
+
+
+def test_linear_grads_hold_the_formulas_after_every_backward(rng):
+    layer = Linear(4, 3, rng=0)
+    grads = (layer.weight.grad, layer.bias.grad)
+    for _ in range(2):
+        x, dy = rng.normal(size=(6, 4)), rng.normal(size=(6, 3))
+        layer.forward(x)
+        dx = layer.backward(dy)
+        np.testing.assert_allclose(layer.weight.grad, x.T @ dy, rtol=1e-14)
+        np.testing.assert_allclose(layer.bias.grad, dy.sum(axis=0), rtol=1e-14)
+        np.testing.assert_allclose(dx, dy @ layer.weight.value.T, rtol=1e-14)
+    assert layer.weight.grad is grads[0] and layer.bias.grad is grads[1]  # set, not replaced
+
+
+def test_no_module_level_caches():
+    import bprop.layers.base as base
+    import bprop.losses.softmax_nll as softmax_nll
+
+    assert not hasattr(base, "filled") and not hasattr(softmax_nll, "row_indices")

@@ -25,9 +25,11 @@ from .workload import LR, MOMENTUM, SEED, SIZES, WEIGHT_DECAY
 
 
 class BpropTrainer:
-    """``bprop.train.Trainer`` on ``Sequential(Linear, ReLU, Linear, ReLU, Linear)``."""
+    """``bprop.train.Trainer`` on ``Sequential(Linear, ReLU, Linear, ReLU, Linear)``,
+    with the fused engine (``engine="fused"``: the run fails if it cannot be used)."""
 
     package = "bprop"
+    engine: str | None = "fused"
 
     def __init__(self, X: np.ndarray, y: np.ndarray, batch_size: int) -> None:
         self.X, self.y, self.batch_size = X, y, batch_size
@@ -47,7 +49,9 @@ class BpropTrainer:
             layers += [Linear(n_in, n_out, dtype=dt, rng=rng)] + ([ReLU()] if i < 2 else [])
         model = Sequential(*layers)
         optimizer = SGD(model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
-        return Trainer(model, SoftmaxNLL(), optimizer, batch_size=self.batch_size, rng=SEED)
+        engine = {} if self.engine is None else {"engine": self.engine}
+        return Trainer(model, SoftmaxNLL(), optimizer, batch_size=self.batch_size, rng=SEED,
+                       **engine)
 
     def train(self, epochs: int, after_epoch: Callable[[float], None]) -> None:
         Callback = importlib.import_module(f"{self.package}.callbacks").Callback
@@ -64,10 +68,18 @@ class BpropTrainer:
         self.build().fit(self.X, self.y, epochs)
 
 
+class BpropReference(BpropTrainer):
+    """The same Trainer on the reference core (``engine="reference"``): what students read."""
+
+    engine = "reference"
+
+
 class BpropBaseline(BpropTrainer):
-    """The same, with another copy of bprop loaded as ``bprop_baseline`` (`load_baseline`)."""
+    """The same, with another copy of bprop loaded as ``bprop_baseline`` (`load_baseline`),
+    with its default engine (older copies have no ``engine=``)."""
 
     package = "bprop_baseline"
+    engine = None
 
 
 def load_baseline(folder: str) -> None:

@@ -21,6 +21,7 @@ CONTENDERS = {
     "numpy-textbook": ("numpy_loops", "TextbookNumpy", []),
     "numpy-careful": ("numpy_loops", "CarefulNumpy", []),
     "bprop": ("peers", "BpropTrainer", ["bprop.train", "bprop.layers", "bprop.optim"]),
+    "bprop-reference": ("peers", "BpropReference", ["bprop.train", "bprop.layers", "bprop.optim"]),
     "bprop-baseline": ("peers", "BpropBaseline", []),
     "bprop-mlp": ("peers", "BpropMLP", ["bprop.estimators"]),
     "sklearn": ("peers", "SklearnMLP", ["sklearn.neural_network"]),

@@ -185,5 +185,5 @@ def prepare(cfg: dict[str, Any], *, progress: bool = False,
     own = [schedule] + ([stopping] if stopping else []) + named
     trainer = Trainer(model, loss, optimizer, batch_size=t["batch_size"], shuffle=t["shuffle"],
                       rng=np.random.default_rng(s_train), callbacks=[*own, *callbacks],
-                      progress=progress)
+                      progress=progress, engine=t["engine"])
     return Run(cfg, ds, model, loss, optimizer, schedule, stopping, named, trainer)

@@ -49,6 +49,7 @@ TRAIN = {
     "min_delta": Field(float, 0.0, low=0),
     "restore_best_weights": Field(bool, False),
     "checkpoint_every": Field(int, 1, low=1),
+    "engine": Field(str, "auto", choices=("auto", "reference", "fused")),
 }
 TOP = ("name", "seed", "data", "model", "loss", "optimizer", "schedule", "callbacks", "train",
        "sweep")

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..registry import register
 from ..validation import check_nonnegative
-from .base import Layer, check_input, filled
+from .base import Layer, check_input
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -76,7 +76,7 @@ class ReLU(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = check_input(x, self)
         self._mask = x > 0
-        return np.maximum(x, filled(0, x.shape[1], x.dtype))  # max(x, 0), row by row
+        return np.maximum(x, 0)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         return dy * self._cached("_mask")
@@ -115,15 +115,19 @@ class LeakyReLU(Layer):
 
 @register("layer", aliases=("identity",))
 class Identity(Layer):
-    """The identity: ``y = x``, ``dx = dy``. A linear output for regression."""
+    """The identity: ``y = x``, ``dx = dy``. A linear output for regression.
+
+    Both return copies: a layer's output is always a fresh array, so that a
+    caller may change it without touching the input.
+    """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._seen = True
-        return check_input(x, self)
+        return check_input(x, self).copy()
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         self._cached("_seen")
-        return dy
+        return np.array(dy, copy=True)
 
 
 def softmax(x: np.ndarray) -> np.ndarray:

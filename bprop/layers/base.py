@@ -113,25 +113,6 @@ class Layer:
         return value
 
 
-_FILLED: dict[tuple[float, np.dtype], np.ndarray] = {}
-
-
-def filled(value: float, n: int, dtype: Any) -> np.ndarray:
-    """A read-only vector of ``n`` copies of ``value``: a view of one cached buffer.
-
-    For operands that numpy handles faster as arrays than as scalars: ``np.maximum(x, 0)``
-    takes a scalar loop without SIMD, three times slower than against a zeros row;
-    ``ones @ dy`` (one BLAS call) sums the rows of dy twice as fast as ``dy.sum(axis=0)``.
-    """
-    key = (value, np.dtype(dtype))
-    flat = _FILLED.get(key)
-    if flat is None or flat.size < n:
-        flat = np.full(max(n, 256), value, dtype=key[1])
-        flat.flags.writeable = False
-        _FILLED[key] = flat
-    return flat[:n]
-
-
 def check_input(x: Any, layer: Layer) -> np.ndarray:
     """Validate a layer input: a 2-D array of floats with no NaN or inf."""
     if not isinstance(x, np.ndarray):

@@ -40,15 +40,18 @@ class Dropout(Layer):
         x = check_input(x, self)
         if not self.training or self.p == 0:
             self._scale = None
-            return x
+            return x.copy()  # a fresh array, as every layer's output
         keep = self.rng.random(x.shape) >= self.p
         self._scale = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)
         return x * self._scale
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         if not hasattr(self, "_scale"):
-            self._cached("_scale")
-        return dy if self._scale is None else dy * self._scale
+            raise RuntimeError(
+                "Dropout.backward() called before forward(): call forward(x) first, then "
+                "backward(dy)"
+            )
+        return np.array(dy, copy=True) if self._scale is None else dy * self._scale
 
     def get_config(self) -> dict[str, Any]:
         return {"p": self.p}

@@ -10,7 +10,7 @@ from ..init import INITIALIZERS, as_rng, check_dtype, initialize
 from ..parameter import Parameter
 from ..registry import register
 from ..validation import check_int
-from .base import Layer, check_input, filled
+from .base import Layer, check_input
 
 
 @register("layer")
@@ -83,9 +83,7 @@ class Linear(Layer):
                 f"got shape {x.shape}"
             )
         self._x = x
-        y = x @ self.weight.value
-        y += self.bias.value
-        return y
+        return x @ self.weight.value + self.bias.value
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         self.backward_params(dy)
@@ -93,9 +91,9 @@ class Linear(Layer):
 
     def backward_params(self, dy: np.ndarray) -> None:
         x = self._cached("_x")
-        np.matmul(x.T, dy, out=self.weight.grad)
-        ones = filled(1, dy.shape[0], np.result_type(dy, self.bias.grad))
-        np.matmul(ones, dy, out=self.bias.grad)  # dy.sum(axis=0), as one BLAS call
+        # written into the Parameters' own arrays: .grad keeps its identity and dtype
+        np.matmul(x.T, dy, out=self.weight.grad)  # dW = x.T @ dy
+        self.bias.grad[...] = dy.sum(axis=0)  # db = dy.sum(axis=0)
 
     def output_dim(self, input_dim: int) -> int:
         return self.n_out

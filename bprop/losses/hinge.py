@@ -9,7 +9,7 @@ import numpy as np
 from ..registry import register
 from ..validation import check_positive
 from .base import Loss, check_pred, check_weights
-from .softmax_nll import _check_labels, row_indices
+from .softmax_nll import _check_labels
 
 
 @register("loss")
@@ -52,7 +52,7 @@ class MulticlassHinge(Loss):
         s = check_pred(pred, self)
         t = _check_labels(target, s, self)
         w = check_weights(sample_weight, s.shape[0], s.dtype, self)
-        rows = row_indices(s.shape[0])
+        rows = np.arange(s.shape[0])
         margins = s - s[rows, t][:, None] + s.dtype.type(self.margin)
         margins[rows, t] = 0  # the right class is not compared with itself
         margins = np.maximum(margins, 0)
@@ -62,7 +62,7 @@ class MulticlassHinge(Loss):
     def backward(self) -> np.ndarray:
         active = self._cached("_active")
         ds = active.astype(self._w.dtype)
-        ds[row_indices(len(self._t)), self._t] = -active.sum(axis=1)
+        ds[np.arange(len(self._t)), self._t] = -active.sum(axis=1)
         return ds * self._w[:, None]
 
     def accuracy(self, pred: np.ndarray, target: np.ndarray) -> float:

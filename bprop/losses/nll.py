@@ -8,7 +8,7 @@ import numpy as np
 
 from ..registry import register
 from .base import Loss, check_pred, check_weights
-from .softmax_nll import _check_labels, row_indices
+from .softmax_nll import _check_labels
 
 
 @register("loss")
@@ -41,12 +41,12 @@ class NLL(Loss):
         t = _check_labels(target, z, self)
         w = check_weights(sample_weight, z.shape[0], z.dtype, self)
         self._shape, self._t, self._w = z.shape, t, w
-        return float(-(w @ z[row_indices(len(t)), t]))
+        return float(-(w @ z[np.arange(len(t)), t]))
 
     def backward(self) -> np.ndarray:
         shape = self._cached("_shape")
         dz = np.zeros(shape, dtype=self._w.dtype)
-        dz[row_indices(len(self._t)), self._t] = -self._w
+        dz[np.arange(len(self._t)), self._t] = -self._w
         return dz
 
     def accuracy(self, pred: np.ndarray, target: np.ndarray) -> float:

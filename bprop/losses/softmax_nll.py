@@ -41,21 +41,22 @@ class SoftmaxNLL(Loss):
         t = _check_labels(target, z, self)
         n = z.shape[0]
         w = None if sample_weight is None else check_weights(sample_weight, n, z.dtype, self)
+        rows = np.arange(n)
         shifted = z - z.max(axis=1, keepdims=True)
         e = np.exp(shifted)
         sum_e = e.sum(axis=1)
-        nll = np.log(sum_e)
-        nll -= shifted[row_indices(n), t]
-        # softmax(z) = e / sum_e is left to backward(), which needs it as a new array anyway
-        self._e, self._sum_e, self._t, self._w = e, sum_e, t, w
+        nll = np.log(sum_e) - shifted[rows, t]  # -log p_{i, t_i}
+        self._p = e / sum_e[:, None]  # softmax(z), for backward
+        self._t, self._w = t, w
         return float(nll.sum()) / n if w is None else float(w @ nll)
 
     def backward(self) -> np.ndarray:
-        e = self._cached("_e")
-        dz = e / self._sum_e[:, None]  # softmax(z)
+        p = self._cached("_p")
         n = len(self._t)
-        dz[row_indices(n), self._t] -= 1
-        dz *= dz.dtype.type(1.0 / n) if self._w is None else self._w[:, None]
+        dz = p.copy()
+        dz[np.arange(n), self._t] -= 1  # softmax(z) - onehot(t)
+        # times 1/N, or w_i / sum(w): equal weights give the very same numbers
+        dz *= 1.0 / n if self._w is None else self._w[:, None]
         return dz
 
     def accuracy(self, pred: np.ndarray, target: np.ndarray) -> float:
@@ -63,18 +64,6 @@ class SoftmaxNLL(Loss):
 
     def predict(self, pred: np.ndarray) -> np.ndarray:
         return np.argmax(pred, axis=1)
-
-
-_ROWS = np.arange(0)
-
-
-def row_indices(n: int) -> np.ndarray:
-    """``arange(n)`` (the rows of a batch, for picking each row's label column),
-    sliced from one cached array: a minibatch loop asks for it twice a step."""
-    global _ROWS
-    if _ROWS.size < n:
-        _ROWS = np.arange(max(n, 2 * _ROWS.size))
-    return _ROWS[:n]
 
 
 def _check_labels(target: Any, z: np.ndarray, loss: Loss) -> np.ndarray:

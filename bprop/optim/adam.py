@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import numpy as np
@@ -10,7 +11,6 @@ from ..parameter import Parameter
 from ..registry import register
 from ..validation import check_positive, check_unit_interval
 from .base import Optimizer
-from .packing import unpacked_views
 
 
 @register("optimizer")
@@ -37,8 +37,11 @@ class Adam(Optimizer):
     eps : float, default=1e-8
         > 0.
     weight_decay : float, default=0.0
-    clip_norm, clip_value : float or None, default=None
-        Gradient clipping before the update (`bprop.optim.clipping`).
+
+    Attributes
+    ----------
+    m, v : list of ndarray
+        The first and second moments of each parameter, in the order of ``params``.
     """
 
     #: what a config may set beyond the signature's types (read by bprop.config)
@@ -60,40 +63,18 @@ class Adam(Optimizer):
         self.beta1 = check_unit_interval("beta1", beta1)
         self.beta2 = check_unit_interval("beta2", beta2)
         self.eps = check_positive("eps", eps)
-        self._m = [np.zeros_like(g.value) for g in self.groups]  # flat, one per group
-        self._v = [np.zeros_like(g.value) for g in self.groups]
-        self._scratch = [(np.empty_like(g.value), np.empty_like(g.value)) for g in self.groups]
-        self._link()
+        self.m = [np.zeros_like(p.value) for p in self.params]
+        self.v = [np.zeros_like(p.value) for p in self.params]
 
-    _views = ("m", "v")
-
-    def _link(self) -> None:
-        #: the moments of each parameter (views of the flat buffers), in ``params`` order
-        self.m = unpacked_views(self.groups, self._m, self.params)
-        self.v = unpacked_views(self.groups, self._v, self.params)
-
-    def step(self) -> None:
-        """One update of every parameter: about ten numpy calls per packed group
-        (one per dtype), each over all of its parameters at once."""
-        self.clip_gradients()
-        self.t += 1
+    def update(self, i: int, p: Parameter, g: np.ndarray) -> None:
         b1, b2, t = self.beta1, self.beta2, self.t
-        lr_t = self.lr * np.sqrt(1 - b2**t) / (1 - b1**t)
-        for group, m, v, (buf, s) in zip(self.groups, self._m, self._v, self._scratch, strict=True):
-            group.sync()
-            W, f = group.value, group.value.dtype.type
-            g = group.regularized_grad(self.weight_decay, out=buf)  # dW + weight_decay * W
-            m *= f(b1)
-            m += np.multiply(g, f(1 - b1), out=s)  # m = b1 m + (1 - b1) g
-            v *= f(b2)
-            np.multiply(g, f(1 - b2), out=s)
-            s *= g
-            v += s  # v = b2 v + (1 - b2) g^2
-            np.sqrt(v, out=s)
-            s += f(self.eps)
-            update = np.multiply(m, f(lr_t), out=buf)  # g is not needed any more
-            update /= s
-            W -= update  # W -= lr_t m / (sqrt(v) + eps)
+        m, v = self.m[i], self.v[i]
+        m *= b1
+        m += (1 - b1) * g  # m = b1 m + (1 - b1) g
+        v *= b2
+        v += (1 - b2) * (g * g)  # v = b2 v + (1 - b2) g^2
+        lr_t = self.lr * math.sqrt(1 - b2**t) / (1 - b1**t)
+        p.value -= lr_t * m / (np.sqrt(v) + self.eps)
 
     def _buffers(self) -> dict[str, list[np.ndarray]]:
         return {"m": self.m, "v": self.v}

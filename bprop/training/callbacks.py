@@ -35,7 +35,14 @@ class Callback:
     `Trainer.state_dict` includes them, so a checkpointed run resumes with its
     schedules and early-stopping counters intact. Override both for state
     held in other objects.
+
+    A callback that reads ``p.grad`` in its hooks sets ``reads_gradients =
+    True``: the fused engine never fills ``.grad``, so ``engine="auto"`` then
+    trains on the reference path (and ``engine="fused"`` refuses).
     """
+
+    #: True when a hook reads Parameter.grad (the fused engine does not fill it)
+    reads_gradients: bool = False
 
     def state_dict(self) -> dict[str, Any]:
         """What a checkpoint keeps of this callback.

@@ -90,6 +90,8 @@ class Diagnostics(Callback):
     3
     """
 
+    reads_gradients = True  # the gradient norms: the Trainer trains on the reference path
+
     def __init__(
         self,
         x: Any = None,

@@ -8,6 +8,11 @@ One step on a minibatch ``(x, t)`` is the lecture's recipe::
     dy = loss.backward()             # dL/dy
     model.backward_params(dy)        # bprop in reverse order; sets every .grad
     optimizer.step()                 # W -= lr * ... for every Parameter
+
+That is `ReferenceStep`. The fused engine (`bprop.fused.FusedStep`) computes
+the same step over packed buffers; ``Trainer(engine=...)`` chooses, and
+between steps that a callback can observe both leave the same state in the
+model's Parameters and the optimizer.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import fused
 from ..init import as_rng
 from ..layers.base import Layer, layer_rngs
 from ..losses.base import Loss
@@ -32,6 +38,42 @@ from .rngstate import dump_rng_state, load_rng_state
 
 class DivergedError(RuntimeError):
     """The loss became NaN or infinite during training."""
+
+
+ENGINES = ("auto", "reference", "fused")
+
+
+class ReferenceStep:
+    """The lecture's training step on the reference core, in two halves.
+
+    ``forward(idx, sw)`` gathers the batch ``X[idx]``, runs the model and the
+    loss and returns the loss; ``backward()`` backpropagates and steps the
+    optimizer. The Trainer checks the loss in between (a NaN must not reach
+    the weights).
+    """
+
+    def __init__(self, model: Layer, loss: Loss, optimizer: Optimizer, X: np.ndarray,
+                 y: np.ndarray, batch_size: int) -> None:
+        self.model, self.loss, self.optimizer, self.X, self.y = model, loss, optimizer, X, y
+        # one buffer reused by every batch (the model's inputs are never modified)
+        self.batch = np.empty((min(batch_size, X.shape[0]), *X.shape[1:]), dtype=X.dtype)
+
+    def forward(self, idx: np.ndarray, sw: np.ndarray | None) -> float:
+        """The loss on the samples ``X[idx]`` (weights ``sw`` or None), caching for backward."""
+        # mode="clip" skips numpy's extra bounds-checked copy (idx comes from a permutation)
+        x = np.take(self.X, idx, axis=0, out=self.batch[: len(idx)], mode="clip")
+        return self.loss.forward(self.model.forward(x), self.y[idx], sw)
+
+    def backward(self) -> None:
+        """Set every ``.grad`` (bprop) and step the optimizer."""
+        self.model.backward_params(self.loss.backward())
+        self.optimizer.step()
+
+    def load(self, state: bool = True) -> None:
+        """Nothing to copy: the reference works on the Parameters themselves."""
+
+    def store(self, parameters: bool = True, state: bool = True) -> None:
+        """Nothing to copy: the reference works on the Parameters themselves."""
 
 
 class Trainer:
@@ -54,6 +96,22 @@ class Trainer:
         Early stopping, schedules, checkpoints, ...
     progress : bool, default=False
         Show a progress bar (drawn only when stdout is a terminal).
+    engine : {"auto", "reference", "fused"}, default="auto"
+        Which training step runs: "reference" the layers', loss's and
+        optimizer's own methods; "fused" the compiled step of `bprop.fused`
+        (the same results up to rounding, faster); "auto" the fused one when
+        it supports every layer, the loss, the optimizer and the data, else
+        the reference one. Nothing a callback or the user can observe
+        between steps differs: with the fused engine the Parameters and the
+        optimizer's state are copied back at every epoch's end, and the
+        Parameters around every step when a callback overrides
+        ``on_batch_begin`` or ``on_batch_end``.
+
+    Raises
+    ------
+    ValueError
+        For a bad part or argument; with ``engine="fused"``, naming the part
+        the fused engine does not support.
 
     Attributes
     ----------
@@ -65,6 +123,8 @@ class Trainer:
     batch_indices : ndarray or None
         Which samples (rows of X) the current minibatch holds, for callbacks
         that need more than its size (per-batch sample-weight sums, ...).
+    engine_used : {"reference", "fused"} or None
+        Which step the last ``fit`` ran (None before the first).
     """
 
     def __init__(
@@ -78,7 +138,10 @@ class Trainer:
         rng: int | np.random.Generator | None = None,
         callbacks: Sequence[Callback] = (),
         progress: bool = False,
+        engine: str = "auto",
     ) -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
         if not isinstance(model, Layer):
             raise ValueError(f"model must be a bprop Layer, got {type(model).__name__}")
         if not isinstance(loss, Loss):
@@ -102,6 +165,33 @@ class Trainer:
         self.history = History()
         self.stop_training = False
         self.batch_indices: np.ndarray | None = None
+        self.engine = engine
+        self.engine_used: str | None = None
+        self._step: ReferenceStep | fused.FusedStep | None = None
+        if engine == "fused":
+            self._fused_reason(None)
+
+    def _fused_reason(self, X: Any) -> str | None:
+        """Why the fused engine cannot run (None: it can); an error with engine="fused"."""
+        reason = fused.unsupported(self.model, self.loss, self.optimizer, X)
+        readers = [type(cb).__name__ for cb in self.callbacks if cb.reads_gradients]
+        if reason is None and readers:
+            reason = f"callback {readers[0]} reads Parameter.grad (the fused engine never fills it)"
+        if reason is not None and self.engine == "fused":
+            raise ValueError(f"engine='fused': {reason}; use engine='auto' or 'reference'")
+        return reason
+
+    def _runner(self, X: np.ndarray, y: Any) -> ReferenceStep | fused.FusedStep:
+        """The training step for this ``fit``: fused when chosen and supported."""
+        if self.engine != "reference" and self._fused_reason(X) is None:
+            self.engine_used = "fused"
+            return fused.FusedStep(self.model, self.loss, self.optimizer, X, y, self.batch_size)
+        self.engine_used = "reference"
+        return ReferenceStep(self.model, self.loss, self.optimizer, X, y, self.batch_size)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a step compiled for one fit holds raw buffer addresses: never copied along
+        return {**vars(self), "_step": None}
 
     @property
     def dtype(self) -> np.dtype:
@@ -132,6 +222,7 @@ class Trainer:
         if validation_data is not None:
             validation_data = self.check_data(*validation_data, None, name="validation data")[:2]
         self.target_epochs, self.stop_training = int(epochs), False
+        self._step = self._runner(X, y)
         self._call("on_train_begin")
         try:
             while self.epoch < self.target_epochs and not self.stop_training:
@@ -147,6 +238,7 @@ class Trainer:
                 self.history.append(logs)
                 self._call("on_epoch_end", self.epoch - 1, logs)
         finally:
+            self._step = None
             self._call("on_train_end")
         return self.history
 
@@ -155,35 +247,49 @@ class Trainer:
     ) -> float:
         """One pass over the data in minibatches; returns the mean training loss.
 
-        Expects data already checked by `check_data` (as `fit` does).
+        Expects data already checked by `check_data` (as `fit` does); outside
+        ``fit`` it runs the reference step.
         """
+        step = self._step or ReferenceStep(
+            self.model, self.loss, self.optimizer, X, y, self.batch_size
+        )
+        # with the fused engine, a callback that looks at every batch sees current values
+        per_batch = any(_overrides(cb, "on_batch_begin") or _overrides(cb, "on_batch_end")
+                        for cb in self.callbacks)
         self.model.train()
         n, bs = X.shape[0], self.batch_size
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
-        batch = np.empty((min(bs, n), *X.shape[1:]), dtype=X.dtype)  # reused by every batch
         total, weight_total = 0.0, 0.0
-        for b, start in enumerate(range(0, n, bs)):
-            idx = order[start : start + bs]
-            sw = None if sample_weight is None else sample_weight[idx]
-            if sw is not None and not sw.sum() > 0:
-                continue  # only zero-weight samples: no loss, no gradient, no step
-            self.batch_indices = idx
-            self._call("on_batch_begin", b, len(idx))
-            # X[idx] into the preallocated buffer; mode="clip" skips numpy's extra
-            # bounds-checked copy (the indices come from a permutation of range(n))
-            x = np.take(X, idx, axis=0, out=batch[: len(idx)], mode="clip")
-            loss = self.loss.forward(self.model.forward(x), y[idx], sw)
-            if not math.isfinite(loss):
-                raise DivergedError(
-                    f"the loss became {loss} at epoch {self.epoch + 1}, batch {b + 1}: "
-                    f"training diverged. Try a smaller learning rate (lr={self.optimizer.lr:g}), "
-                    "standardized inputs, or gradient-checking a custom layer."
-                )
-            self.model.backward_params(self.loss.backward())
-            self.optimizer.step()
-            w = len(idx) if sw is None else float(sw.sum())
-            total, weight_total = total + loss * w, weight_total + w
-            self._call("on_batch_end", b, loss)
+        step.load()
+        stepped = False  # whether the step's own buffers are newer than the Parameters
+        try:
+            for b, start in enumerate(range(0, n, bs)):
+                idx = order[start : start + bs]
+                sw = None if sample_weight is None else sample_weight[idx]
+                if sw is not None and not sw.sum() > 0:
+                    continue  # only zero-weight samples: no loss, no gradient, no step
+                self.batch_indices = idx
+                if per_batch:  # the Parameters are current (stored after the last step)
+                    self._call("on_batch_begin", b, len(idx))
+                    step.load(state=False)
+                loss = step.forward(idx, sw)
+                if not math.isfinite(loss):
+                    raise DivergedError(
+                        f"the loss became {loss} at epoch {self.epoch + 1}, batch {b + 1}: "
+                        f"training diverged. Try a smaller learning rate "
+                        f"(lr={self.optimizer.lr:g}), standardized inputs, or "
+                        "gradient-checking a custom layer."
+                    )
+                step.backward()
+                stepped = True
+                w = len(idx) if sw is None else float(sw.sum())
+                total, weight_total = total + loss * w, weight_total + w
+                if per_batch:
+                    step.store(state=False)
+                    stepped = False
+                    self._call("on_batch_end", b, loss)
+        finally:
+            step.store(parameters=stepped)
         return total / weight_total if weight_total else math.nan
 
     def predict_raw(self, X: Any, chunk: int = 4096) -> np.ndarray:
@@ -268,6 +374,11 @@ class Trainer:
             getattr(cb, hook)(self, *args)
 
 
+def _overrides(callback: Callback, hook: str) -> bool:
+    """Whether ``callback`` does something in ``hook`` (its class overrides the no-op)."""
+    return getattr(type(callback), hook) is not getattr(Callback, hook)
+
+
 def fit(
     model: Layer,
     loss: Loss,
@@ -283,6 +394,7 @@ def fit(
     progress: bool = False,
     sample_weight: Any = None,
     validation_data: tuple[Any, Any] | None = None,
+    engine: str = "auto",
 ) -> History:
     """Train ``model`` in one call: ``Trainer(...).fit(X, y, epochs)``.
 
@@ -298,5 +410,5 @@ def fit(
     5
     """
     trainer = Trainer(model, loss, optimizer, batch_size=batch_size, shuffle=shuffle, rng=rng,
-                      callbacks=callbacks, progress=progress)
+                      callbacks=callbacks, progress=progress, engine=engine)
     return trainer.fit(X, y, epochs, sample_weight=sample_weight, validation_data=validation_data)
