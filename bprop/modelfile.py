@@ -40,8 +40,9 @@ __all__ = ["atomic_write", "load", "load_metadata", "read_archive", "save", "wri
 
 MODEL = "bprop-model"
 CHECKPOINT = "bprop-checkpoint"
+DATA = "bprop-data"
 VERSION = 1
-_WHAT = {MODEL: "bprop model file", CHECKPOINT: "bprop checkpoint"}
+_WHAT = {MODEL: "bprop model file", CHECKPOINT: "bprop checkpoint", DATA: "bprop data file"}
 _HEADER = "__bprop__"
 _LEGACY_HEADER = {CHECKPOINT: "__checkpoint__"}  # checkpoints before the formats were one
 
@@ -195,7 +196,7 @@ def write_archive(
     Parameters
     ----------
     path : str or PathLike
-    fmt : {"bprop-model", "bprop-checkpoint"}
+    fmt : {"bprop-model", "bprop-checkpoint", "bprop-data"}
         Stored in the header as ``format``, with ``version``.
     header : dict
         JSON-able values.
@@ -219,6 +220,7 @@ MAX_HEADER = 64 << 20
 _MEMBERS = {
     MODEL: re.compile(r"(param_\d+|buffer_[\w.\[\]:-]+)"),
     CHECKPOINT: re.compile(r"a\d+"),
+    DATA: re.compile(r"[A-Za-z]\w*"),
 }
 
 
@@ -232,7 +234,7 @@ def read_archive(path: str | os.PathLike, fmt: str) -> tuple[dict[str, Any], dic
     Parameters
     ----------
     path : str or PathLike
-    fmt : {"bprop-model", "bprop-checkpoint"}
+    fmt : {"bprop-model", "bprop-checkpoint", "bprop-data"}
         The format the file must have.
 
     Returns
@@ -384,11 +386,17 @@ def atomic_write(
     ------
     OSError
         If writing fails; the old file, if any, is left as it was and the
-        temporary file is removed.
+        temporary file is removed. (A device or pipe at ``path`` is written
+        directly.) The new file's mode follows the umask, as ``open`` would.
     """
     path = Path(path)
     if isinstance(content, str):
         content = content.encode("utf-8")
+    if path.exists() and not path.is_file() and not path.is_dir():
+        # a device or a pipe (/dev/stdout, /dev/full): write into it, never rename over it
+        with open(path, "wb") as f:
+            f.write(content) if isinstance(content, bytes) else content(f)
+        return path
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         # mkstemp creates 0600; a run's files should be as readable as any the user

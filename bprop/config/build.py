@@ -135,12 +135,15 @@ def _check_output(cfg: dict[str, Any], ds: data.Dataset, out_dim: int) -> None:
     else:
         want, what = ds.n_outputs, f"{ds.n_outputs} output(s), one per target"
     if out_dim != want:
-        other = "regression" if ds.task == "classification" else "classification"
-        change = (f"; or, if the target is meant for {other}, set data.task: {other}"
-                  if "task" in cfg["data"] else f"; or choose another loss (loss: ...)")
+        change = ""
+        if "task" in cfg["data"]:  # a file, whose task was chosen: say how to choose the other
+            other = "regression" if ds.task == "classification" else "classification"
+            loss_hint = "SquaredError" if other == "regression" else "SoftmaxNLL"
+            change = (f"; the target was taken for {ds.task}: if it is meant for {other}, "
+                      f"set data.task: {other} (or loss: {loss_hint}) instead")
         raise ConfigError("model", f"the network ends with {out_dim} output(s) but {loss} on "
-                                   f"{name} ({ds.task}) needs {what}: set the last Linear's "
-                                   f"out to {want}{change}")
+                                   f"{name} needs {what}: set the last Linear's out to "
+                                   f"{want}{change}")
 
 
 def prepare(cfg: dict[str, Any], *, progress: bool = False,

@@ -84,7 +84,8 @@ def load_yaml(path: str) -> dict[str, Any]:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(err, "problem", None) or str(err)
-        raise ConfigError(path, f"{where}{problem}") from None
+        kind = "" if problem.startswith(("duplicate key", "anchors")) else "malformed YAML: "
+        raise ConfigError(path, f"{kind}{where}{problem}") from None
     except RecursionError:
         raise ConfigError(path, "nested too deeply to be a config") from None
     if raw is None:
@@ -164,7 +165,8 @@ def _set_path(node: Any, parts: list[str], value: Any, key: str) -> None:
         node, path = child, join_path(path, idx)
 
 
-def resolve(raw: dict[str, Any], *, name: str = "run", base_dir: str = ".") -> dict[str, Any]:
+def resolve(raw: dict[str, Any], *, name: str = "run", base_dir: str = ".",
+            find_files: bool = True) -> dict[str, Any]:
     """Validate a raw config and return it with every default filled in.
 
     Parameters
@@ -176,6 +178,9 @@ def resolve(raw: dict[str, Any], *, name: str = "run", base_dir: str = ".") -> d
     base_dir : str
         Where a relative ``data.path`` is looked up first (the config's folder);
         the working directory is tried second. The resolved path is absolute.
+    find_files : bool, default=True
+        Look ``data.path`` up; False keeps it as written (a finished run's
+        config, read back by ``eval`` and ``predict``, which do not need it).
 
     Returns
     -------
@@ -192,17 +197,17 @@ def resolve(raw: dict[str, Any], *, name: str = "run", base_dir: str = ".") -> d
     """
     for key in raw:
         if key not in TOP:
-            raise ConfigError(short(key), f"unknown key {short(key)}{did_you_mean(str(key), TOP)}; "
+            raise ConfigError(str(key)[:60], f"unknown key {short(key)}{did_you_mean(str(key), TOP)}; "
                                         f"allowed: {', '.join(TOP)}")
     if "model" not in raw:
         raise ConfigError("model", "required key missing: the list of layers, e.g. "
                                    "[{type: Linear, out: 10}]")
     out: dict[str, Any] = {
-        "name": Field(str, name).check("name", raw.get("name", name)),
+        "name": check_name(Field(str, name).check("name", raw.get("name", name))),
         "seed": Field(int, 0, low=0).check("seed", raw.get("seed", 0)),
         "data": data.check_config(raw.get("data")),
     }
-    if "path" in out["data"]:
+    if "path" in out["data"] and find_files:
         out["data"]["path"] = find_file(out["data"]["path"], base_dir)
     train = check_mapping("train", raw.get("train"), TRAIN)
     out["model"] = entries.check_model(raw["model"])
@@ -217,6 +222,30 @@ def resolve(raw: dict[str, Any], *, name: str = "run", base_dir: str = ".") -> d
     # resolved config: a run (one sweep trial included) is never a sweep.
     check_sweep(raw.get("sweep"), keys=TOP)
     return out
+
+
+def check_name(name: str) -> str:
+    """A run name: a file name (the run directory's), never a path.
+
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ConfigError
+        For an empty name, ``.``/``..``, a path separator or a control character.
+    """
+    bad = [c for c in name if c in "/\\" or ord(c) < 32]
+    if not name.strip() or name in (".", "..") or bad or len(name) > 100:
+        raise ConfigError("name", f"must be a file name (the run directory's), at most 100 "
+                                  f"characters without '/', '\\' or control characters; got "
+                                  f"{short(name)}")
+    return name
 
 
 def watched_metrics(cfg: dict[str, Any]) -> list[tuple[str, str]]:
