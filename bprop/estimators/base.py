@@ -272,6 +272,7 @@ class BaseMLP(BaseEstimator):
         # warm_start and partial_fit continue a training: the user's callbacks keep their
         # state; a plain fit is a new training and they start afresh (callbacks.starts_fresh)
         trainer.continues_training = not fresh
+        diverged = None
         try:
             trainer.fit(X, T, 1 if incremental else self.max_iter, sample_weight=sw)
         except DivergedError as err:
