@@ -278,7 +278,10 @@ def target_values(rows: list[list[str]], col: int, name: str, *, path: str, key:
 
 
 def _read_csv(p: dict[str, Any], seed: int) -> Loaded:
-    path = p["path"]
+    fast = _read_csv_fast(p)
+    if fast is not None:
+        return fast
+    path = p["path"]  # the exact reader: slower, and it names the line and column of a fault
     names, rows = read_csv(path, key="data.path", delimiter=p["delimiter"], header=p["header"])
     names = names if names is not None else _names(len(rows[0]))
     if len(names) < 2:
@@ -292,6 +295,50 @@ def _read_csv(p: dict[str, Any], seed: int) -> Loaded:
     feats = [j for j in range(len(names)) if j != col]
     X = float_columns(rows, feats, names, path=path, key="data.path", header=p["header"])
     y = target_values(rows, col, names[col], path=path, key="data.path", header=p["header"])
+    return X, y, [names[j] for j in feats], [names[col]]
+
+
+def _read_csv_fast(p: dict[str, Any]) -> Loaded | None:
+    """A clean csv file through pandas' C parser (about 20 times faster); None when
+    pandas is missing or anything is unusual, so that `_read_csv`'s exact reader
+    runs and names the line and column of the fault."""
+    try:
+        import pandas as pd
+    except ImportError:
+        return None
+    path, delimiter, header = p["path"], p["delimiter"], p["header"]
+    try:
+        check_delimiter(delimiter)
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            first = next((r for r in csv.reader(f, delimiter=delimiter) if r), None)
+        if first is None:
+            return None
+        names = [c.strip() for c in first] if header else _names(len(first))
+        if len(names) < 2 or len(set(names)) != len(names):
+            return None
+        col = _target_column(p["target"], names, path, header)
+        df = pd.read_csv(path, sep=delimiter, header=None, skiprows=1 if header else 0,
+                         encoding="utf-8-sig", na_filter=False, skip_blank_lines=True,
+                         dtype={col: str}, engine="c",
+                         float_precision="round_trip")  # exactly Python's float()
+    except Exception:  # noqa: BLE001 (any surprise: the exact reader decides)
+        return None
+    feats = [j for j in range(len(names)) if j != col]
+    if df.shape[1] != len(names) or len(df) == 0:
+        return None
+    if any(df[j].dtype.kind not in "iuf" for j in feats):
+        return None  # a cell that is not a number, or a short row
+    X = df[feats].to_numpy(np.float64)
+    labels = df[col].to_numpy(dtype=object)
+    y = np.array([str(v).strip() for v in labels])
+    if not np.isfinite(X).all() or (y == "").any():
+        return None
+    try:
+        y = y.astype(np.float64)
+        if not np.isfinite(y).all():
+            return None
+    except ValueError:
+        pass  # labels
     return X, y, [names[j] for j in feats], [names[col]]
 
 

@@ -197,8 +197,9 @@ def resolve(raw: dict[str, Any], *, name: str = "run", base_dir: str = ".",
     """
     for key in raw:
         if key not in TOP:
-            raise ConfigError(str(key)[:60], f"unknown key {short(key)}{did_you_mean(str(key), TOP)}; "
-                                        f"allowed: {', '.join(TOP)}")
+            raise ConfigError(str(key)[:60], f"unknown key {short(key)}"
+                                             f"{did_you_mean(str(key), TOP)}; "
+                                             f"allowed: {', '.join(TOP)}")
     if "model" not in raw:
         raise ConfigError("model", "required key missing: the list of layers, e.g. "
                                    "[{type: Linear, out: 10}]")
