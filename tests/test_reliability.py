@@ -311,7 +311,8 @@ def test_k6_resume_refuses_an_edited_config(wine, capsys):
     assert "optimizer.lr" in err_line(capsys)
 
 
-@pytest.mark.parametrize("schedule", ["Cosine", "{type: ReduceOnPlateau, patience: 1, factor: 0.01}"])
+@pytest.mark.parametrize("schedule", [
+    "Cosine", "{type: ReduceOnPlateau, patience: 1, factor: 0.01}"])
 def test_k6_training_longer_is_never_a_no_op(wine, capsys, schedule):
     run = trained_run(wine, capsys, f"schedule={schedule}", "train.epochs=6")
     before = [p.value.copy() for p in bprop.load(run / "model.npz").parameters()]

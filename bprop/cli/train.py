@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import time
@@ -110,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.config:
         raise ConfigError("train", "give a CONFIG.yaml, or --resume RUN_DIR")
     cfg = load_config(args.config, args.overrides)
+    if not args.quiet:
+        announce_reading(cfg)
     prepared = prepare(cfg, progress=not args.quiet)  # every check happens before the directory
     run_dir = new_run_dir(cfg["name"], args.out)
     atomic_write(run_dir / "config.yaml", dump(prepared.config))
@@ -165,6 +168,8 @@ def resume(args: argparse.Namespace) -> int:
                               f"{', '.join(changed[:8])}{' ...' if len(changed) > 8 else ''}; "
                               "--resume may change only train.epochs (undo the edit, or "
                               "start a new run)")
+    if not args.quiet:
+        announce_reading(cfg)
     prepared = prepare(cfg, progress=not args.quiet)
     try:
         prepared.trainer.load_state_dict(state)
@@ -197,6 +202,22 @@ def resume(args: argparse.Namespace) -> int:
         prepared.schedule.extend(trainer.optimizer, trainer.epoch, epochs)
     atomic_write(run_dir / "config.yaml", dump(prepared.config))
     return train_in(prepared, run_dir, quiet=args.quiet, state=state)
+
+
+def announce_reading(cfg: dict[str, Any], big: int = 10 << 20) -> None:
+    """Say that a large data file is being read, so that a log is not silent meanwhile.
+
+    Parameters
+    ----------
+    cfg : dict
+        A resolved config.
+    big : int
+        Files from this many bytes on are announced.
+    """
+    path = cfg["data"].get("path")
+    with contextlib.suppress(OSError):
+        if path and os.path.getsize(path) >= big:
+            print(f"reading {path} ({os.path.getsize(path) / 1e6:.0f} MB) ...", flush=True)
 
 
 def config_differences(old: Any, new: Any, *, ignore: tuple[str, ...] = (),
