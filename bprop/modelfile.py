@@ -387,7 +387,8 @@ def atomic_write(
     OSError
         If writing fails; the old file, if any, is left as it was and the
         temporary file is removed. (A device or pipe at ``path`` is written
-        directly.) The new file's mode follows the umask, as ``open`` would.
+        directly; a symbolic link's target is replaced, the link is kept.) The
+        new file's mode follows the umask, as ``open`` would.
     """
     path = Path(path)
     if isinstance(content, str):
@@ -397,6 +398,8 @@ def atomic_write(
         with open(path, "wb") as f:
             f.write(content) if isinstance(content, bytes) else content(f)
         return path
+    if path.is_symlink():  # replace the file the link points to, never the link itself
+        path = Path(os.path.realpath(path))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         # mkstemp creates 0600; a run's files should be as readable as any the user

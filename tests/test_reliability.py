@@ -442,6 +442,19 @@ def test_k8_predict_output_errors_are_one_line(wine, capsys):
         assert stat.S_ISCHR(os.stat("/dev/full").st_mode)  # never renamed over
 
 
+def test_k8_links_keep_their_target_replaced_and_pipes_are_written(tmp_path):
+    from bprop.modelfile import atomic_write
+
+    (tmp_path / "target.csv").write_text("old")
+    (tmp_path / "link.csv").symlink_to("target.csv")
+    atomic_write(tmp_path / "link.csv", "new")
+    assert (tmp_path / "link.csv").is_symlink()
+    assert (tmp_path / "target.csv").read_text() == "new"
+    if os.path.exists("/dev/null"):
+        atomic_write("/dev/null", "discarded")
+        assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
 def test_k8_full_disk_is_one_line(wine, capsys, monkeypatch):
     import errno
 

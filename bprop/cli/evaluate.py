@@ -56,7 +56,8 @@ def _other_data(args: argparse.Namespace, cfg: dict[str, Any],
     if suffix == ".csv":
         path = find_file(spec, ".", "--data")
         delimiter = args.delimiter or cfg["data"].get("delimiter", ",")
-        header, rows = datasets.read_csv(path, key=path, header=None, delimiter=delimiter)
+        header, rows = datasets.read_csv(path, key=path, header=None, delimiter=delimiter,
+                                         known=prep.feature_names)
         if not rows:
             raise ConfigError(path, "has a header but no data rows")
         names = header or datasets._names(len(rows[0]))

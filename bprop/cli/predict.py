@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import sys
 from typing import Any
 
@@ -69,7 +70,7 @@ def read_features(path: str, names: list[str], *, delimiter: str = ",",
         named), a count of columns that is not the features', or a cell
         that is not a finite number (line and column).
     """
-    header, rows = read_csv(path, key=path, header=None, delimiter=delimiter)
+    header, rows = read_csv(path, key=path, header=None, delimiter=delimiter, known=names)
     if not rows:
         raise ConfigError(path, "has a header but no data rows")
     width = len(header) if header is not None else len(rows[0])
@@ -126,8 +127,12 @@ def run(args: argparse.Namespace) -> int:
         except IsADirectoryError:
             raise ConfigError("-o", f"{args.output!r} is a directory; give a file name") from None
         except OSError as err:
+            where = os.path.dirname(os.path.abspath(args.output))
+            tmp = err.filename and os.path.basename(str(err.filename)).startswith(
+                "." + os.path.basename(args.output) + ".")
             raise ConfigError("-o", f"cannot write {args.output!r}: "
-                                    f"{err.strerror or err}") from None
+                                    + (f"cannot create a file in {where!r}: " if tmp else "")
+                                    + f"{err.strerror or err}") from None
     else:
         sys.stdout.write(text.getvalue())
     return 0

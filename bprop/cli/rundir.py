@@ -173,7 +173,8 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, 
     except OSError as err:
         raise ConfigError(str(path), f"cannot read the checkpoint: {os_reason(err)}") from None
     except ValueError as err:
-        raise ConfigError(str(path), f"damaged or not a bprop checkpoint: {err}; start the "
+        why = str(err).replace(f"{path}: ", "").replace(f"{path} ", "the file ")
+        raise ConfigError(str(path), f"damaged or not a bprop checkpoint: {why}; start the "
                                      "run again") from None
     if "history" not in state:
         state["history"] = read_history(Path(path).parent / "history.csv", state["epoch"])

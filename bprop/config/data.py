@@ -178,16 +178,17 @@ class Preprocessor:
         bad = np.argwhere(~np.isfinite(X))
         if len(bad):
             i, j = bad[0]
-            raise ConfigError("input", f"row {i + 1}, feature {self.feature_names[j]!r} is "
-                                       f"{X[i, j]}: predictions need finite inputs")
+            raise ConfigError("input", f"data row {i + 1}, feature {self.feature_names[j]!r} "
+                                       f"is {X[i, j]}: predictions need finite inputs")
         # x/s - m/s rather than (x - m)/s: the difference of two huge numbers can overflow
         with np.errstate(over="ignore", invalid="ignore"):
             Z = X / self.x_scale - self.x_mean / self.x_scale
         bad = np.argwhere(~np.isfinite(Z))
         if len(bad):
             i, j = bad[0]
-            raise ConfigError("input", f"row {i + 1}, feature {self.feature_names[j]!r}: "
-                                       f"{X[i, j]} overflows when standardized")
+            raise ConfigError("input", f"data row {i + 1}, feature {self.feature_names[j]!r}: "
+                                       f"{X[i, j]:g} is too large for the training scale "
+                                       "(it overflows when standardized)")
         return Z
 
     def encode_target(self, y: np.ndarray) -> np.ndarray:

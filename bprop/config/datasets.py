@@ -88,7 +88,8 @@ def _sklearn_make(fn: str, **fixed: Any) -> Callable[[dict[str, Any], int], Load
 
 
 def read_csv(
-    path: str, *, key: str, delimiter: str = ",", header: bool | None = True
+    path: str, *, key: str, delimiter: str = ",", header: bool | None = True,
+    known: list[str] = (),
 ) -> tuple[list[str] | None, list[list[str]]]:
     """The header and rows of a csv file: the one csv reader of configs, ``eval`` and ``predict``.
 
@@ -103,8 +104,10 @@ def read_csv(
     delimiter : str, default=","
         One character.
     header : bool or None, default=True
-        Whether the first row names the columns; None: it does unless every
-        cell of it is a number.
+        Whether the first row names the columns; None: it does when it
+        holds one of the ``known`` names, or no number at all.
+    known : list of str
+        The column names expected (a model's features), for ``header=None``.
 
     Returns
     -------
@@ -124,12 +127,16 @@ def read_csv(
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             rows = [r for r in csv.reader(f, delimiter=delimiter) if r]
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
+    except UnicodeDecodeError as err:
+        raise ConfigError(key, f"cannot read {path!r}: it is not UTF-8 text (byte "
+                               f"{err.object[err.start]:#04x}); save it as UTF-8") from None
+    except (OSError, csv.Error) as err:
         raise ConfigError(key, f"cannot read {path!r}: {err}") from None
     if not rows:
         raise ConfigError(key, f"{where}is empty")
     if header is None:
-        header = not all(_is_number(c) for c in rows[0])
+        first = [c.strip() for c in rows[0]]
+        header = any(c in known for c in first) or not any(_is_number(c) for c in first)
     names = [c.strip() for c in rows.pop(0)] if header else None
     if names is not None:
         twice = sorted({n for n in names if names.count(n) > 1})
@@ -285,9 +292,14 @@ def _read_csv(p: dict[str, Any], seed: int) -> Loaded:
     names, rows = read_csv(path, key="data.path", delimiter=p["delimiter"], header=p["header"])
     names = names if names is not None else _names(len(rows[0]))
     if len(names) < 2:
+        sample = "".join((names or [""]) + (rows[0] if rows else []))
+        other = [d for d in (",", ";", "\t", "|") if d != p["delimiter"] and d in sample]
+        hint = (f" (it looks separated by {other[0]!r}: set data.delimiter: {other[0]!r})"
+                if other else f" (read with delimiter {p['delimiter']!r})")
         raise ConfigError(
             "data.path",
-            f"{path!r} needs a target and at least one feature column, got {len(names)} column(s)",
+            f"{path!r} needs a target and at least one feature column, got {len(names)} "
+            f"column(s){hint}",
         )
     if not rows:
         raise ConfigError("data.path", f"{path!r} has a header but no data rows")
