@@ -127,6 +127,9 @@ def load(path: str | os.PathLike) -> Layer:
         if value.dtype.kind != "f":
             raise ValueError(f"{path}: param_{i} ({p.name}) has dtype {value.dtype}, "
                              "expected floats")
+        if not np.isfinite(value).all():
+            raise ValueError(f"{path}: param_{i} ({p.name}) holds NaN or infinite values; "
+                             "a model that predicts from them would be wrong")
         p.value[...] = value
     for name, b in model.buffers().items():
         if buffers[name].shape != b.shape:
@@ -140,11 +143,11 @@ def _check_sizes(spec: Any, limit: int, path: Any) -> None:
     """Refuse an architecture whose layers are larger than the file's arrays can fill.
 
     A layer's integer arguments (``n_in``, ``n_out``, ``n``) multiply to at most
-    the number of values it stores, so a product above every value the file
-    holds means the file cannot be this model; checking it before building
+    the number of values it stores, so products summing to more than every
+    value the file holds mean the file cannot be this model; checking it before building
     keeps an 8 KB file from allocating gigabytes.
     """
-    stack = [spec]
+    stack, total = [spec], 0
     while stack:
         node = stack.pop()
         if not isinstance(node, dict):
@@ -152,7 +155,8 @@ def _check_sizes(spec: Any, limit: int, path: Any) -> None:
         ints = [v for v in node.values() if isinstance(v, int) and not isinstance(v, bool)]
         if any(v < 0 for v in ints):
             raise ValueError(f"{path}: layer {_short(node)} has a negative size")
-        if math.prod(ints) > limit:
+        total += math.prod(ints)
+        if total > limit:
             raise ValueError(f"{path}: the architecture declares {node.get('type')} with sizes "
                              f"{ints}, more values than the file's arrays hold")
         layers = node.get("layers")
