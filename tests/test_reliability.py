@@ -645,3 +645,12 @@ def test_k12_every_readme_python_block_runs_on_its_own(tmp_path, monkeypatch):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             exec(compile(block, f"README block {i}", "exec"), {"__name__": "__readme__"})
+
+
+def test_k5_a_sweep_over_a_csv_skips_its_finished_trials(wine, capsys):
+    # data.task: auto is filled in by the run; the sweep must still recognise its trials
+    args = ["sweep", "base.yaml", "optimizer.lr=0.01,0.1", "--out", "sw", "--jobs", "1"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "2 skipped;" in capsys.readouterr().out

@@ -303,6 +303,8 @@ def _check_same_run(config: str, overrides: list[str], path: Path) -> None:
         inner = value if isinstance(value, dict) else {"": value}
         stored = have.get(key) if isinstance(value, dict) else {"": have.get(key)}
         for k, v in inner.items():
+            if (key, k, v) == ("data", "task", "auto"):  # decided by the data, like the loss
+                continue
             if not isinstance(stored, dict) or stored.get(k) != v:
                 where = f"{key}.{k}" if k else key
                 raise ConfigError(str(path), f"was run with another config ({where} "
