@@ -33,6 +33,7 @@ from typing import IO, Any
 import numpy as np
 
 from . import registry
+from .init import INITIALIZERS
 from .layers.base import Layer
 from .layers.sequential import layer_config
 
@@ -106,7 +107,7 @@ def load(path: str | os.PathLike) -> Layer:
     n_values = sum(a.size for a in arrays.values())
     _check_sizes(spec, max(n_values, 1 << 16), path)
     try:
-        model = registry.build("layer", spec)
+        model = _build_unset(spec)
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as err:
         raise ValueError(f"{path}: cannot build its architecture: {_short(err, 200)}") from None
     params = model.parameters()
@@ -137,6 +138,41 @@ def load(path: str | os.PathLike) -> Layer:
                              f"expected {b.shape}")
         b[...] = buffers[name]
     return model.eval()
+
+
+def _build_unset(spec: dict[str, Any]) -> Layer:
+    """Build the architecture without drawing random weights (the file's replace them).
+
+    Every ``init`` is built as ``"zeros"`` and then set back on the layer, so
+    the loaded model describes itself (``get_config``) exactly as it was saved.
+    """
+    inits: list[tuple[Any, Any]] = []
+
+    def unset(node: Any) -> Any:
+        if not isinstance(node, dict):
+            return node
+        node = dict(node)
+        if isinstance(node.get("init"), str) and node["init"] in INITIALIZERS:
+            inits.append((node["init"], node.get("std")))
+            node["init"] = "zeros"
+        else:
+            inits.append(None)
+        if isinstance(node.get("layers"), list):
+            node["layers"] = [unset(n) for n in node["layers"]]
+        return node
+
+    model = registry.build("layer", unset(spec))
+    order = iter(inits)
+
+    def restore(layer: Any) -> None:
+        saved = next(order, None)
+        if saved is not None:
+            layer.init = saved[0]
+        for sub in getattr(layer, "layers", []) or []:
+            restore(sub)
+
+    restore(model)
+    return model
 
 
 def _check_sizes(spec: Any, limit: int, path: Any) -> None:

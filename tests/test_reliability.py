@@ -654,3 +654,20 @@ def test_k5_a_sweep_over_a_csv_skips_its_finished_trials(wine, capsys):
     capsys.readouterr()
     assert main(args) == 0
     assert "2 skipped;" in capsys.readouterr().out
+
+
+def test_k9_loading_draws_no_random_weights(tmp_path, monkeypatch):
+    from bprop import init as bprop_init
+    from bprop.layers import Linear, ReLU, Sequential
+
+    net = Sequential(Linear(3, 4, init="he_normal", rng=0), ReLU(), Linear(4, 2, rng=1))
+    path = bprop.save(net, tmp_path / "m.npz")
+
+    def no_draws(*args, **kwargs):
+        raise AssertionError("a random initialiser ran while loading")
+
+    for name in ("he_normal", "glorot_uniform"):
+        monkeypatch.setitem(bprop_init.INITIALIZERS, name, no_draws)
+    loaded = bprop.load(path)
+    assert repr(loaded) == repr(net) and loaded[0].init == "he_normal"
+    np.testing.assert_array_equal(loaded[0].weight.value, net[0].weight.value)
