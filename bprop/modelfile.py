@@ -18,9 +18,14 @@ half of one.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
+import re
 import tempfile
+import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -28,6 +33,7 @@ from typing import IO, Any
 import numpy as np
 
 from . import registry
+from .init import INITIALIZERS
 from .layers.base import Layer
 from .layers.sequential import layer_config
 
@@ -35,8 +41,9 @@ __all__ = ["atomic_write", "load", "load_metadata", "read_archive", "save", "wri
 
 MODEL = "bprop-model"
 CHECKPOINT = "bprop-checkpoint"
+DATA = "bprop-data"
 VERSION = 1
-_WHAT = {MODEL: "bprop model file", CHECKPOINT: "bprop checkpoint"}
+_WHAT = {MODEL: "bprop model file", CHECKPOINT: "bprop checkpoint", DATA: "bprop data file"}
 _HEADER = "__bprop__"
 _LEGACY_HEADER = {CHECKPOINT: "__checkpoint__"}  # checkpoints before the formats were one
 
@@ -65,7 +72,11 @@ def save(model: Layer, path: str | os.PathLike, *, metadata: dict[str, Any] | No
 
 
 def load(path: str | os.PathLike) -> Layer:
-    """Rebuild the model saved by `save` (never unpickles).
+    """Rebuild the model saved by `save` (never unpickles), ready to predict.
+
+    The stored shapes are compared with the architecture before the model is
+    built, so a small file declaring a huge layer is refused without
+    allocating it.
 
     Parameters
     ----------
@@ -74,37 +85,128 @@ def load(path: str | os.PathLike) -> Layer:
     Returns
     -------
     Layer
-        The model, its parameters set to the saved values (same dtypes and shapes).
+        The model in evaluation mode (``model.eval()``: Dropout off, BatchNorm
+        on its running statistics; call ``.train()`` to train it further), its
+        parameters set to the saved values (same dtypes and shapes).
 
     Raises
     ------
     FileNotFoundError
         If there is no file at ``path``.
     ValueError
-        If the file is not a bprop model file or does not match its architecture.
+        Naming the file, if it is not a bprop model file, is damaged, or does
+        not match its architecture.
     """
     header, arrays = read_archive(path, MODEL)
-    model = registry.build("layer", header["model"])
+    spec = header.get("model")
+    if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
+        raise ValueError(f"{path}: the header has no model architecture ('model' must be a "
+                         f"mapping with a 'type', got {_short(spec)})")
+    if not isinstance(header.get("metadata", {}), dict):
+        raise ValueError(f"{path}: the header's 'metadata' must be a mapping")
+    n_values = sum(a.size for a in arrays.values())
+    _check_sizes(spec, max(n_values, 1 << 16), path)
+    try:
+        model = _build_unset(spec)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as err:
+        raise ValueError(f"{path}: cannot build its architecture: {_short(err, 200)}") from None
     params = model.parameters()
     buffers = {name: arrays.pop(f"buffer_{name}", None) for name in model.buffers()}
     missing = [name for name, b in buffers.items() if b is None]
     if missing:
         raise ValueError(f"{path} lacks the buffer(s) {', '.join(missing)} its architecture needs")
-    if len(arrays) != len(params):
-        raise ValueError(f"{path} holds {len(arrays)} arrays, its architecture needs {len(params)}")
+    expected = {f"param_{i}" for i in range(len(params))}
+    if set(arrays) != expected:
+        raise ValueError(f"{path} holds the arrays {_short(sorted(arrays))}, its architecture "
+                         f"needs param_0 .. param_{len(params) - 1} and its buffers")
     for i, p in enumerate(params):
         value = arrays[f"param_{i}"]
         if value.shape != p.value.shape:
             raise ValueError(
                 f"{path}: param_{i} ({p.name}) has shape {value.shape}, expected {p.value.shape}"
             )
+        if value.dtype.kind != "f":
+            raise ValueError(f"{path}: param_{i} ({p.name}) has dtype {value.dtype}, "
+                             "expected floats")
+        if not np.isfinite(value).all():
+            raise ValueError(f"{path}: param_{i} ({p.name}) holds NaN or infinite values; "
+                             "a model that predicts from them would be wrong")
         p.value[...] = value
     for name, b in model.buffers().items():
         if buffers[name].shape != b.shape:
             raise ValueError(f"{path}: buffer {name} has shape {buffers[name].shape}, "
                              f"expected {b.shape}")
         b[...] = buffers[name]
+    return model.eval()
+
+
+def _build_unset(spec: dict[str, Any]) -> Layer:
+    """Build the architecture without drawing random weights (the file's replace them).
+
+    Every ``init`` is built as ``"zeros"`` and then set back on the layer, so
+    the loaded model describes itself (``get_config``) exactly as it was saved.
+    """
+    inits: list[tuple[Any, Any]] = []
+
+    def unset(node: Any) -> Any:
+        if not isinstance(node, dict):
+            return node
+        node = dict(node)
+        if isinstance(node.get("init"), str) and node["init"] in INITIALIZERS:
+            inits.append((node["init"], node.get("std")))
+            node["init"] = "zeros"
+        else:
+            inits.append(None)
+        if isinstance(node.get("layers"), list):
+            node["layers"] = [unset(n) for n in node["layers"]]
+        return node
+
+    model = registry.build("layer", unset(spec))
+    order = iter(inits)
+
+    def restore(layer: Any) -> None:
+        saved = next(order, None)
+        if saved is not None:
+            layer.init = saved[0]
+        for sub in getattr(layer, "layers", []) or []:
+            restore(sub)
+
+    restore(model)
     return model
+
+
+def _check_sizes(spec: Any, limit: int, path: Any) -> None:
+    """Refuse an architecture whose layers are larger than the file's arrays can fill.
+
+    A layer's integer arguments (``n_in``, ``n_out``, ``n``) multiply to at most
+    the number of values it stores, so products summing to more than every
+    value the file holds mean the file cannot be this model; checking it before building
+    keeps an 8 KB file from allocating gigabytes.
+    """
+    stack, total = [spec], 0
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        ints = [v for v in node.values() if isinstance(v, int) and not isinstance(v, bool)]
+        if any(v < 0 for v in ints):
+            raise ValueError(f"{path}: layer {_short(node)} has a negative size")
+        total += math.prod(ints)
+        if total > limit:
+            raise ValueError(f"{path}: the architecture declares {node.get('type')} with sizes "
+                             f"{ints}, more values than the file's arrays hold")
+        layers = node.get("layers")
+        if isinstance(layers, list):
+            stack.extend(layers)
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    import reprlib
+
+    r = reprlib.Repr()
+    r.maxstring, r.maxother, r.maxlevel = limit, limit, 3
+    text = r.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def load_metadata(path: str | os.PathLike) -> dict[str, Any]:
@@ -134,7 +236,7 @@ def write_archive(
     Parameters
     ----------
     path : str or PathLike
-    fmt : {"bprop-model", "bprop-checkpoint"}
+    fmt : {"bprop-model", "bprop-checkpoint", "bprop-data"}
         Stored in the header as ``format``, with ``version``.
     header : dict
         JSON-able values.
@@ -150,13 +252,29 @@ def write_archive(
     return atomic_write(path, lambda f: np.savez(f, **arrays, **{_HEADER: np.array(text)}))
 
 
+#: the most bytes an archive's arrays may hold once decompressed (2 GiB)
+MAX_BYTES = 2 << 30
+#: the most characters a JSON header may have (64 MiB)
+MAX_HEADER = 64 << 20
+#: the member names each format may hold (besides the header)
+_MEMBERS = {
+    MODEL: re.compile(r"(param_\d+|buffer_[\w.\[\]:-]+)"),
+    CHECKPOINT: re.compile(r"a\d+"),
+    DATA: re.compile(r"[A-Za-z]\w*"),
+}
+
+
 def read_archive(path: str | os.PathLike, fmt: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Read an archive written by `write_archive` (never unpickles).
+
+    Only the members a file of format ``fmt`` may have are read; each
+    array's shape and dtype come from its ``.npy`` header and are checked
+    (numbers only, at most `MAX_BYTES` in all) before any array is allocated.
 
     Parameters
     ----------
     path : str or PathLike
-    fmt : {"bprop-model", "bprop-checkpoint"}
+    fmt : {"bprop-model", "bprop-checkpoint", "bprop-data"}
         The format the file must have.
 
     Returns
@@ -172,36 +290,116 @@ def read_archive(path: str | os.PathLike, fmt: str) -> tuple[dict[str, Any], dic
     FileNotFoundError
         If there is no file at ``path``.
     ValueError
-        If the file is not a ``.npz`` archive of format ``fmt``, or was written
-        by a newer bprop.
+        Naming the file and the problem: not a ``.npz`` archive of format
+        ``fmt``, unexpected members, non-numeric or oversized arrays, a damaged
+        member, a header that is not the JSON mapping bprop writes, or one
+        written by a newer bprop.
     """
     what = _WHAT[fmt]
+    legacy = _LEGACY_HEADER.get(fmt)
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {k: archive[k] for k in archive.files}
+        with zipfile.ZipFile(path) as zf:
+            members = {info.filename.removesuffix(".npy"): info for info in zf.infolist()}
+            key = legacy if legacy in members and _HEADER not in members else _HEADER
+            if key not in members:
+                raise ValueError(f"{path} is an .npz archive but not a {what} "
+                                 f"(no {_HEADER} header)")
+            try:
+                _array_bytes(zf, members[key], path, header=True)
+            except ValueError as err:
+                raise ValueError(str(err).replace("a bprop file", f"a {what}")) from None
+            header = _parse_header(_read_member(zf, members.pop(key), path), path, what)
+            if key != legacy:
+                _check_header(header, fmt, path)
+            total = 0
+            for name, info in members.items():
+                if not info.filename.endswith(".npy") or not _MEMBERS[fmt].fullmatch(name):
+                    raise ValueError(f"{path} is not a {what}: unexpected member "
+                                     f"{_short(info.filename)}")
+                total += _array_bytes(zf, info, path, header=False)
+                if total > MAX_BYTES:
+                    raise ValueError(f"{path}: its arrays hold more than {MAX_BYTES} bytes; "
+                                     "refused as too large (or damaged)")
+            arrays = {name: _read_member(zf, info, path) for name, info in members.items()}
     except FileNotFoundError:
         raise
-    except (OSError, ValueError) as err:
-        raise ValueError(f"{path} is not a {what} (.npz): {err}") from err
-    legacy = _LEGACY_HEADER.get(fmt)
-    key = legacy if legacy in arrays and _HEADER not in arrays else _HEADER
-    if key not in arrays:
-        raise ValueError(f"{path} is an .npz archive but not a {what} (no {_HEADER} header)")
-    try:
-        header = json.loads(str(arrays.pop(key)))
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: the bprop header is not valid JSON: {err}") from err
+    except IsADirectoryError:
+        raise ValueError(f"{path} is a directory, not a {what}") from None
+    except (OSError, zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as err:
+        raise ValueError(f"{path} is not a {what} (.npz): {_short(str(err), 120)}") from None
     if key == legacy:
         return {"format": fmt, "version": 0, "state": header}, arrays
-    if not isinstance(header, dict) or header.get("format") != fmt:
-        found = header.get("format") if isinstance(header, dict) else None
-        raise ValueError(f"{path} is not a {what} (format {found!r})")
-    if header.get("version", 0) > VERSION:
+    return header, arrays
+
+
+def _check_header(header: Any, fmt: str, path: Any) -> None:
+    what = _WHAT[fmt]
+    if not isinstance(header, dict):
+        raise ValueError(f"{path} is not a {what}: its header is a JSON "
+                         f"{type(header).__name__}, expected a mapping")
+    if header.get("format") != fmt:
+        raise ValueError(f"{path} is not a {what} (format {_short(header.get('format'))})")
+    version = header.get("version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ValueError(f"{path}: the header's version must be an integer, got "
+                         f"{_short(version)}")
+    if version > VERSION:
         raise ValueError(
-            f"{path} was written by a newer bprop (format version {header['version']}); "
+            f"{path} was written by a newer bprop (format version {version}); "
             f"this one reads version {VERSION}"
         )
-    return header, arrays
+
+
+def _array_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Any, header: bool) -> int:
+    """The bytes a member's array will take, from its ``.npy`` header, checked."""
+    with zf.open(info) as f:
+        try:
+            version = np.lib.format.read_magic(f)
+            readers = {(1, 0): np.lib.format.read_array_header_1_0,
+                       (2, 0): np.lib.format.read_array_header_2_0}
+            if version not in readers:
+                raise ValueError(f"unsupported .npy format version {version}")
+            shape, _, dtype = readers[version](f)
+        except ValueError as err:
+            raise ValueError(f"{path}: member {info.filename} is not a .npy array: "
+                             f"{_short(str(err), 120)}") from None
+    name = info.filename.removesuffix(".npy")
+    if header:
+        if dtype.kind != "U" or len(shape) != 0:
+            raise ValueError(f"{path} is not a bprop file: its header {name} must be a text "
+                             f"scalar, got dtype {dtype}, shape {shape}")
+    elif dtype.kind not in "fiub" or dtype.hasobject:
+        raise ValueError(f"{path}: array {name} has dtype {dtype}; only real numbers "
+                         "(float, int, bool) are allowed")
+    nbytes = math.prod(shape) * dtype.itemsize
+    if header and nbytes > 4 * MAX_HEADER:
+        raise ValueError(f"{path}: its header is larger than {MAX_HEADER} characters")
+    return nbytes
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Any) -> np.ndarray:
+    with zf.open(info) as f:
+        try:
+            return np.lib.format.read_array(f, allow_pickle=False)
+        except ValueError as err:
+            raise ValueError(f"{path}: member {info.filename} is damaged: "
+                             f"{_short(str(err), 120)}") from None
+
+
+def _parse_header(text: np.ndarray, path: Any, what: str) -> Any:
+    try:
+        return json.loads(str(text))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: the bprop header is not valid JSON: {err}") from None
+    except RecursionError:
+        raise ValueError(f"{path}: the bprop header is nested too deeply to be a {what}"
+                         ) from None
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
 
 
 def atomic_write(
@@ -228,13 +426,26 @@ def atomic_write(
     ------
     OSError
         If writing fails; the old file, if any, is left as it was and the
-        temporary file is removed.
+        temporary file is removed. (A device or pipe at ``path`` is written
+        directly; a symbolic link's target is replaced, the link is kept.) The
+        new file's mode follows the umask, as ``open`` would.
     """
     path = Path(path)
     if isinstance(content, str):
         content = content.encode("utf-8")
+    if path.exists() and not path.is_file() and not path.is_dir():
+        # a device or a pipe (/dev/stdout, /dev/full): write into it, never rename over it
+        with open(path, "wb") as f:
+            f.write(content) if isinstance(content, bytes) else content(f)
+        return path
+    if path.is_symlink():  # replace the file the link points to, never the link itself
+        path = Path(os.path.realpath(path))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp creates 0600; a run's files should be as readable as any the user
+        # writes, so apply the umask as open() would
+        with contextlib.suppress(OSError, AttributeError):
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             if isinstance(content, bytes):
                 f.write(content)

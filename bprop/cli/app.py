@@ -73,8 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        The exit status: 0 on success, 2 for a bad config, file or argument
-        (one line on stderr, no traceback), 130 on Ctrl-C, or the command's own.
+        The exit status: 0 on success, 2 for a bad config, file or argument,
+        or an operating-system error on a file (one line on stderr, no
+        traceback), 130 on Ctrl-C, or the command's own.
     """
     parser = build_parser()
     # Overrides may come after options (train CONFIG --out DIR lr=0.1), which a
@@ -96,6 +97,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `bprop ... | head`: the reader left; not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as err:  # a full disk, a read-only or missing folder: one line, no traceback
+        reason = err.strerror or str(err) or type(err).__name__
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"bprop: error: {where}{reason}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("bprop: interrupted", file=sys.stderr)
         return 130

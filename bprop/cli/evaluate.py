@@ -9,13 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from ..config import data
+from ..config import data, datasets
 from ..config.build import prepare
 from ..config.entries import build
 from ..config.fields import ConfigError
 from ..config.loader import find_file
 from ..metrics import evaluate
-from .rundir import load_run
+from .rundir import load_run, load_splits
 
 
 def add_parser(subparsers: Any) -> None:
@@ -36,28 +36,68 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--target", metavar="COLUMN",
                    help="the target column of a --data csv (name or index)")
     p.add_argument("--split", choices=("test", "val", "train"), default="test",
-                   help="which part of the run's own data (default: test)")
+                   help="which part of the run's own data (default: test; test and val are "
+                        "stored in the run directory, train is rebuilt from the data file)")
+    p.add_argument("--delimiter", metavar="CHAR",
+                   help="the column separator of a --data csv (default: the training file's)")
     p.set_defaults(run=run)
 
 
-def _other_data(spec: str, target: str | None, cfg: dict[str, Any],
+def _other_data(args: argparse.Namespace, cfg: dict[str, Any],
                 prep: data.Preprocessor) -> tuple[np.ndarray, np.ndarray]:
-    """Every row of another data set or file, preprocessed as in training."""
+    """Every row of another data set or file, preprocessed as in training.
+
+    A csv file's features are matched by name when it has a header (as
+    ``bprop predict`` does), by position otherwise; its target is the
+    ``--target`` column, or the training target's name (or index).
+    """
+    spec = args.data
     suffix = Path(spec).suffix.lower()
-    if suffix in (".csv", ".npz"):
-        dcfg: dict[str, Any] = {"name": suffix[1:], "path": find_file(spec, ".", "--data")}
-        if suffix == ".csv":
-            default = cfg["data"].get("target", prep.target_names[0])
-            dcfg["target"] = default if target is None else (
-                int(target) if target.lstrip("-").isdigit() else target)
+    if suffix == ".csv":
+        path = find_file(spec, ".", "--data")
+        delimiter = args.delimiter or cfg["data"].get("delimiter", ",")
+        header, rows = datasets.read_csv(path, key=path, header=None, delimiter=delimiter,
+                                         known=prep.feature_names)
+        if not rows:
+            raise ConfigError(path, "has a header but no data rows")
+        names = header or datasets._names(len(rows[0]))
+        target = args.target
+        if target is None:
+            target = prep.target_names[0] if header else cfg["data"].get("target", -1)
+            if not header and not isinstance(target, int):
+                target = -1
+        elif target.lstrip("-").isdigit():
+            target = int(target)
+        if isinstance(target, int):
+            if not -len(names) <= target < len(names):
+                raise ConfigError("--target", f"column index {target} out of range for "
+                                              f"{path!r}, which has {len(names)} columns")
+            col = target % len(names)
+        elif target in names:
+            col = names.index(target)
+        else:
+            raise ConfigError("--target", f"no column {target!r} in {path!r}; columns: "
+                                          + ", ".join(names[:20]))
+        rest = [j for j in range(len(names)) if j != col]
+        sub = [names[j] for j in rest] if header else None
+        cols = datasets.match_columns(sub, len(rest), prep.feature_names, path=path)
+        X = datasets.float_columns(rows, [rest[c] for c in cols], names, path=path, key=path,
+                                   header=header is not None)
+        y = datasets.target_values(rows, col, names[col], path=path, key=path,
+                                   header=header is not None)
     else:
-        dcfg = {"name": spec}
+        dcfg: dict[str, Any] = ({"name": "npz", "path": find_file(spec, ".", "--data")}
+                                if suffix == ".npz" else {"name": spec})
+        try:
+            checked = data.check_config(dcfg, path="--data")
+        except ConfigError as err:
+            raise ConfigError("--data", err.message) from None
+        raw = data.load(checked, seed=cfg["seed"])
+        X, y = raw.X, raw.y
     try:
-        checked = data.check_config(dcfg, path="--data")
+        return prep.transform(X), prep.encode_target(y)
     except ConfigError as err:
-        raise ConfigError("--data", err.message) from None
-    raw = data.load(checked, seed=cfg["seed"])
-    return prep.transform(raw.X), prep.encode_target(raw.y)
+        raise ConfigError(spec, err.message) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     Parameters
     ----------
     args : argparse.Namespace
-        ``run_dir``, ``data``, ``target``, ``split``.
+        ``run_dir``, ``data``, ``target``, ``split``, ``delimiter``.
 
     Returns
     -------
@@ -81,13 +121,19 @@ def run(args: argparse.Namespace) -> int:
     """
     cfg, model, prep = load_run(args.run_dir)
     if args.data is None:
-        ds = prepare(cfg).data
-        X, y = getattr(ds, f"X_{args.split}"), getattr(ds, f"y_{args.split}")
+        stored = load_splits(args.run_dir) if args.split != "train" else None
+        if stored is not None:  # the run directory's own copy: no training file needed
+            X, y = stored.get(f"X_{args.split}"), stored.get(f"y_{args.split}")
+        else:  # the training split, or a run from before splits.npz: rebuild from the config
+            if "path" in cfg["data"]:
+                cfg["data"]["path"] = find_file(cfg["data"]["path"], ".", "data.path")
+            ds = prepare(cfg).data
+            X, y = getattr(ds, f"X_{args.split}"), getattr(ds, f"y_{args.split}")
         if X is None:
             raise ConfigError("--split", "this run has no validation split (data.val_size 0)")
         where = f"{args.split} split"
     else:
-        X, y = _other_data(args.data, args.target, cfg, prep)
+        X, y = _other_data(args, cfg, prep)
         where = args.data
     result = {"data": where, "n_samples": int(len(X))}
     result.update(evaluate(model, build("loss", cfg["loss"]), X, y, decode=prep.decode_output))

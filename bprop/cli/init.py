@@ -135,9 +135,9 @@ def render(name: str, file: str, dcfg: dict[str, Any], task: str, n_out: int) ->
 
 
 def _yaml(value: Any) -> str:
-    import yaml
+    from ..config import yaml12
 
-    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+    return yaml12.dump_flow(value)
 
 
 def _commented(text: str, comment: str) -> str:

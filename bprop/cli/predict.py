@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import sys
 from typing import Any
 
 import numpy as np
 
-from ..config.datasets import float_columns, read_csv
+from ..config.datasets import float_columns, match_columns, read_csv
 from ..config.entries import build
 from ..config.fields import ConfigError
 from ..layers.activations import class_probabilities
@@ -28,18 +29,22 @@ def add_parser(subparsers: Any) -> None:
     """
     p = subparsers.add_parser(
         "predict", help="predict the rows of a csv file with a trained run",
-        description="Read INPUT.csv (with a header naming the training features, or exactly "
-                    "as many columns as there were features), preprocess it as in training "
+        description="Read INPUT.csv (with a header naming the training features, matched by "
+                    "name, or without a header and exactly as many columns as there were "
+                    "features, in training order), preprocess it as in training "
                     "and write one prediction per row: the class label and each class's "
                     "probability, or the regression targets in their original units.")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("input", metavar="INPUT.csv")
     p.add_argument("-o", "--output", metavar="OUT.csv", help="default: standard output")
+    p.add_argument("--delimiter", metavar="CHAR",
+                   help="the column separator of INPUT.csv (default: the training file's)")
     p.set_defaults(run=run)
 
 
-def read_features(path: str, names: list[str]) -> np.ndarray:
-    """The feature columns of a csv file, by header name or by position.
+def read_features(path: str, names: list[str], *, delimiter: str = ",",
+                  extra: tuple[str, ...] = ()) -> np.ndarray:
+    """The feature columns of a csv file, by header name or (without a header) by position.
 
     Parameters
     ----------
@@ -48,31 +53,28 @@ def read_features(path: str, names: list[str]) -> np.ndarray:
         numbers is data).
     names : list of str
         The features the model was trained on, in order.
+    delimiter : str, default=","
+    extra : tuple of str
+        Other columns the header may name (the training target), skipped.
 
     Returns
     -------
     ndarray of float64, shape (N, len(names))
-        In ``names``' order; other columns (a target) are ignored when the
-        header names them.
+        In ``names``' order; finite.
 
     Raises
     ------
     ConfigError
-        Naming the file: unreadable, empty, missing features, or a cell that
-        is not a number.
+        Naming the file: unreadable, empty, a header that does not name
+        exactly the features (the missing and the unknown columns are
+        named), a count of columns that is not the features', or a cell
+        that is not a finite number (line and column).
     """
-    header, rows = read_csv(path, key=path, header=None)
+    header, rows = read_csv(path, key=path, header=None, delimiter=delimiter, known=names)
     if not rows:
         raise ConfigError(path, "has a header but no data rows")
-    if header is not None and all(n in header for n in names):
-        cols = [header.index(n) for n in names]
-    elif len(header if header is not None else rows[0]) == len(names):
-        cols = list(range(len(names)))
-    else:
-        missing = [n for n in names if header is None or n not in header]
-        raise ConfigError(path, f"expected the {len(names)} feature columns the model was "
-                                f"trained on; missing {', '.join(missing[:5])}"
-                                + (" ..." if len(missing) > 5 else ""))
+    width = len(header) if header is not None else len(rows[0])
+    cols = match_columns(header, width, names, path=path, extra=extra if header else ())
     return float_columns(rows, cols, header or names, path=path, key=path,
                          header=header is not None)
 
@@ -97,7 +99,13 @@ def run(args: argparse.Namespace) -> int:
         does not hold the training features.
     """
     cfg, model, prep = load_run(args.run_dir)
-    X = prep.transform(read_features(args.input, prep.feature_names))
+    delimiter = args.delimiter or cfg["data"].get("delimiter", ",")
+    X = read_features(args.input, prep.feature_names, delimiter=delimiter,
+                      extra=tuple(prep.target_names))
+    try:
+        X = prep.transform(X)
+    except ConfigError as err:
+        raise ConfigError(args.input, err.message) from None
     loss = build("loss", cfg["loss"])
     out = predict_raw(model, X).astype(np.float64)
     if prep.task == "classification":
@@ -114,7 +122,17 @@ def run(args: argparse.Namespace) -> int:
     writer.writerow(header)
     writer.writerows(rows)
     if args.output:
-        atomic_write(args.output, text.getvalue())
+        try:
+            atomic_write(args.output, text.getvalue())
+        except IsADirectoryError:
+            raise ConfigError("-o", f"{args.output!r} is a directory; give a file name") from None
+        except OSError as err:
+            where = os.path.dirname(os.path.abspath(args.output))
+            tmp = err.filename and os.path.basename(str(err.filename)).startswith(
+                "." + os.path.basename(args.output) + ".")
+            raise ConfigError("-o", f"cannot write {args.output!r}: "
+                                    + (f"cannot create a file in {where!r}: " if tmp else "")
+                                    + f"{err.strerror or err}") from None
     else:
         sys.stdout.write(text.getvalue())
     return 0

@@ -7,7 +7,12 @@ A run directory holds::
     checkpoint.npz   the trainer's state at the last checkpointed epoch
     model.npz        the trained model (`bprop.modelfile.load`), with its preprocessing
     summary.json     final metrics: test_loss always, test_accuracy for classification
+    splits.npz       the test and validation parts, preprocessed (``bprop eval`` reads them)
     loss_curve.png   training and validation loss per epoch
+
+A finished run directory needs nothing outside itself: it may be moved or
+copied to another machine, and ``eval`` and ``predict`` still work (the
+delimiter of the training file is in config.yaml).
 
 `new_run_dir` makes one, `Recorder` keeps history.csv and checkpoint.npz
 current while training, `write_results` writes the rest when training ends,
@@ -42,10 +47,11 @@ if TYPE_CHECKING:
     from ..config.build import Run
     from ..training.trainer import Trainer
 
-__all__ = ["CHECKPOINT", "Recorder", "SavedRun", "load_checkpoint", "load_run", "new_run_dir",
-           "save_checkpoint", "write_results"]
+__all__ = ["CHECKPOINT", "Recorder", "SavedRun", "load_checkpoint", "load_run", "load_splits",
+           "new_run_dir", "read_checkpoint", "save_checkpoint", "save_splits", "write_results"]
 
 CHECKPOINT = "checkpoint.npz"
+SPLITS = "splits.npz"
 save_checkpoint = checkpoints.save_checkpoint
 
 
@@ -76,11 +82,19 @@ def new_run_dir(name: str, out: str | None, root: str = "runs") -> Path:
     """
     if out is not None:
         path = Path(out)
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            raise ConfigError("--out", f"{str(path)!r} already exists and is not empty; "
-                                       f"choose a new directory, or continue it with "
-                                       f"--resume {path}")
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            if path.exists() and (not path.is_dir() or any(path.iterdir())):
+                what = "is a file" if not path.is_dir() else "already exists and is not empty"
+                raise ConfigError("--out", f"{str(path)!r} {what}; choose a new directory"
+                                  + (f", or continue it with --resume {path}"
+                                     if path.is_dir() else ""))
+            path.mkdir(parents=True, exist_ok=True)
+            probe = path / ".bprop-write-test"
+            probe.touch()
+            probe.unlink()
+        except OSError as err:
+            raise ConfigError("--out", f"cannot make the run directory {str(path)!r}: "
+                                       f"{os_reason(err)}") from None
         return path
     stem = Path(root) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     for i in range(1, 1000):
@@ -90,7 +104,25 @@ def new_run_dir(name: str, out: str | None, root: str = "runs") -> Path:
             return path
         except FileExistsError:
             continue
+        except OSError as err:
+            raise ConfigError("--out", f"cannot make the run directory {str(path)!r}: "
+                                       f"{os_reason(err)}") from None
     raise ConfigError("--out", f"cannot find a free run directory name under {root!r}")
+
+
+def os_reason(err: OSError) -> str:
+    """An OS error in a few words: ``"No space left on device: 'runs/x/model.npz'"``.
+
+    Parameters
+    ----------
+    err : OSError
+
+    Returns
+    -------
+    str
+    """
+    reason = err.strerror or type(err).__name__
+    return f"{reason}: {str(err.filename)!r}" if err.filename else reason
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
@@ -103,19 +135,81 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     Returns
     -------
     dict
-        What `Trainer.load_state_dict` takes.
+        What `Trainer.load_state_dict` takes (its history read back from the
+        run's history.csv when the checkpoint does not hold it).
 
     Raises
     ------
     ConfigError
-        Naming the file, if it is missing or not a bprop checkpoint.
+        Naming the file, if it is missing, damaged or not a bprop checkpoint.
+    """
+    return read_checkpoint(path)[0]
+
+
+def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A run's checkpoint: the trainer state and the resolved config it trained with.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The run's checkpoint.npz.
+
+    Returns
+    -------
+    state : dict
+        As `load_checkpoint`.
+    config : dict or None
+        None for checkpoints written before bprop recorded it.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file, if it is missing, damaged or not a bprop checkpoint.
     """
     try:
-        return checkpoints.load_checkpoint(path)
+        state, config = checkpoints.read_checkpoint(path)
     except FileNotFoundError:
         raise ConfigError(str(path), "no checkpoint here; was this run started?") from None
-    except (OSError, ValueError, KeyError) as err:
-        raise ConfigError(str(path), f"not a readable bprop checkpoint: {err}") from None
+    except OSError as err:
+        raise ConfigError(str(path), f"cannot read the checkpoint: {os_reason(err)}") from None
+    except ValueError as err:
+        why = str(err).replace(f"{path}: ", "").replace(f"{path} ", "the file ")
+        raise ConfigError(str(path), f"damaged or not a bprop checkpoint: {why}; start the "
+                                     "run again") from None
+    if "history" not in state:
+        state["history"] = read_history(Path(path).parent / "history.csv", state["epoch"])
+    return state, config
+
+
+def read_history(path: Path, epochs: int) -> list[dict[str, float]]:
+    """The first ``epochs`` rows of a run's history.csv, as `History.records`.
+
+    Parameters
+    ----------
+    path : Path
+    epochs : int
+        The checkpoint's epoch: later rows (written after it) are dropped.
+
+    Returns
+    -------
+    list of dict
+        Empty if the file is missing or unreadable (the history is a record,
+        not what training resumes from).
+    """
+    records = []
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                try:
+                    rec = {c: float(row.get(c) or "nan") for c in History.columns}
+                except (TypeError, ValueError):
+                    break  # a line cut short by a crash: the rows before it stand
+                if rec["epoch"] > epochs:
+                    break
+                records.append(rec)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+    return records
 
 
 def history_csv(records: list[dict[str, float]]) -> str:
@@ -149,9 +243,12 @@ def _cell(column: str, v: float) -> str | int:
 class Recorder(Callback):
     """Keeps the run directory current while training.
 
-    Writes history.csv every epoch and a checkpoint every ``every`` epochs
-    (and at the last one), and keeps the state of the last completed epoch
-    in memory for an interrupted run to save.
+    Appends each epoch's row to history.csv and writes a checkpoint every
+    ``every`` epochs (and at the last one), and keeps the state of the last
+    completed epoch in memory for an interrupted run to save. The checkpoint
+    leaves out the history (history.csv holds it), so that neither file is
+    rewritten in full every epoch: the cost of a run's I/O grows with its
+    number of epochs, not with its square.
 
     Parameters
     ----------
@@ -160,25 +257,43 @@ class Recorder(Callback):
         Checkpoint period in epochs.
     state : dict, optional
         The checkpoint a resumed run started from (already on disk).
+    config : dict, optional
+        The resolved config, stored in each checkpoint (``--resume`` compares it).
     """
 
-    def __init__(self, run_dir: Path, every: int = 1, state: dict[str, Any] | None = None) -> None:
-        self.run_dir, self.every = Path(run_dir), every
-        self.last = state
+    def __init__(self, run_dir: Path, every: int = 1, state: dict[str, Any] | None = None,
+                 config: dict[str, Any] | None = None) -> None:
+        self.run_dir, self.every, self.config = Path(run_dir), every, config
+        self.last = None if state is None else _without_history(state)
         self.saved_epoch: int | None = None if state is None else state["epoch"]
+        self._rows: int | None = None  # history rows known to be in history.csv
+
+    def state_dict(self) -> dict[str, Any]:
+        """Nothing to resume: the run directory is the record."""
+        return {}
 
     def on_train_begin(self, trainer: Trainer) -> None:
         """Keep the starting state, for an interruption during the first epoch."""
         if self.last is None:
-            self.last = trainer.state_dict()
+            self.last = _without_history(trainer.state_dict())
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
-        """Write history.csv, and the checkpoint when it is due."""
-        self.last = trainer.state_dict()
-        atomic_write(self.run_dir / "history.csv", history_csv(trainer.history.records))
+        """Append to history.csv, and write the checkpoint when it is due."""
+        self.last = _without_history(trainer.state_dict())
+        self._write_history(trainer.history.records)
         done = trainer.epoch >= trainer.target_epochs or trainer.stop_training
         if trainer.epoch % self.every == 0 or done:
             self.save()
+
+    def _write_history(self, records: list[dict[str, float]]) -> None:
+        path = self.run_dir / "history.csv"
+        if self._rows is None or self._rows > len(records):
+            # once per session, the whole file: drops rows of epochs after the checkpoint
+            atomic_write(path, history_csv(records))
+        else:
+            with open(path, "a", encoding="utf-8", newline="") as f:
+                f.write(history_csv(records[self._rows:]).partition("\n")[2])
+        self._rows = len(records)
 
     def save(self) -> int | None:
         """Write the last completed epoch's state as the checkpoint (once per epoch).
@@ -192,12 +307,17 @@ class Recorder(Callback):
             return None
         epoch = self.last["epoch"]
         if self.saved_epoch != epoch:
-            save_checkpoint(self.run_dir / CHECKPOINT, self.last)
+            checkpoints.save_checkpoint(self.run_dir / CHECKPOINT, self.last, config=self.config)
             self.saved_epoch = epoch
         return epoch
 
 
-def write_results(run: Run, run_dir: Path, seconds: float) -> dict[str, Any]:
+def _without_history(state: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in state.items() if k != "history"}
+
+
+def write_results(run: Run, run_dir: Path, seconds: float, *,
+                  resumed_at: int = 0) -> dict[str, Any]:
     """Finish a run: write model.npz, summary.json and loss_curve.png.
 
     Parameters
@@ -206,7 +326,10 @@ def write_results(run: Run, run_dir: Path, seconds: float) -> dict[str, Any]:
         The trained run.
     run_dir : Path
     seconds : float
-        Wall time of this session's training, used when the history is empty.
+        Wall time of this session's training (I/O included).
+    resumed_at : int, default=0
+        The epoch this session started from (earlier sessions' epochs add
+        their own times).
 
     Returns
     -------
@@ -215,9 +338,11 @@ def write_results(run: Run, run_dir: Path, seconds: float) -> dict[str, Any]:
         (classification) or ``test_rmse``/``test_r2`` (regression, in the
         targets' units), the same with ``val_`` when there is validation data,
         ``train_loss``, ``stopped_early_at``/``best_epoch`` with early
-        stopping, and ``seconds`` (training time summed over epochs).
+        stopping, and ``seconds``: the wall time the run took (this session's,
+        plus the epochs' own times of earlier sessions when it was resumed).
     """
     ds, records = run.data, run.trainer.history.records
+    save_splits(ds, run_dir)
     modelfile.save(run.model, run_dir / "model.npz", metadata={
         "name": run.config["name"], "loss": run.config["loss"],
         "preprocessing": ds.prep.to_dict()})
@@ -234,7 +359,8 @@ def write_results(run: Run, run_dir: Path, seconds: float) -> dict[str, Any]:
         summary["stopped_early_at"] = stopping.stopped_epoch
     if stopping is not None and stopping.best_epoch is not None:
         summary["best_epoch"] = stopping.best_epoch
-    summary["seconds"] = round(sum(r["seconds"] for r in records), 3) if records else seconds
+    earlier = sum(r["seconds"] for r in records[:resumed_at])
+    summary["seconds"] = round(seconds + earlier, 3)
     atomic_write(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     if records:
         plot_history(records, run_dir / "loss_curve.png", run.config["name"])
@@ -270,16 +396,62 @@ def load_run(run_dir: str) -> SavedRun:
     path = Path(run_dir)
     if not (path / "config.yaml").is_file():
         raise ConfigError(run_dir, "not a run directory (no config.yaml)")
-    cfg = resolve(load_yaml(str(path / "config.yaml")))
+    # the training file need not be there: a run directory stands on its own
+    cfg = resolve(load_yaml(str(path / "config.yaml")), find_files=False)
     try:
         model = modelfile.load(path / "model.npz")
         prep = Preprocessor.from_dict(modelfile.load_metadata(path / "model.npz")["preprocessing"])
     except FileNotFoundError:
         raise ConfigError(run_dir, "no model.npz: the run has not finished "
-                                   f"(continue it with bprop train --resume {run_dir})") from None
-    except (ValueError, KeyError) as err:
+                                   f"(bprop train --resume {run_dir} continues it, or writes "
+                                   "the final files of a run that finished)") from None
+    except (ValueError, KeyError, TypeError) as err:
         raise ConfigError(str(path / "model.npz"), f"cannot load the model: {err}") from None
     return SavedRun(cfg, model, prep)
+
+
+def save_splits(ds: Any, run_dir: Path) -> None:
+    """Keep the run's test and validation parts (preprocessed) in ``splits.npz``.
+
+    ``bprop eval`` reads them from there, so a run directory evaluates without
+    its training file (moved, or on another machine).
+
+    Parameters
+    ----------
+    ds : Dataset
+    run_dir : Path
+    """
+    arrays = {"X_test": ds.X_test, "y_test": ds.y_test}
+    if ds.X_val is not None:
+        arrays.update(X_val=ds.X_val, y_val=ds.y_val)
+    modelfile.write_archive(run_dir / SPLITS, modelfile.DATA, {}, arrays)
+
+
+def load_splits(run_dir: str | os.PathLike) -> dict[str, Any] | None:
+    """The parts `save_splits` kept, or None for a run without ``splits.npz``.
+
+    Parameters
+    ----------
+    run_dir : str or PathLike
+
+    Returns
+    -------
+    dict of str to ndarray or None
+        ``X_test``, ``y_test`` and, with validation data, ``X_val``, ``y_val``.
+
+    Raises
+    ------
+    ConfigError
+        If the file is damaged.
+    """
+    path = Path(run_dir) / SPLITS
+    try:
+        arrays = modelfile.read_archive(path, modelfile.DATA)[1]
+    except FileNotFoundError:
+        return None
+    except ValueError as err:
+        raise ConfigError(str(path), f"cannot read the stored splits: {err}") from None
+    return arrays
 
 
 def plot_history(records: list[dict[str, float]], path: str | os.PathLike, title: str) -> None:

@@ -288,15 +288,14 @@ def _train(config: str, overrides: list[str], path: Path) -> tuple[str, int]:
 
 def _check_same_run(config: str, overrides: list[str], path: Path) -> None:
     """Refuse to skip or resume a directory whose config.yaml is another run's."""
-    import yaml
-
+    from ..config import yaml12
     from ..config.loader import dump, load_config, load_yaml
 
     if not (path / "config.yaml").is_file():
         if not (path / "summary.json").is_file() and not (path / "checkpoint.npz").is_file():
             return  # nothing of a run to keep
         raise ConfigError(str(path), "has no config.yaml; not a run directory")
-    want = yaml.safe_load(dump(load_config(config, overrides)))
+    want = yaml12.load_text(dump(load_config(config, overrides)))
     have = load_yaml(str(path / "config.yaml"))
     for key, value in want.items():
         if value is None:  # a default decided by the data (the loss): filled in by the run
@@ -304,6 +303,8 @@ def _check_same_run(config: str, overrides: list[str], path: Path) -> None:
         inner = value if isinstance(value, dict) else {"": value}
         stored = have.get(key) if isinstance(value, dict) else {"": have.get(key)}
         for k, v in inner.items():
+            if (key, k, v) == ("data", "task", "auto"):  # decided by the data, like the loss
+                continue
             if not isinstance(stored, dict) or stored.get(k) != v:
                 where = f"{key}.{k}" if k else key
                 raise ConfigError(str(path), f"was run with another config ({where} "

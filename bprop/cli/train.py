@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import time
@@ -15,15 +16,20 @@ from ..config.build import Run, prepare
 from ..config.fields import ConfigError
 from ..config.loader import apply_overrides, dump, load_config, load_yaml, resolve
 from ..modelfile import atomic_write
-from ..training.callbacks import EpochLines
+from ..training.callbacks import DivergenceGuard, EpochLines
 from ..training.trainer import DivergedError
-from .rundir import CHECKPOINT, Recorder, load_checkpoint, new_run_dir, write_results
+from .rundir import CHECKPOINT, Recorder, new_run_dir, read_checkpoint, write_results
 
 EXAMPLES = """examples:
   bprop train configs/digits.yaml
   bprop train configs/digits.yaml optimizer.lr=0.05 train.epochs=10 --out runs/fast
   bprop train --resume runs/digits-20250101-120000
   bprop train --resume runs/digits-20250101-120000 train.epochs=60   # train longer
+
+--resume refuses a config.yaml edited since the run began (only train.epochs may
+change). Training longer continues each schedule: Constant, StepDecay and
+InverseScaling follow their formula; Cosine and ReduceOnPlateau start again from
+the base learning rate over the added epochs.
 """
 
 
@@ -105,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.config:
         raise ConfigError("train", "give a CONFIG.yaml, or --resume RUN_DIR")
     cfg = load_config(args.config, args.overrides)
+    if not args.quiet:
+        announce_reading(cfg)
     prepared = prepare(cfg, progress=not args.quiet)  # every check happens before the directory
     run_dir = new_run_dir(cfg["name"], args.out)
     atomic_write(run_dir / "config.yaml", dump(prepared.config))
@@ -113,6 +121,15 @@ def run(args: argparse.Namespace) -> int:
 
 def resume(args: argparse.Namespace) -> int:
     """Continue the run in ``args.resume`` from its checkpoint.
+
+    The checkpoint records the resolved config the run trained with; a
+    config.yaml that now says anything else (but ``train.epochs``) is refused,
+    naming the keys. Raising ``train.epochs`` of a finished run trains longer:
+    each schedule continues as `bprop.optim.schedules.Schedule.extend` says
+    (Cosine and ReduceOnPlateau start again from the base rate over the added
+    epochs; the others continue their formula). A run whose last checkpoint
+    is final but whose model.npz is missing (a crash at the very end) gets
+    its final files written from the checkpoint.
 
     Parameters
     ----------
@@ -128,8 +145,9 @@ def resume(args: argparse.Namespace) -> int:
     Raises
     ------
     ConfigError
-        For an override other than ``train.epochs``, a directory that is not a
-        run, or a missing or unreadable checkpoint.
+        For an override other than ``train.epochs``, a config that differs
+        from the checkpoint's, a directory that is not a run, or a missing,
+        damaged or mismatched checkpoint.
     """
     run_dir = Path(args.resume)
     overrides = [args.config, *args.overrides] if args.config else list(args.overrides)
@@ -141,20 +159,113 @@ def resume(args: argparse.Namespace) -> int:
         raise ConfigError("--resume", f"{str(run_dir)!r} is not a run directory "
                                       "(no config.yaml)")
     cfg = resolve(apply_overrides(load_yaml(str(run_dir / "config.yaml")), overrides))
-    state = load_checkpoint(run_dir / CHECKPOINT)
+    state, trained = read_checkpoint(run_dir / CHECKPOINT)
+    if trained is not None:
+        changed = config_differences(trained, cfg, ignore=("train.epochs",))
+        if changed:
+            raise ConfigError(str(run_dir / "config.yaml"),
+                              f"differs from the config the run was trained with at "
+                              f"{', '.join(changed[:8])}{' ...' if len(changed) > 8 else ''}; "
+                              "--resume may change only train.epochs (undo the edit, or "
+                              "start a new run)")
+    if not args.quiet:
+        announce_reading(cfg)
     prepared = prepare(cfg, progress=not args.quiet)
-    prepared.trainer.load_state_dict(state)
-    done = prepared.trainer.epoch >= cfg["train"]["epochs"]
-    if done or ((run_dir / "summary.json").exists() and not overrides):
-        print(f"{run_dir}: already complete ({prepared.trainer.epoch} epochs); "
-              "raise train.epochs to train longer")
+    try:
+        prepared.trainer.load_state_dict(state)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
+        raise ConfigError(str(run_dir / CHECKPOINT), f"does not fit this run's model and "
+                                                     f"optimizer: {str(err)[:200]}") from None
+    trainer, epochs = prepared.trainer, cfg["train"]["epochs"]
+    before = trained["train"]["epochs"] if trained is not None else (
+        trainer.epoch if (run_dir / "summary.json").exists() else None)
+    stopped = prepared.early_stopping is not None and \
+        prepared.early_stopping.stopped_epoch is not None
+    if stopped or trainer.epoch >= epochs:
+        if not (run_dir / "model.npz").is_file() or not (run_dir / "summary.json").is_file():
+            # a crash between the last checkpoint and the final files: write them now
+            for cb in trainer.callbacks:  # e.g. EarlyStopping restores its best weights
+                cb.on_train_end(trainer)
+            summary = write_results(prepared, run_dir, 0.0, resumed_at=trainer.epoch)
+            print(f"{run_dir}: training was complete ({trainer.epoch} epochs); wrote the "
+                  f"final files from the checkpoint: {_shown(summary)}")
+            return 0
+        why = "stopped early" if stopped else "already complete"
+        print(f"{run_dir}: {why} ({trainer.epoch} epochs)"
+              + ("" if stopped else "; raise train.epochs to train longer"))
         return 0
+    longer = before is not None and trainer.epoch >= before
+    if longer and not args.quiet:
+        note = prepared.schedule.extend(trainer.optimizer, trainer.epoch, epochs)
+        print(f"training longer: epochs {trainer.epoch + 1}..{epochs}; {note}", flush=True)
+    elif longer:
+        prepared.schedule.extend(trainer.optimizer, trainer.epoch, epochs)
     atomic_write(run_dir / "config.yaml", dump(prepared.config))
     return train_in(prepared, run_dir, quiet=args.quiet, state=state)
 
 
+def announce_reading(cfg: dict[str, Any], big: int = 10 << 20) -> None:
+    """Say that a large data file is being read, so that a log is not silent meanwhile.
+
+    Parameters
+    ----------
+    cfg : dict
+        A resolved config.
+    big : int
+        Files from this many bytes on are announced.
+    """
+    path = cfg["data"].get("path")
+    with contextlib.suppress(OSError):
+        if path and os.path.getsize(path) >= big:
+            print(f"reading {path} ({os.path.getsize(path) / 1e6:.0f} MB) ...", flush=True)
+
+
+def config_differences(old: Any, new: Any, *, ignore: tuple[str, ...] = (),
+                       path: str = "") -> list[str]:
+    """The key paths where two resolved configs differ.
+
+    Parameters
+    ----------
+    old, new : object
+        Resolved configs (or parts of them).
+    ignore : tuple of str
+        Key paths that may differ.
+    path : str
+        The path of ``old`` and ``new`` (recursion).
+
+    Returns
+    -------
+    list of str
+        ``["model[1]", "optimizer.lr"]``, in the configs' order.
+    """
+    if path in ignore:
+        return []
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in dict.fromkeys([*old, *new]):
+            sub = f"{path}.{key}" if path else str(key)
+            if key not in old or key not in new:
+                out.append(sub)
+            else:
+                out += config_differences(old[key], new[key], ignore=ignore, path=sub)
+        return out
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [d for i, (a, b) in enumerate(zip(old, new, strict=True))
+                for d in config_differences(a, b, ignore=ignore, path=f"{path}[{i}]")]
+    return [] if old == new or (isinstance(old, (int, float)) and not isinstance(old, bool)
+                                and isinstance(new, (int, float)) and float(old) == float(new)
+                                ) else [path or "(the whole config)"]
+
+
+def _shown(summary: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v:.4g}" for k, v in summary.items() if k.startswith("test_"))
+
+
 def train_in(prepared: Run, run_dir: Path, *, quiet: bool, state: dict | None = None) -> int:
     """Train ``prepared`` in ``run_dir``, checkpointing; on SIGINT/SIGTERM save the last epoch.
+
+    A `DivergenceGuard` stops a run whose loss explodes; the run directory then
+    keeps the checkpoint of the last good epoch.
 
     Parameters
     ----------
@@ -172,18 +283,21 @@ def train_in(prepared: Run, run_dir: Path, *, quiet: bool, state: dict | None = 
         The exit status, as `run`; the results are written (`write_results`)
         only when training finished.
     """
-    recorder = Recorder(run_dir, prepared.config["train"]["checkpoint_every"], state)
-    prepared.trainer.callbacks.append(recorder)
+    recorder = Recorder(run_dir, prepared.config["train"]["checkpoint_every"], state,
+                        config=prepared.config)
+    prepared.trainer.callbacks += [DivergenceGuard(), recorder]
     if not quiet and not sys.stdout.isatty():
         prepared.trainer.callbacks.append(EpochLines())
-    if not quiet:
-        print(prepared.model.summary(prepared.data.n_features), flush=True)
     ds, start = prepared.data, time.perf_counter()
+    if not quiet:
+        print(describe_task(prepared), flush=True)
+        print(prepared.model.summary(ds.n_features), flush=True)
+    resumed_at = prepared.trainer.epoch
     val = (ds.X_val, ds.y_val) if ds.X_val is not None else None
     try:
         with interrupts_as_exceptions():
             prepared.trainer.fit(ds.X_train, ds.y_train, prepared.config["train"]["epochs"],
-                             validation_data=val)
+                                 validation_data=val)
     except (Interrupted, KeyboardInterrupt) as err:
         epoch = recorder.save()
         name = err.args[0] if isinstance(err, Interrupted) else "SIGINT"
@@ -194,10 +308,35 @@ def train_in(prepared: Run, run_dir: Path, *, quiet: bool, state: dict | None = 
                   f"  bprop train --resume {run_dir}", file=sys.stderr)
         return 128 + (err.signum if isinstance(err, Interrupted) else signal.SIGINT)
     except DivergedError as err:
-        print(f"bprop: {err}", file=sys.stderr)
+        epoch = recorder.save()
+        print(f"bprop: {err}\nbprop: {run_dir} keeps the checkpoint of epoch {epoch}, the last "
+              "good one; start a new run with a smaller optimizer.lr", file=sys.stderr)
         return 1
-    summary = write_results(prepared, run_dir, time.perf_counter() - start)
-    shown = ", ".join(f"{k} {v:.4g}" for k, v in summary.items() if k.startswith("test_"))
-    print(f"{prepared.config['name']}: {shown} ({summary['epochs']} epochs, "
+    summary = write_results(prepared, run_dir, time.perf_counter() - start,
+                            resumed_at=resumed_at)
+    print(f"{prepared.config['name']}: {_shown(summary)} ({summary['epochs']} epochs, "
           f"{summary['seconds']:.1f} s)\nrun directory: {run_dir}")
     return 0
+
+
+def describe_task(prepared: Run) -> str:
+    """One line saying what the run learns: ``task: classification, 3 classes (...)``.
+
+    Parameters
+    ----------
+    prepared : Run
+
+    Returns
+    -------
+    str
+    """
+    ds, dcfg = prepared.data, prepared.config["data"]
+    if ds.task == "classification":
+        shown = ", ".join(map(str, ds.classes[:6])) + (" ..." if len(ds.classes) > 6 else "")
+        what = f"classification, {len(ds.classes)} classes ({shown})"
+    else:
+        what = f"regression, {ds.n_outputs} target(s)"
+    if "task" in dcfg:  # a file: say how the task was chosen and how to change it
+        other = "regression" if ds.task == "classification" else "classification"
+        what += f"; data.task: {other} changes it"
+    return f"task: {what}"

@@ -100,17 +100,22 @@ def resolve_task(cfg: dict[str, Any], raw: data.RawData) -> str:
         has no classes to count.
     """
     name = cfg["data"]["name"]
+    asked = cfg["data"].get("task", "auto")
+    fixed = raw.task or (None if asked == "auto" else asked)
     if cfg["loss"] is None:
-        task = raw.task or data.guess_task(raw)
+        task = fixed or data.guess_task(raw)
         cfg["loss"] = "SoftmaxNLL" if task == "classification" else "SquaredError"
     else:
         loss_name = _name(cfg["loss"])
         cls = registry.lookup("loss", loss_name)
         task = "classification" if getattr(cls, "is_classifier", False) else "regression"
-        if raw.task and raw.task != task:
-            hint = "SquaredError" if raw.task == "regression" else "SoftmaxNLL"
-            raise ConfigError("loss", f"{loss_name} is a {task} loss but {name} is a "
-                                      f"{raw.task} data set; use loss: {hint}")
+        if fixed and fixed != task:
+            hint = "SquaredError" if fixed == "regression" else "SoftmaxNLL"
+            what = f"data.task is {fixed}" if not raw.task else f"{name} is a {fixed} data set"
+            raise ConfigError("loss", f"{loss_name} is a {task} loss but {what}; use loss: "
+                                      f"{hint}" + ("" if raw.task else f" or data.task: {task}"))
+    if cfg["data"].get("task") == "auto":  # the resolved config says what was chosen
+        cfg["data"]["task"] = task
     for path, metric in watched_metrics(cfg):
         if metric == "val_accuracy" and task == "regression":
             raise ConfigError(path, "'val_accuracy' needs a classification loss; "
@@ -130,8 +135,15 @@ def _check_output(cfg: dict[str, Any], ds: data.Dataset, out_dim: int) -> None:
     else:
         want, what = ds.n_outputs, f"{ds.n_outputs} output(s), one per target"
     if out_dim != want:
+        change = ""
+        if "task" in cfg["data"]:  # a file, whose task was chosen: say how to choose the other
+            other = "regression" if ds.task == "classification" else "classification"
+            loss_hint = "SquaredError" if other == "regression" else "SoftmaxNLL"
+            change = (f"; the target was taken for {ds.task}: if it is meant for {other}, "
+                      f"set data.task: {other} (or loss: {loss_hint}) instead")
         raise ConfigError("model", f"the network ends with {out_dim} output(s) but {loss} on "
-                                   f"{name} needs {what}: set the last Linear's out to {want}")
+                                   f"{name} needs {what}: set the last Linear's out to "
+                                   f"{want}{change}")
 
 
 def prepare(cfg: dict[str, Any], *, progress: bool = False,

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..registry import did_you_mean
 from . import datasets
-from .fields import ConfigError, Field, check_mapping, join_path
+from .fields import ConfigError, Field, check_mapping, join_path, short
 
 __all__ = ["Dataset", "Preprocessor", "RawData", "check_config", "load", "split"]
 
@@ -83,6 +83,8 @@ def check_config(value: Any, path: str = "data") -> dict[str, Any]:
             f"{did_you_mean(name, datasets.SETS)}; allowed: " + ", ".join(datasets.SETS),
         )
     cfg = check_mapping(path, value, {**COMMON, **datasets.SETS[name].params}, what=name)
+    if "delimiter" in cfg:
+        datasets.check_delimiter(cfg["delimiter"], join_path(path, "delimiter"))
     if cfg["test_size"] + cfg["val_size"] >= 1:
         raise ConfigError(
             join_path(path, "val_size"),
@@ -122,7 +124,17 @@ def load(cfg: dict[str, Any], seed: int) -> RawData:
         )
     if len(X) < 3:
         raise ConfigError("data", f"need at least 3 samples to split, got {len(X)}")
-    return RawData(X, np.asarray(y), list(feature_names), list(target_names), spec.task)
+    where = f"{cfg['path']!r}: " if "path" in cfg else ""
+    bad = np.argwhere(~np.isfinite(X))
+    if len(bad):
+        i, j = bad[0]
+        raise ConfigError("data", f"{where}row {i + 1}, feature {feature_names[j]!r} is "
+                                  f"{X[i, j]}; {len(bad)} value(s) are NaN or infinite")
+    y = np.asarray(y)
+    if np.issubdtype(y.dtype, np.number) and not np.isfinite(y).all():
+        i = int(np.argwhere(~np.isfinite(y))[0][0])
+        raise ConfigError("data", f"{where}the target of row {i + 1} is NaN or infinite")
+    return RawData(X, y, list(feature_names), list(target_names), spec.task)
 
 
 @dataclass
@@ -163,7 +175,21 @@ class Preprocessor:
             raise ConfigError(
                 "input", f"expected {len(self.x_mean)} feature columns, got shape {X.shape}"
             )
-        return (X - self.x_mean) / self.x_scale
+        bad = np.argwhere(~np.isfinite(X))
+        if len(bad):
+            i, j = bad[0]
+            raise ConfigError("input", f"data row {i + 1}, feature {self.feature_names[j]!r} "
+                                       f"is {X[i, j]}: predictions need finite inputs")
+        # x/s - m/s rather than (x - m)/s: the difference of two huge numbers can overflow
+        with np.errstate(over="ignore", invalid="ignore"):
+            Z = X / self.x_scale - self.x_mean / self.x_scale
+        bad = np.argwhere(~np.isfinite(Z))
+        if len(bad):
+            i, j = bad[0]
+            raise ConfigError("input", f"data row {i + 1}, feature {self.feature_names[j]!r}: "
+                                       f"{X[i, j]:g} is too large for the training scale "
+                                       "(it overflows when standardized)")
+        return Z
 
     def encode_target(self, y: np.ndarray) -> np.ndarray:
         """Class labels to indices 0..K-1, or standardized regression targets.
@@ -297,7 +323,13 @@ class Dataset:
         def cast(a: np.ndarray | None, is_y: bool = False) -> np.ndarray | None:
             if a is None or (is_y and self.task == "classification"):
                 return a
-            return a.astype(dtype, copy=False)
+            out = a.astype(dtype, copy=False)
+            if out is not a and not np.isfinite(out).all():
+                what = "targets" if is_y else "features"
+                raise ConfigError("train.dtype", f"some {what} do not fit in {np.dtype(dtype)} "
+                                                 "(they overflow to inf); use train.dtype: "
+                                                 "float64 or data.standardize: true")
+            return out
 
         return Dataset(
             cast(self.X_train),
@@ -348,7 +380,8 @@ def split(raw: RawData, cfg: dict[str, Any], *, task: str, seed: int) -> Dataset
         raise ConfigError(
             "data",
             "regression needs numeric targets, got values such as "
-            f"{_plain(y.flat[0])!r} (use loss: SoftmaxNLL for labels)",
+            f"{short(_plain(y.flat[0]))} (use loss: SoftmaxNLL or data.task: classification "
+            "for labels)",
         )
     strat = cfg["stratify"] and task == "classification"
     idx = np.arange(len(raw.X))
@@ -393,9 +426,19 @@ def _fit_preprocessor(
 
 
 def _mean_scale(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    std = a.std(axis=0)
-    # A constant feature (digits' border pixels) keeps scale 1 instead of dividing by 0.
-    return a.mean(axis=0), np.where(std > 1e-12, std, 1.0)
+    """Per-column mean and scale, computed so that they cannot overflow.
+
+    Each column is divided by its largest magnitude first: ``a.std()`` of
+    values near 1e300 overflows to inf (and every standardized value would
+    become 0), while the std of ``a / max|a|`` is at most 1.
+    """
+    big = np.abs(a).max(axis=0) if len(a) else np.ones(a.shape[1:])
+    big = np.where(big > 0, big, 1.0)
+    u = a / big
+    mean, std = big * u.mean(axis=0), big * u.std(axis=0)
+    # A constant feature (digits' border pixels) keeps scale 1 instead of dividing by 0;
+    # "constant" is relative to the column's magnitude, so tiny-valued features still scale.
+    return mean, np.where(std > 1e-12 * big, std, 1.0)
 
 
 def _plain(v: Any) -> Any:

@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import registry
 from ..layers.sequential import Sequential
-from .fields import ConfigError, Field, check_mapping, join_path
+from .fields import ConfigError, Field, check_mapping, join_path, short
 
 __all__ = ["build", "build_model", "check_callbacks", "check_loss", "check_model",
            "check_optimizer", "check_schedule", "fields_of"]
@@ -86,7 +86,7 @@ def _entry(path: str, value: Any, kind: str, default: str | None = None) -> tupl
     if not isinstance(value, dict) or "type" not in value:
         article = "an" if kind[0] in "aeiou" else "a"
         raise ConfigError(path, f"must be {article} {kind} name or a mapping with 'type', "
-                                f"got {value!r}")
+                                f"got {short(value)}")
     try:
         cls = registry.lookup(kind, value["type"])
     except ValueError as err:
@@ -121,7 +121,7 @@ def check_model(value: Any, path: str = "model") -> list[str | dict[str, Any]]:
         Naming the key path (``model[2].p``) and what is allowed.
     """
     if not isinstance(value, list) or not value:
-        raise ConfigError(path, f"must be a non-empty list of layers, got {value!r}")
+        raise ConfigError(path, f"must be a non-empty list of layers, got {short(value)}")
     out = []
     for i, item in enumerate(value):
         where = join_path(path, i)
@@ -222,7 +222,7 @@ def check_callbacks(value: Any, path: str = "callbacks") -> list[str | dict[str,
     ConfigError
     """
     if not isinstance(value, list):
-        raise ConfigError(path, f"must be a list of callbacks, got {value!r}")
+        raise ConfigError(path, f"must be a list of callbacks, got {short(value)}")
     return [_spec(*_entry(join_path(path, i), item, "callback")) for i, item in enumerate(value)]
 
 

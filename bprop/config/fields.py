@@ -16,7 +16,7 @@ from typing import Any
 
 from ..registry import did_you_mean
 
-__all__ = ["ConfigError", "Field", "check_mapping", "join_path", "parse_constraint"]
+__all__ = ["ConfigError", "Field", "check_mapping", "join_path", "parse_constraint", "short"]
 
 
 class ConfigError(ValueError):
@@ -31,10 +31,39 @@ class ConfigError(ValueError):
         What is wrong, with the bad value and what is allowed.
     """
 
+    #: the longest message printed: a value is shown by `short`, and this bounds the rest
+    MAX_LENGTH = 600
+
     def __init__(self, path: str, message: str) -> None:
+        path, message = _cut(str(path), 120), _cut(str(message), self.MAX_LENGTH)
         super().__init__(f"{path}: {message}" if path else message)
         self.path = path
         self.message = message
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """A repr of ``value`` cut to about ``limit`` characters, for messages.
+
+    Built with `reprlib`, so a huge nested value is never expanded in full.
+
+    Parameters
+    ----------
+    value : object
+    limit : int, default=60
+
+    Returns
+    -------
+    str
+    """
+    import reprlib
+
+    r = reprlib.Repr()
+    r.maxstring, r.maxother, r.maxlevel, r.maxlist, r.maxdict = limit, limit, 3, 6, 6
+    return _cut(r.repr(value), limit)
 
 
 def join_path(path: str, key: str | int) -> str:
@@ -183,15 +212,15 @@ class Field:
         coerced = self._coerce(value)
         if coerced is None:
             raise ConfigError(
-                path, f"{must} {self.describe()}, got {value!r} ({_type_name(value)})"
+                path, f"{must} {self.describe()}, got {short(value)} ({_type_name(value)})"
             )
         if self.choices and coerced not in self.choices:
             raise ConfigError(
                 path,
-                f"{must} {self.describe()}, got {value!r}" + did_you_mean(value, self.choices),
+                f"{must} {self.describe()}, got {short(value)}" + did_you_mean(value, self.choices),
             )
         if self.kind in (int, float) and not self._in_range(coerced):
-            raise ConfigError(path, f"{must} {self.describe()}, got {value!r}")
+            raise ConfigError(path, f"{must} {self.describe()}, got {short(value)}")
         return coerced
 
     def _coerce(self, value: Any) -> Any:
@@ -253,14 +282,14 @@ def check_mapping(
     if value is None:
         value = {}
     if not isinstance(value, Mapping):
-        raise ConfigError(path, f"must be a mapping, got {value!r} ({_type_name(value)})")
+        raise ConfigError(path, f"must be a mapping, got {short(value)} ({_type_name(value)})")
     for key in value:
         if key not in fields:
             owner = f"{what} has no key" if what else "unknown key"
             allowed = ", ".join(fields) or "none"
             raise ConfigError(
                 join_path(path, str(key)),
-                f"{owner} {key!r}{did_you_mean(key, fields)}; allowed: {allowed}",
+                f"{owner} {short(key)}{did_you_mean(key, fields)}; allowed: {allowed}",
             )
     for key, field in fields.items():
         if field.default is ... and key not in value:

@@ -29,11 +29,9 @@ import copy
 import os
 from typing import Any
 
-import yaml
-
 from ..registry import did_you_mean
-from . import data, entries
-from .fields import ConfigError, Field, check_mapping, join_path
+from . import data, entries, yaml12
+from .fields import ConfigError, Field, check_mapping, join_path, short
 from .sweep import check_sweep
 
 __all__ = ["ConfigError", "apply_overrides", "dump", "load_config", "load_yaml", "resolve"]
@@ -56,7 +54,8 @@ TOP = ("name", "seed", "data", "model", "loss", "optimizer", "schedule", "callba
 
 
 def load_yaml(path: str) -> dict[str, Any]:
-    """Read a YAML mapping with ``yaml.safe_load``.
+    """Read a YAML mapping with `bprop.config.yaml12.Loader` (YAML 1.2 scalars, no
+    duplicate keys, no anchors or aliases).
 
     Parameters
     ----------
@@ -74,19 +73,22 @@ def load_yaml(path: str) -> dict[str, Any]:
         not hold a mapping; the message names the file (and line, for YAML errors).
     """
     try:
-        with open(path, encoding="utf-8") as f:
-            raw = yaml.safe_load(f)
+        with open(path, encoding="utf-8-sig") as f:
+            raw = yaml12.load_text(f)
     except FileNotFoundError:
         raise ConfigError(path, "no such file") from None
     except IsADirectoryError:
         raise ConfigError(path, "is a directory, expected a YAML file") from None
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(path, f"cannot read: {err}") from None
-    except yaml.YAMLError as err:
+    except yaml12.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(err, "problem", None) or str(err)
-        raise ConfigError(path, f"malformed YAML: {where}{problem}") from None
+        kind = "" if problem.startswith(("duplicate key", "anchors")) else "malformed YAML: "
+        raise ConfigError(path, f"{kind}{where}{problem}") from None
+    except RecursionError:
+        raise ConfigError(path, "nested too deeply to be a config") from None
     if raw is None:
         raise ConfigError(path, "is empty; a config needs at least a 'model' list")
     if not isinstance(raw, dict):
@@ -98,8 +100,9 @@ def load_yaml(path: str) -> dict[str, Any]:
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Return a copy of ``raw`` with each ``key.path=value`` applied.
 
-    The value is read as a YAML scalar or flow collection (``0.1`` is a float,
-    ``true`` a bool, ``[1, 2]`` a list); list items are addressed by index
+    The value is read as a YAML 1.2 scalar or flow collection (``0.1`` is a float,
+    ``true`` a bool, ``[1, 2]`` a list, ``0123`` the integer 123, ``1:30`` a
+    string; see `bprop.config.yaml12`); list items are addressed by index
     (``model.0.out=32`` or ``model[0].out=32``). A bare component name is
     expanded on the way (``optimizer.lr=...`` works on ``optimizer: SGD``).
 
@@ -126,9 +129,13 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
         if not sep or not key.strip():
             raise ConfigError(item, "an override must look like key.path=value")
         try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise ConfigError(key, f"cannot read the value {text!r} as YAML") from None
+            value = yaml12.load_text(text)
+        except yaml12.YAMLError as err:
+            problem = getattr(err, "problem", None) or "not YAML"
+            raise ConfigError(key, f"cannot read the value {short(text)} as YAML: "
+                                   f"{problem}") from None
+        except RecursionError:
+            raise ConfigError(key, f"the value {short(text)} is nested too deeply") from None
         parts = key.strip().replace("[", ".").replace("]", "").split(".")
         _set_path(raw, parts, value, key)
     return raw
@@ -140,13 +147,13 @@ def _set_path(node: Any, parts: list[str], value: Any, key: str) -> None:
         last = i == len(parts) - 1
         if isinstance(node, list):
             if not part.lstrip("-").isdigit() or not -len(node) <= int(part) < len(node):
-                raise ConfigError(key, f"{path} has {len(node)} items; {part!r} is not "
+                raise ConfigError(key, f"{path} has {len(node)} items; {short(part)} is not "
                                        f"an index in 0..{len(node) - 1}")
             idx = int(part)
         elif isinstance(node, dict):
             idx = part
         else:
-            raise ConfigError(key, f"{path} is {node!r}, not a mapping or list")
+            raise ConfigError(key, f"{path} is {short(node)}, not a mapping or list")
         if last:
             node[idx] = value
             return
@@ -159,7 +166,8 @@ def _set_path(node: Any, parts: list[str], value: Any, key: str) -> None:
         node, path = child, join_path(path, idx)
 
 
-def resolve(raw: dict[str, Any], *, name: str = "run", base_dir: str = ".") -> dict[str, Any]:
+def resolve(raw: dict[str, Any], *, name: str = "run", base_dir: str = ".",
+            find_files: bool = True) -> dict[str, Any]:
     """Validate a raw config and return it with every default filled in.
 
     Parameters
@@ -171,6 +179,9 @@ def resolve(raw: dict[str, Any], *, name: str = "run", base_dir: str = ".") -> d
     base_dir : str
         Where a relative ``data.path`` is looked up first (the config's folder);
         the working directory is tried second. The resolved path is absolute.
+    find_files : bool, default=True
+        Look ``data.path`` up; False keeps it as written (a finished run's
+        config, read back by ``eval`` and ``predict``, which do not need it).
 
     Returns
     -------
@@ -187,17 +198,18 @@ def resolve(raw: dict[str, Any], *, name: str = "run", base_dir: str = ".") -> d
     """
     for key in raw:
         if key not in TOP:
-            raise ConfigError(str(key), f"unknown key {key!r}{did_you_mean(key, TOP)}; "
-                                        f"allowed: {', '.join(TOP)}")
+            raise ConfigError(str(key)[:60], f"unknown key {short(key)}"
+                                             f"{did_you_mean(str(key), TOP)}; "
+                                             f"allowed: {', '.join(TOP)}")
     if "model" not in raw:
         raise ConfigError("model", "required key missing: the list of layers, e.g. "
                                    "[{type: Linear, out: 10}]")
     out: dict[str, Any] = {
-        "name": Field(str, name).check("name", raw.get("name", name)),
+        "name": check_name(Field(str, name).check("name", raw.get("name", name))),
         "seed": Field(int, 0, low=0).check("seed", raw.get("seed", 0)),
         "data": data.check_config(raw.get("data")),
     }
-    if "path" in out["data"]:
+    if "path" in out["data"] and find_files:
         out["data"]["path"] = find_file(out["data"]["path"], base_dir)
     train = check_mapping("train", raw.get("train"), TRAIN)
     out["model"] = entries.check_model(raw["model"])
@@ -212,6 +224,30 @@ def resolve(raw: dict[str, Any], *, name: str = "run", base_dir: str = ".") -> d
     # resolved config: a run (one sweep trial included) is never a sweep.
     check_sweep(raw.get("sweep"), keys=TOP)
     return out
+
+
+def check_name(name: str) -> str:
+    """A run name: a file name (the run directory's), never a path.
+
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ConfigError
+        For an empty name, ``.``/``..``, a path separator or a control character.
+    """
+    bad = [c for c in name if c in "/\\" or ord(c) < 32]
+    if not name.strip() or name in (".", "..") or bad or len(name) > 100:
+        raise ConfigError("name", f"must be a file name (the run directory's), at most 100 "
+                                  f"characters without '/', '\\' or control characters; got "
+                                  f"{short(name)}")
+    return name
 
 
 def watched_metrics(cfg: dict[str, Any]) -> list[tuple[str, str]]:
@@ -344,5 +380,4 @@ def dump(cfg: dict[str, Any]) -> str:
 
 
 def _flow(value: Any) -> str:
-    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=1000)
-    return text.strip().removesuffix("...").strip()
+    return yaml12.dump_flow(value)

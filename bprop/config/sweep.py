@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import yaml
 
+from . import yaml12
 from .fields import ConfigError, Field, check_mapping, did_you_mean, join_path
 
 __all__ = ["DISTRIBUTIONS", "MONITORS", "Trial", "check_sweep", "expand", "maximize",
@@ -99,9 +99,8 @@ class Trial:
 
 
 def yaml_text(value: Any) -> str:
-    """``value`` as one line of YAML flow text, read back by `yaml.safe_load` as itself."""
-    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10_000)
-    return text.strip().removesuffix("...").strip()
+    """``value`` as one line of YAML flow text, read back by the config loader as itself."""
+    return yaml12.dump_flow(value)
 
 
 def split_values(text: str) -> list[str]:

@@ -173,7 +173,7 @@ class BaseMLP(BaseEstimator):
                 verbose=bool(self.verbose),
             )
         else:
-            self._fit_stochastic(X, T, sw, incremental)
+            self._fit_stochastic(X, T, sw, incremental, fresh=first_pass)
         self.model_.eval()  # model_ is for predicting now (Dropout off); training turns it back
         if not all(np.isfinite(p.value).all() for p in self.model_.parameters()):
             raise ValueError(
@@ -205,7 +205,8 @@ class BaseMLP(BaseEstimator):
             self._publish(self._record)
 
     def _fit_stochastic(
-        self, X: np.ndarray, T: np.ndarray, sw: np.ndarray | None, incremental: bool
+        self, X: np.ndarray, T: np.ndarray, sw: np.ndarray | None, incremental: bool,
+        fresh: bool = True,
     ) -> None:
         """Train for up to ``max_iter`` epochs (one when incremental) with bprop's Trainer."""
         if self.early_stopping and incremental:
@@ -268,6 +269,9 @@ class BaseMLP(BaseEstimator):
             rng=SklearnShuffle(self._random_state),
             callbacks=[epochs, *(self.callbacks or [])],
         )
+        # warm_start and partial_fit continue a training: the user's callbacks keep their
+        # state; a plain fit is a new training and they start afresh (callbacks.starts_fresh)
+        trainer.continues_training = not fresh
         diverged = None
         try:
             trainer.fit(X, T, 1 if incremental else self.max_iter, sample_weight=sw)
@@ -365,26 +369,61 @@ class BaseMLP(BaseEstimator):
         """The weight matrices, ``coefs_[i]`` of shape (units_i, units_i+1).
 
         The arrays are the network's own: modifying one in place changes the
-        model; assigning a new list copies the values in.
+        model; ``coefs_[i] = W`` copies W into layer i (same shape), and
+        assigning a new list copies every value in.
         """
-        return [layer.weight.value for layer in linear_layers(self.model_)]
+        return _WriteThrough([layer.weight for layer in linear_layers(self.model_)], "coefs_")
 
     @coefs_.setter
     def coefs_(self, values: list[np.ndarray]) -> None:
-        for layer, v in zip(linear_layers(self.model_), values, strict=True):
-            layer.weight.value[...] = v
+        coefs = self.coefs_
+        if len(values) != len(coefs):
+            raise ValueError(f"coefs_ needs {len(coefs)} arrays, got {len(values)}")
+        for i, v in enumerate(values):
+            coefs[i] = v
 
     @property
     def intercepts_(self) -> list[np.ndarray]:
-        """The bias vectors, ``intercepts_[i]`` of shape (units_i+1,)."""
-        return [layer.bias.value for layer in linear_layers(self.model_)]
+        """The bias vectors, ``intercepts_[i]`` of shape (units_i+1,); item assignment
+        writes through to the network, as for `coefs_`."""
+        return _WriteThrough([layer.bias for layer in linear_layers(self.model_)],
+                             "intercepts_")
 
     @intercepts_.setter
     def intercepts_(self, values: list[np.ndarray]) -> None:
-        for layer, v in zip(linear_layers(self.model_), values, strict=True):
-            layer.bias.value[...] = v
+        intercepts = self.intercepts_
+        if len(values) != len(intercepts):
+            raise ValueError(f"intercepts_ needs {len(intercepts)} arrays, got {len(values)}")
+        for i, v in enumerate(values):
+            intercepts[i] = v
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+class _WriteThrough(list):
+    """The arrays of some Parameters, as a list whose item assignment writes into them.
+
+    scikit-learn's ``coefs_`` is a plain list the estimator predicts from, so
+    ``est.coefs_[1] = W`` changes its predictions; here the list is built on
+    each access, so assignment must copy into the network's own array.
+    """
+
+    def __init__(self, params: list[Any], name: str) -> None:
+        super().__init__(p.value for p in params)
+        self._params, self._name = params, name
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if isinstance(index, slice):
+            raise TypeError(f"{self._name}[...] takes one index; assign arrays one at a time")
+        p = self._params[index]
+        v = np.asarray(value)
+        if v.shape != p.value.shape:
+            raise ValueError(f"{self._name}[{index}] has shape {p.value.shape}, got an array "
+                             f"of shape {v.shape}")
+        if not np.isfinite(v).all():
+            raise ValueError(f"{self._name}[{index}] must be finite")
+        p.value[...] = v
+        super().__setitem__(index, p.value)

@@ -114,7 +114,13 @@ class Layer:
 
 
 def check_input(x: Any, layer: Layer) -> np.ndarray:
-    """Validate a layer input: a 2-D array of floats with no NaN or inf."""
+    """Validate a layer input: a 2-D numeric array, cast to floats.
+
+    NaN and inf are *not* checked here (a per-layer scan would cost every
+    forward pass); finiteness is checked once at the boundary: the Trainer's
+    ``check_data``, the estimators' input validation and the command line's
+    csv readers.
+    """
     if not isinstance(x, np.ndarray):
         x = np.asarray(x)
     if x.dtype.kind not in "f":

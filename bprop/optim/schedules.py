@@ -15,6 +15,16 @@ StepDecay          lr = base_lr * gamma ** (epoch // step_size)
 Cosine             lr = min_lr + (base_lr - min_lr) * (1 + cos(pi * epoch / epochs)) / 2
 ReduceOnPlateau    lr *= factor after ``patience`` epochs without improvement
 =================  ==========================================================
+
+Every new training starts a schedule afresh (`Schedule.reset`): ``base_lr``
+is taken again from the optimizer it is used with. Only a continued training
+(a resumed run, a second ``fit`` of the same Trainer) keeps its state.
+
+Training longer than planned (``bprop train --resume RUN train.epochs=...`` of
+a finished run) calls `Schedule.extend`: Constant, InverseScaling and
+StepDecay simply continue their formula; Cosine starts a new cycle from
+``base_lr`` down to ``min_lr`` over the added epochs (a warm restart, as in
+SGDR); ReduceOnPlateau starts again from ``base_lr`` with fresh patience.
 """
 
 from __future__ import annotations
@@ -40,10 +50,38 @@ class Schedule:
 
     base_lr: float | None = None
 
+    def reset(self) -> None:
+        """Forget everything learned in a training: a new one begins.
+
+        Subclasses with more state (counters, cycles) extend this.
+        """
+        self.base_lr = None
+
     def begin(self, optimizer: Optimizer) -> None:
-        """Training begins: take ``base_lr`` from ``optimizer`` (once)."""
+        """Training begins: take ``base_lr`` from ``optimizer`` (unless continuing one)."""
         if self.base_lr is None:
             self.base_lr = optimizer.lr
+
+    def extend(self, optimizer: Optimizer, done: int, epochs: int) -> str:
+        """Training goes on past its planned end: from epoch ``done`` to ``epochs``.
+
+        The default continues ``lr(epoch)`` for the added epochs.
+
+        Parameters
+        ----------
+        optimizer : Optimizer
+        done : int
+            Epochs completed.
+        epochs : int
+            The new total.
+
+        Returns
+        -------
+        str
+            What happens to the learning rate, in words (``bprop train`` prints it).
+        """
+        return (f"{type(self).__name__} continues: lr {self.lr(done):.3g} at epoch "
+                f"{done + 1}")
 
     def epoch_begin(self, optimizer: Optimizer, epoch: int) -> None:
         """Set ``optimizer.lr`` for ``epoch`` (counting from 0)."""
@@ -117,9 +155,26 @@ class Cosine(Schedule):
     def __init__(self, epochs: int, min_lr: float = 0.0) -> None:
         self.epochs = check_int("epochs", epochs)
         self.min_lr = check_nonnegative("min_lr", min_lr)
+        self._start = 0  # the first epoch of the current cycle (moved by `extend`)
+        self._length = self.epochs
+
+    def reset(self) -> None:
+        """Back to one cycle of ``epochs`` from epoch 0."""
+        super().reset()
+        self._start, self._length = 0, self.epochs
+
+    def extend(self, optimizer: Optimizer, done: int, epochs: int) -> str:
+        """A warm restart: a new cycle from ``base_lr`` at epoch ``done`` to ``min_lr`` at
+        ``epochs``."""
+        self._start, self._length = done, max(epochs - done, 1)
+        return (f"Cosine restarts from lr {self.base_lr:.3g} at epoch {done + 1} and anneals "
+                f"to {self.min_lr:.3g} at epoch {epochs}")
 
     def lr(self, epoch: int) -> float:
-        frac = min(epoch, self.epochs) / self.epochs
+        if epoch < self._start:  # an earlier cycle
+            return self.min_lr + (self.base_lr - self.min_lr) * (
+                1 + math.cos(math.pi * min(epoch, self.epochs) / self.epochs)) / 2
+        frac = min(epoch - self._start, self._length) / self._length
         return self.min_lr + (self.base_lr - self.min_lr) * (1 + math.cos(math.pi * frac)) / 2
 
 
@@ -158,6 +213,21 @@ class ReduceOnPlateau(Schedule):
         self.threshold = check_nonnegative("threshold", threshold)
         self._tracker = Monitor(monitor, "auto", threshold)
         self._wait = 0
+
+    def reset(self) -> None:
+        """Fresh patience and best value; the rate comes from the optimizer again."""
+        super().reset()
+        self._tracker = Monitor(self.monitor, "auto", self.threshold)
+        self._wait = 0
+
+    def extend(self, optimizer: Optimizer, done: int, epochs: int) -> str:
+        """Start again from ``base_lr`` with fresh patience: the reduced rate had
+        served the run that ended."""
+        lr = optimizer.lr
+        optimizer.lr = self.base_lr
+        self._tracker = Monitor(self.monitor, "auto", self.threshold)
+        self._wait = 0
+        return f"ReduceOnPlateau restarts from lr {self.base_lr:.3g} (it had reached {lr:.3g})"
 
     def epoch_begin(self, optimizer: Optimizer, epoch: int) -> None:
         """The learning rate changes only at the end of a stalled epoch."""

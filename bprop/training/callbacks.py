@@ -5,12 +5,20 @@ A callback overrides any of the hooks below; each receives the `Trainer`
 ``trainer.stop_training``, which ends training after the current epoch).
 Learning-rate schedules (`bprop.optim.schedules`) may be passed among the
 callbacks: the Trainer drives each through a `ScheduleCallback`.
+
+State across trainings: a callback (or schedule) object may serve several
+trainings. Each new training starts it afresh (`Callback.reset`, called from
+``on_train_begin`` when `starts_fresh` says so: a new Trainer, or a new
+estimator ``fit`` without ``warm_start``); its state carries over only when
+training continues (a second ``fit`` of the same Trainer, ``partial_fit``,
+``warm_start``) or is resumed from a checkpoint.
 """
 
 from __future__ import annotations
 
 import math
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -62,6 +70,13 @@ class Callback:
         state : dict
         """
         load_plain_state(self, state)
+
+    def reset(self) -> None:
+        """Forget what an earlier training taught this callback (nothing by default).
+
+        The library's callbacks call it from ``on_train_begin`` when
+        `starts_fresh`; a callback of yours with state should do the same.
+        """
 
     def on_train_begin(self, trainer: Trainer) -> None:
         """``Trainer.fit`` starts (also when it continues a run).
@@ -128,6 +143,24 @@ class Callback:
         """
 
 
+def starts_fresh(trainer: Trainer) -> bool:
+    """Whether this ``fit`` begins a new training rather than continuing one.
+
+    Parameters
+    ----------
+    trainer : Trainer
+
+    Returns
+    -------
+    bool
+        True when no epoch is done yet (a new Trainer, not one loaded from a
+        checkpoint) and the caller did not mark the trainer with
+        ``continues_training = True`` (the estimators do, for ``warm_start``
+        and ``partial_fit``).
+    """
+    return trainer.epoch == 0 and not getattr(trainer, "continues_training", False)
+
+
 @register("callback")
 class EarlyStopping(Callback):
     """Stop when a monitored metric has not improved for ``patience`` epochs.
@@ -177,6 +210,18 @@ class EarlyStopping(Callback):
         """The best monitored value so far (inf or -inf before the first epoch)."""
         return self._tracker.best
 
+    def reset(self) -> None:
+        """No best value, no waiting, no stored weights: a new training begins."""
+        self._tracker = Monitor(self.monitor, self._tracker.mode, self._tracker.min_delta)
+        self.best_epoch = self.stopped_epoch = None
+        self._wait = 0
+        self._best_weights = None
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        """Start afresh in a new training (`starts_fresh`)."""
+        if starts_fresh(trainer):
+            self.reset()
+
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         """Count an epoch without improvement, or keep the new best (and its weights)."""
         if self._tracker.improved(self._tracker.value(logs)):
@@ -194,6 +239,66 @@ class EarlyStopping(Callback):
         if self.restore_best_weights and self._best_weights is not None:
             for p, best in zip(trainer.model.parameters(), self._best_weights, strict=True):
                 p.value[...] = best
+
+
+@register("callback")
+class DivergenceGuard(Callback):
+    """Stop training when the loss explodes, before it overflows to inf.
+
+    The Trainer itself stops on a NaN or infinite loss; a loss that grows to
+    1e120 is still finite, and a run would end "successfully" at chance. This
+    stops when a minibatch's loss exceeds ``factor`` times the reference: the
+    first epoch's mean loss (during the first epoch, its first batch's), at
+    least 1.
+
+    Parameters
+    ----------
+    factor : float, default=1e6
+        How many times the reference counts as exploding (> 1).
+
+    Raises
+    ------
+    bprop.training.trainer.DivergedError
+        From ``on_batch_end``, naming the epoch and batch and suggesting a
+        smaller learning rate.
+    """
+
+    #: what a config may set beyond the signature's types (read by bprop.config)
+    config_fields = {"factor": "> 1"}
+
+    def __init__(self, factor: float = 1e6) -> None:
+        if not (isinstance(factor, (int, float)) and factor > 1 and math.isfinite(factor)):
+            raise ValueError(f"factor must be a finite number > 1, got {factor!r}")
+        self.factor = float(factor)
+        self._ref: float | None = None
+
+    def reset(self) -> None:
+        """No reference loss yet."""
+        self._ref = None
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        """Start afresh in a new training (`starts_fresh`)."""
+        if starts_fresh(trainer):
+            self.reset()
+
+    def on_batch_end(self, trainer: Trainer, batch: int, loss: float) -> None:
+        """Raise `DivergedError` if ``loss`` is non-finite or exploded."""
+        if self._ref is None and math.isfinite(loss):
+            self._ref = abs(loss)
+        limit = self.factor * max(self._ref or 0.0, 1.0)
+        if not math.isfinite(loss) or loss > limit:
+            from .trainer import DivergedError  # the trainer imports this module
+
+            raise DivergedError(
+                f"the loss became {loss:.3g} at epoch {trainer.epoch + 1}, batch {batch + 1}, "
+                f"more than {self.factor:g} times the first epoch's ({self._ref:.3g}): "
+                f"training diverged. Try a smaller learning rate (lr={trainer.optimizer.lr:g})"
+            )
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        """After the first epoch, its mean loss is the reference."""
+        if trainer.epoch == 1 and math.isfinite(logs.get("loss", math.nan)):
+            self._ref = abs(logs["loss"])
 
 
 @register("callback")
@@ -238,22 +343,52 @@ class ProgressBar(Callback):
 
 @register("callback")
 class EpochLines(Callback):
-    """Progress as text: one line per ``every``-th epoch, about ten lines a run.
+    """Progress as text: about ten lines a run, and one at least every ``seconds``.
 
     What ``bprop train`` prints where a progress bar cannot be drawn (output
     to a file or a pipe)::
 
         epoch 3/30  loss 0.412  val_loss 0.398  val_accuracy 0.91  lr 0.1
+
+    A line comes every tenth of the epochs, and whenever ``seconds`` have
+    passed since the last one, also inside a long epoch (``epoch 3/30  batch
+    120  loss 0.52``), so that a log never stays silent for long.
+
+    Parameters
+    ----------
+    seconds : float, default=10
+        The longest silence, in seconds.
     """
+
+    def __init__(self, seconds: float = 10.0) -> None:
+        self.seconds = float(seconds)
+        self._last = time.monotonic()
+
+    def state_dict(self) -> dict[str, Any]:
+        """Nothing to resume."""
+        return {}
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        """Start the clock."""
+        self._last = time.monotonic()
+
+    def on_batch_end(self, trainer: Trainer, batch: int, loss: float) -> None:
+        """Print a line inside a long epoch when ``seconds`` have passed."""
+        if time.monotonic() - self._last >= self.seconds:
+            print(f"epoch {trainer.epoch + 1}/{trainer.target_epochs}  batch {batch + 1}  "
+                  f"loss {loss:.4g}", flush=True)
+            self._last = time.monotonic()
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         """Print the epoch's line if it is one of the shown ones (and always the last)."""
         step = max(1, trainer.target_epochs // 10)
-        if trainer.epoch % step and trainer.epoch != trainer.target_epochs:
+        due = time.monotonic() - self._last >= self.seconds
+        if trainer.epoch % step and trainer.epoch != trainer.target_epochs and not due:
             return
         shown = shown_logs(logs, ("loss", "val_loss", "val_accuracy", "lr"))
         text = "  ".join(f"{k} {v}" for k, v in shown.items())
         print(f"epoch {trainer.epoch}/{trainer.target_epochs}  {text}", flush=True)
+        self._last = time.monotonic()
 
 
 def shown_logs(logs: dict[str, float], keys: tuple[str, ...]) -> dict[str, str]:
@@ -298,7 +433,10 @@ class ScheduleCallback(Callback):
         self.schedule.load_state_dict(state)
 
     def on_train_begin(self, trainer: Trainer) -> None:
-        """`Schedule.begin`: take the base learning rate."""
+        """`Schedule.begin`: take the base learning rate from this trainer's optimizer
+        (after `Schedule.reset` in a new training)."""
+        if starts_fresh(trainer):
+            self.schedule.reset()
         self.schedule.begin(trainer.optimizer)
 
     def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:

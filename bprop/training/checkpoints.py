@@ -17,10 +17,11 @@ import numpy as np
 
 from ..modelfile import CHECKPOINT, read_archive, write_archive
 
-__all__ = ["flatten", "load_checkpoint", "save_checkpoint", "unflatten"]
+__all__ = ["flatten", "load_checkpoint", "read_checkpoint", "save_checkpoint", "unflatten"]
 
 
-def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
+def save_checkpoint(path: str | os.PathLike, state: dict[str, Any], *,
+                    config: dict[str, Any] | None = None) -> Path:
     """Write ``state`` (usually `Trainer.state_dict`) to ``path`` atomically.
 
     Parameters
@@ -30,6 +31,9 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
     state : dict
         Nested dicts and lists of JSON-able values and numpy arrays; tuples
         are stored as lists, numpy scalars as Python numbers.
+    config : dict, optional
+        The resolved config the run trains with (JSON-able), so that a resume
+        can refuse a changed one (`read_checkpoint` returns it).
 
     Returns
     -------
@@ -37,7 +41,10 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
         ``path``.
     """
     arrays: dict[str, np.ndarray] = {}
-    return write_archive(path, CHECKPOINT, {"state": flatten(state, arrays)}, arrays)
+    header: dict[str, Any] = {"state": flatten(state, arrays)}
+    if config is not None:
+        header["config"] = config
+    return write_archive(path, CHECKPOINT, header, arrays)
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
@@ -57,13 +64,53 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     FileNotFoundError
         If there is no file at ``path``.
     ValueError
-        If the file is not a bprop checkpoint.
+        Naming the file, if it is not a bprop checkpoint or is damaged.
+    """
+    return read_checkpoint(path)[0]
+
+
+def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The state and the config (None for older checkpoints) written by `save_checkpoint`.
+
+    Parameters
+    ----------
+    path : str or PathLike
+
+    Returns
+    -------
+    state : dict
+    config : dict or None
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        Naming the file: not a bprop checkpoint, an array missing, or a state
+        without the trainer's ``epoch`` and ``params``.
     """
     header, arrays = read_archive(path, CHECKPOINT)
-    state = unflatten(header["state"], arrays)
-    if header["version"] == 0:  # the old format wrapped the trainer's state
-        state = state["trainer"]
-    return state
+    if "state" not in header:
+        raise ValueError(f"{path}: the checkpoint header holds no 'state'")
+    try:
+        state = unflatten(header["state"], arrays)
+    except KeyError as err:
+        raise ValueError(f"{path}: the checkpoint lacks the array {err.args[0]!r}") from None
+    except RecursionError:
+        raise ValueError(f"{path}: the checkpoint state is nested too deeply") from None
+    if header["version"] == 0 and isinstance(state, dict):  # the old format wrapped it
+        state = state.get("trainer")
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: the checkpoint state is a {type(state).__name__}, "
+                         "expected a mapping")
+    epoch, params = state.get("epoch"), state.get("params")
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise ValueError(f"{path}: the checkpoint's epoch must be an integer >= 0, "
+                         f"got {str(epoch)[:40]}")
+    if not isinstance(params, list) or not all(isinstance(p, np.ndarray) for p in params):
+        raise ValueError(f"{path}: the checkpoint's params must be a list of arrays")
+    config = header.get("config")
+    return state, config if isinstance(config, dict) else None
 
 
 def flatten(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
@@ -113,7 +160,7 @@ def unflatten(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
     """
     if isinstance(obj, dict):
         if set(obj) == {"__array__"}:
-            return arrays[obj["__array__"]]
+            return arrays[str(obj["__array__"])]
         return {k: unflatten(v, arrays) for k, v in obj.items()}
     if isinstance(obj, list):
         return [unflatten(v, arrays) for v in obj]
