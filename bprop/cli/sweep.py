@@ -36,6 +36,10 @@ EXAMPLES = """examples:
   bprop sweep configs/digits.yaml optimizer.lr=0.01,0.05 --out runs/digits-lr  # again: skips
 """
 INSTALL_DASK = "pip install 'bprop[dask]'  (or: pip install \"dask[distributed]\")"
+STATUSES = ("done", "resumed", "skipped", "failed", "busy", "interrupted")
+NOT_RUN = "interrupted before it finished; run the sweep again to resume it"
+# What a ConfigError says about a key the config cannot hold (rather than a bad value).
+KEY_ERRORS = ("has no key", "unknown key", "is not an index in", "not a mapping or list")
 RUN_FILES = ("config.yaml", "history.csv", "checkpoint.npz", "model.npz", "summary.json",
              "loss_curve.png")
 
@@ -64,32 +68,40 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the sweep; 0 when every trial finished, 1 when one failed.
+    """Run the sweep; 0 when every trial finished, 1 when one failed, 130 on Ctrl-C.
 
     Raises
     ------
     ConfigError
-        If the base config, the sweep section or an argument is wrong (exit
-        status 2 before any trial starts).
+        If the base config, the sweep section, a swept or fixed key, ``--out``
+        or an argument is wrong, or if trial directories left by an earlier run
+        hold another config (exit status 2 before any trial starts, leaving an
+        earlier sweep.csv alone).
     """
     from ..config.loader import TOP, apply_overrides, load_config, load_yaml
-    from ..config.sweep import add_params, check_sweep, expand, parse_cli
+    from ..config.sweep import add_params, check_sweep, drop_keys, expand, parse_cli
 
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError("--jobs", f"must be an integer >= 1, got {args.jobs}")
     fixed, swept = parse_cli(args.overrides)
     raw = apply_overrides(load_yaml(args.config), fixed)  # sweep.* overrides act here
-    spec = add_params(check_sweep(raw.get("sweep"), keys=TOP), swept)
+    spec, dropped = drop_keys(check_sweep(raw.get("sweep"), keys=TOP), fixed)
+    for item in dropped:  # a value fixed on the command line wins over the section's
+        print(f"note: {item} (command line) replaces the sweep section's values of "
+              f"{item.partition('=')[0].strip()}", file=sys.stderr)
+    spec = add_params(spec, swept)
     if not spec["params"]:
         raise ConfigError("sweep", "nothing to sweep: give key.path=v1,v2 on the command "
                                    "line, or a sweep: section with params")
     base = load_config(args.config, fixed)  # a wrong base config stops here, with status 2
+    check_keys(args.config, fixed, spec)  # a misspelled swept key too, before any trial
     trials = expand(spec)
-    out = Path(args.out or os.path.join("runs", f"{base['name']}-sweep"))
+    out = _out_dir(args.out or os.path.join("runs", f"{base['name']}-sweep"))
     config = os.path.abspath(args.config)
     # Absolute paths: a Dask worker may run in another directory (of a shared file system).
-    tasks = {t.name: (config, [*fixed, *t.overrides], str(out.absolute() / t.name))
-             for t in trials}
+    fixed = [*fixed, *_absolute_data(base, spec)]
+    tasks = {t.name: (config, [*fixed, *t.overrides], str(out / t.name)) for t in trials}
+    _check_earlier_trials(list(tasks.values()))  # stop before a trial runs, summary intact
     finished = [t for t in tasks.values() if (Path(t[2]) / "summary.json").is_file()]
     pending = [t for t in tasks.values() if t not in finished]
     runner = _on_dask(args.dask) if args.dask else _on_processes(args.jobs, len(pending))
@@ -99,23 +111,106 @@ def run(args: argparse.Namespace) -> int:
           f"in {out}", flush=True)
 
     results: dict[str, dict[str, Any]] = {}
-    # A finished trial is only read (and its config compared), here, not trained.
-    done = (run_trial(*task, threads=1) for task in finished)
-    for i, result in enumerate(itertools.chain(done, runner(pending)), 1):
-        results[result["trial"]] = result
-        print(f"[{i}/{len(trials)}] {_line(result)}", flush=True)
-
-    rows = [results[t.name] for t in trials]
+    stopped = False
+    try:
+        # A finished trial is only read (and its config compared), here, not trained.
+        done = (run_trial(*task, threads=1) for task in finished)
+        for i, result in enumerate(itertools.chain(done, runner(pending)), 1):
+            results[result["trial"]] = result
+            print(f"[{i}/{len(trials)}] {_line(result)}", flush=True)
+    except KeyboardInterrupt:  # the runner stopped its trials; the summary still gets written
+        stopped = True
+        print("bprop: interrupted; the trials that did not finish are marked interrupted "
+              "(run the sweep again to resume them)", file=sys.stderr, flush=True)
+    rows = [results.get(t.name) or _result(out / t.name, "interrupted", 0.0, NOT_RUN)
+            for t in trials]
     monitor = _monitor(spec["monitor"] or base["train"]["monitor"], rows)
     _write_csv(out / "sweep.csv", trials, rows, monitor)
     print(_table(trials, rows, monitor))
     plot_sweep(out / "sweep.png", trials, rows, monitor, base["name"])
     failed = sum(bool(r["error"]) for r in rows)
-    counts = {s: sum(r["status"] == s for r in rows)
-              for s in ("done", "resumed", "skipped", "failed", "interrupted")}
+    counts = {s: sum(r["status"] == s for r in rows) for s in STATUSES}
     print(", ".join(f"{n} {s}" for s, n in counts.items() if n)
           + f"; sweep.csv and sweep.png in {out}")
-    return 1 if failed else 0
+    return 130 if stopped else 1 if failed else 0
+
+
+def _out_dir(out: str) -> Path:
+    """``--out`` as an absolute path, refused at once where a file is in the way."""
+    path = Path(out).expanduser().absolute()
+    for p in (path, *path.parents):
+        if p.exists():
+            if not p.is_dir():
+                what = "is a file" if p == path else f"is under {str(p)!r}, a file"
+                raise ConfigError("--out", f"{str(path)!r} {what}; give a directory "
+                                           f"(new, or an earlier sweep's)")
+            break
+    return path
+
+
+def check_keys(config: str, fixed: list[str], spec: dict[str, Any]) -> None:
+    """Refuse a swept key that the config does not have, before any trial runs.
+
+    Each swept key is applied, with one of its values, to the base config
+    (with the fixed overrides) and the result resolved: a key the config
+    cannot hold (``optimizer.lrr``, ``foo.bar``, an index past the model's end)
+    is the sweep's error, not every trial's. A value the config refuses
+    (``optimizer.lr=-1``) stays one trial's failure.
+
+    Parameters
+    ----------
+    config : str
+        The base config's path.
+    fixed : list of str
+        The fixed ``key=value`` overrides.
+    spec : dict
+        The checked sweep spec (`bprop.config.sweep.check_sweep`).
+
+    Raises
+    ------
+    ConfigError
+        Naming the key path, with "did you mean" for a near miss.
+    """
+    from ..config.loader import load_config
+    from ..config.sweep import probe_values
+
+    for key, param in spec["params"].items():
+        for text in probe_values(param):
+            try:
+                load_config(config, [*fixed, f"{key}={text}"])
+            except ConfigError as err:
+                if any(words in err.message for words in KEY_ERRORS):
+                    raise ConfigError(err.path, f"swept key {key!r}: {err.message}") from None
+                continue  # a bad value: that trial's failure; try the next value's key
+            break  # the key holds this value: it exists
+
+
+def _absolute_data(base: dict[str, Any], spec: dict[str, Any]) -> list[str]:
+    """``data.path=/absolute/path`` when the data is a file found here, so that a trial
+    on a worker in another working directory reads the same file."""
+    from ..config.sweep import yaml_text
+
+    swept = {k.replace("[", ".").replace("]", "") for k in spec["params"]}
+    if "path" not in base["data"] or swept & {"data", "data.path"}:
+        return []
+    return [f"data.path={yaml_text(base['data']['path'])}"]
+
+
+def _check_earlier_trials(tasks: list[tuple]) -> None:
+    """Stop, before any trial runs, when trial directories hold another config's runs."""
+    changed = []
+    for config, overrides, run_dir in tasks:
+        with contextlib.suppress(ConfigError):  # a trial's own bad value: its failure later
+            where = _differs(config, overrides, Path(run_dir))
+            if where:
+                changed.append((Path(run_dir).name, where))
+    if changed:
+        keys = ", ".join(dict.fromkeys(w for _, w in changed))
+        raise ConfigError(str(Path(tasks[0][2]).parent),
+                          f"{len(changed)} trial director{'y' if len(changed) == 1 else 'ies'} "
+                          f"(e.g. {changed[0][0]}) were run with another config ({keys} "
+                          f"changed); nothing was run and the earlier sweep.csv is kept; "
+                          f"delete them or sweep into another --out")
 
 
 # -- where the trials run ---------------------------------------------------
@@ -151,9 +246,12 @@ def plan(jobs: int | None, n: int, cores: int) -> tuple[int, int]:
 
 
 def _on_processes(jobs: int | None, n: int) -> Any:
-    """Run tasks in ``jobs`` local processes (joblib), each with cores // jobs BLAS threads."""
-    from joblib import Parallel, delayed
+    """Run tasks in ``jobs`` local processes at a time, each with cores // jobs BLAS threads.
 
+    Every trial gets a process of its own: one that dies (killed, out of
+    memory) fails that trial only, never the sweep. With one job at a time the
+    trials run in this process.
+    """
     cores = _cores()
     if jobs is not None and jobs > cores:
         print(f"--jobs {jobs} > {cores} cores: running {cores} trials at a time, so that "
@@ -162,22 +260,93 @@ def _on_processes(jobs: int | None, n: int) -> Any:
 
     def runner(tasks: list[tuple]) -> Iterator[dict[str, Any]]:
         if not tasks:
-            return iter(())
+            return
         print(f"running {len(tasks)} trial(s): {jobs} at a time, {threads} BLAS "
               f"thread(s) each", flush=True)
-        return Parallel(n_jobs=jobs, return_as="generator_unordered")(
-            delayed(run_trial)(*task, threads=threads) for task in tasks)
+        if jobs == 1:
+            for task in tasks:
+                yield run_trial(*task, threads=threads)
+            return
+        yield from _in_processes(tasks, jobs, threads)
 
     return runner
+
+
+def _in_processes(tasks: list[tuple], jobs: int, threads: int) -> Iterator[dict[str, Any]]:
+    """Each task in a process of its own, ``jobs`` at a time; results as they finish."""
+    import multiprocessing as mp
+    from multiprocessing.connection import wait
+
+    # forkserver: forked from a clean process (not from this one's threads), quickly.
+    ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods()
+                         else "spawn")
+    queue, running = list(tasks), {}  # sentinel -> (process, receiving end, task)
+    try:
+        while queue or running:
+            while queue and len(running) < jobs:
+                task = queue.pop(0)
+                recv, send = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_child, args=(send, task, threads), daemon=True)
+                proc.start()
+                send.close()
+                running[proc.sentinel] = (proc, recv, task)
+            for sentinel in wait(list(running)):
+                proc, recv, task = running.pop(sentinel)
+                yield _collect(proc, recv, task)
+    except KeyboardInterrupt:
+        # Ctrl-C reached the trials too (one process group): each saves a checkpoint.
+        # A SIGINT sent to this process alone does not: pass it on after a moment.
+        deadline = time.monotonic() + 2.0
+        for proc, _, _ in running.values():
+            proc.join(max(0.0, deadline - time.monotonic()))
+            if proc.is_alive():
+                proc.terminate()  # SIGTERM: `bprop train` checkpoints and stops
+        for proc, recv, task in running.values():
+            proc.join(30.0)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+            yield _collect(proc, recv, task)
+        raise
+
+
+def _child(send: Any, task: tuple, threads: int) -> None:
+    """A trial's process: run it, send the result back."""
+    result = run_trial(*task, threads=threads)
+    send.send(result)
+    send.close()
+
+
+def _collect(proc: Any, recv: Any, task: tuple) -> dict[str, Any]:
+    """The result a trial's process sent, or a failed trial's where it sent none."""
+    proc.join()
+    try:
+        if recv.poll():
+            return recv.recv()
+    except (EOFError, OSError):
+        pass
+    finally:
+        recv.close()
+    code = proc.exitcode
+    how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
+    return _result(Path(task[2]), "failed", 0.0, f"worker died ({how}) before the trial "
+                                                 f"finished")
 
 
 def _on_dask(address: str) -> Any:
     """Run tasks on the Dask scheduler at ``address``; errors exit with status 2."""
     try:
-        from distributed import Client, as_completed
+        from distributed import Client, as_completed, wait
+        from distributed.comm.registry import backends
     except ImportError:
         raise ConfigError("--dask", f"needs Dask's distributed scheduler, which is not "
                                     f"installed; install it with {INSTALL_DASK}") from None
+    scheme, sep, rest = address.partition("://")
+    if (sep and scheme not in backends) or not (rest if sep else address).strip():
+        raise ConfigError("--dask", f"{address!r} is not a scheduler address; give "
+                                    f"SCHEME://HOST:PORT with SCHEME one of "
+                                    f"{', '.join(sorted(backends))} (e.g. tcp://host:8786)")
+    client = None
     try:
         client = Client(address, timeout=10, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as err:
@@ -192,15 +361,34 @@ def _on_dask(address: str) -> Any:
                   flush=True)
             # pure=False: a trial is run for its files, never taken from a cache.
             futures = {client.submit(run_trial, *task, pure=False): task for task in tasks}
-            for future in as_completed(futures, loop=client.loop):
-                if future.status == "finished":
-                    yield future.result()
-                else:  # the worker died (killed, out of memory): the trial failed
-                    err = future.exception()
-                    yield _result(Path(futures[future][2]), "failed", 0.0,
-                                  f"{type(err).__name__}: {err}")
+            seen = set()
+            try:
+                for future in as_completed(futures, loop=client.loop):
+                    seen.add(future)
+                    yield _from_future(future, futures[future])
+            except KeyboardInterrupt:
+                # Stop the trials not started, and wait for the cluster to drop them,
+                # so that none trains on after this sweep has said it stopped. (A
+                # trial already running in a worker's thread runs to its end: its
+                # lock file keeps a rerun out of its directory meanwhile.)
+                left = [f for f in futures if f not in seen]
+                client.cancel(left)
+                with contextlib.suppress(Exception):
+                    wait(left, timeout=10)
+                for future in left:
+                    if future.status == "finished":
+                        yield _from_future(future, futures[future])
+                raise
 
     return runner
+
+
+def _from_future(future: Any, task: tuple) -> dict[str, Any]:
+    if future.status == "finished":
+        return future.result()
+    # the worker died (killed, out of memory): the trial failed
+    err = future.exception()
+    return _result(Path(task[2]), "failed", 0.0, f"worker died: {type(err).__name__}: {err}")
 
 
 def _worker_threads() -> int:
@@ -250,14 +438,18 @@ def run_trial(config: str, overrides: list[str], run_dir: str,
     threads = threads or _worker_threads()
     with threadpool_limits(limits=threads), _captured() as log:
         blas = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+        status = "failed"
         try:
-            status, rc = _train(config, overrides, path)
+            with TrialLock(path):
+                status, rc = _train(config, overrides, path)
             error = "" if rc == 0 else _error_line(log.getvalue(), rc)
+        except Busy as err:  # another sweep trains it now: leave it to that one
+            status, error = "busy", str(err)
         except ConfigError as err:  # raised before `bprop train` ran: a directory clash
             error = str(err)
         except Exception as err:  # a bug in one trial is that trial's failure, not the sweep's
             error = f"{type(err).__name__}: {err}"
-    if error:
+    if error and status != "busy":
         # 128 + signal: stopped by SIGINT/SIGTERM with a checkpoint; the next run resumes it.
         status = "interrupted" if isinstance(rc, int) and rc > 128 else "failed"
     return {**_result(path, status, time.perf_counter() - start, error),
@@ -288,12 +480,27 @@ def _train(config: str, overrides: list[str], path: Path) -> tuple[str, int]:
 
 def _check_same_run(config: str, overrides: list[str], path: Path) -> None:
     """Refuse to skip or resume a directory whose config.yaml is another run's."""
+    where = _differs(config, overrides, path)
+    if where:
+        raise ConfigError(str(path), f"was run with another config ({where} differs); "
+                                     f"delete it or sweep into another --out")
+
+
+def _differs(config: str, overrides: list[str], path: Path) -> str | None:
+    """The first key path where ``path``'s config.yaml differs from this trial's
+    config, or None (also for a directory with nothing of a run in it).
+
+    Raises
+    ------
+    ConfigError
+        If the directory holds a run's files but no config.yaml.
+    """
     from ..config import yaml12
     from ..config.loader import dump, load_config, load_yaml
 
     if not (path / "config.yaml").is_file():
         if not (path / "summary.json").is_file() and not (path / "checkpoint.npz").is_file():
-            return  # nothing of a run to keep
+            return None  # nothing of a run to keep
         raise ConfigError(str(path), "has no config.yaml; not a run directory")
     want = yaml12.load_text(dump(load_config(config, overrides)))
     have = load_yaml(str(path / "config.yaml"))
@@ -306,10 +513,107 @@ def _check_same_run(config: str, overrides: list[str], path: Path) -> None:
             if (key, k, v) == ("data", "task", "auto"):  # decided by the data, like the loss
                 continue
             if not isinstance(stored, dict) or stored.get(k) != v:
-                where = f"{key}.{k}" if k else key
-                raise ConfigError(str(path), f"was run with another config ({where} "
-                                             f"differs); delete it or sweep into another "
-                                             f"--out")
+                return f"{key}.{k}" if k else key
+    return None
+
+
+# -- a lock per trial directory: two sweeps never train into the same one ------------
+
+#: A lock whose holder has not touched it for this long is stale (its machine died).
+STALE_S = 600.0
+HEARTBEAT_S = 60.0
+
+
+class Busy(Exception):
+    """The trial directory is locked by a live run of another sweep."""
+
+
+class TrialLock:
+    """``.<trial>.lock`` beside a trial's directory, made with O_EXCL, for one trainer.
+
+    The file holds the holder's pid, host and start time, and is touched every
+    `HEARTBEAT_S` while the trial runs. A lock is stale, and taken over, when
+    its holder is a process of this host that no longer exists, or when it was
+    not touched for `STALE_S` (a holder on another machine that died).
+
+    Parameters
+    ----------
+    run_dir : Path
+        The trial's run directory.
+
+    Raises
+    ------
+    Busy
+        On entering, if a live holder has the lock.
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir.parent / f".{run_dir.name}.lock"
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
+
+    def __enter__(self) -> TrialLock:
+        import socket
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        me = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                         "thread": threading.get_ident(), "since": time.time()})
+        for _ in range(2):  # a second try after removing a stale lock
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                holder = self._holder()
+                if holder is not None:
+                    raise Busy(holder) from None
+                with contextlib.suppress(FileNotFoundError):
+                    self.path.unlink()
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(me + "\n")
+            self._beat = threading.Thread(target=self._heartbeat, daemon=True)
+            self._beat.start()
+            return self
+        raise Busy(f"{self.path} is being taken by another sweep at this moment")
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_S):
+            with contextlib.suppress(OSError):
+                os.utime(self.path)
+
+    def _holder(self) -> str | None:
+        """Who holds the lock, as a sentence, or None when the lock is stale."""
+        import socket
+
+        try:
+            age = time.time() - self.path.stat().st_mtime
+            info = json.loads(self.path.read_text() or "{}")
+        except FileNotFoundError:
+            return None  # released meanwhile
+        except (OSError, ValueError):
+            info, age = {}, 0.0  # being written: a live holder
+        if age > STALE_S:
+            return None
+        pid, host = info.get("pid"), info.get("host")
+        if host == socket.gethostname() and isinstance(pid, int) and not _alive(pid):
+            return None
+        since = time.strftime("%H:%M:%S", time.localtime(info.get("since", time.time())))
+        return (f"another sweep is training this trial (pid {pid} on {host}, since "
+                f"{since}; lock {self.path}); run the sweep again when it has finished")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _error_line(log: str, rc: int) -> str:
@@ -318,9 +622,11 @@ def _error_line(log: str, rc: int) -> str:
     for ln in lines:
         if ln.startswith("bprop: "):
             return ln.removeprefix("bprop: ").removeprefix("error: ")
-    for ln in lines:
-        if ln.startswith("SIG"):  # interrupted: "SIGTERM: checkpoint of epoch 3 saved in ..."
-            return ln
+    for i, ln in enumerate(lines):
+        if ln.startswith("SIG"):  # interrupted: "SIGTERM: checkpoint of epoch 3 saved in
+            # DIR; continue with" and, on the next line, the command that continues it
+            more = lines[i + 1] if ln.endswith("continue with") and i + 1 < len(lines) else ""
+            return f"{ln} {more}".strip()
     return lines[-1] if lines else f"bprop train exited with status {rc}"
 
 
@@ -465,9 +771,12 @@ def _table(trials: list, rows: list[dict[str, Any]], monitor: str) -> str:
     widths = [max(len(row[c]) for row in [header, *body]) for c in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
              for row in [header, *body]]
-    failed = [f"  {r['trial']}: {r['error']}" for r in rows if r["error"]]
-    return "\n".join([f"sorted by {monitor}:", *lines,
-                      *(["failed:", *failed] if failed else [])])
+    notes = []
+    for status in ("failed", "busy", "interrupted"):
+        which = [f"  {r['trial']}: {r['error']}" for r in rows
+                 if r["error"] and r["status"] == status]
+        notes += [f"{status}:", *which] if which else []
+    return "\n".join([f"sorted by {monitor}:", *lines, *notes])
 
 
 def plot_sweep(path: Path, trials: list, rows: list[dict[str, Any]], monitor: str,

@@ -42,8 +42,8 @@ import numpy as np
 from . import yaml12
 from .fields import ConfigError, Field, check_mapping, did_you_mean, join_path
 
-__all__ = ["DISTRIBUTIONS", "MONITORS", "Trial", "check_sweep", "expand", "maximize",
-           "parse_cli", "split_values"]
+__all__ = ["DISTRIBUTIONS", "MONITORS", "Trial", "check_sweep", "drop_keys", "expand",
+           "maximize", "parse_cli", "probe_values", "split_values"]
 
 DISTRIBUTIONS = ("uniform", "loguniform", "randint")
 MONITORS = ("val_loss", "val_accuracy", "loss", "train_loss", "test_loss", "test_accuracy",
@@ -242,11 +242,55 @@ def check_sweep(raw: Any, *, keys: tuple[str, ...] | None = None,
 
 def add_params(spec: dict[str, Any], cli: Mapping[str, list[str]]) -> dict[str, Any]:
     """``spec`` with the command line's lists added (a key given in both: the command line's)."""
-    params = dict(spec["params"])
+    params = {k: v for k, v in spec["params"].items()
+              if key_path(k) not in {key_path(c) for c in cli}}
     for key, texts in cli.items():
-        params.pop(key, None)
         params[key] = [_Text(t) for t in texts]
     return {**spec, "params": params}
+
+
+def key_path(key: str) -> str:
+    """A key path in one spelling: ``model[0].out`` and ``model.0.out`` are the same key."""
+    return key.strip().replace("[", ".").replace("]", "")
+
+
+def drop_keys(spec: dict[str, Any], fixed: Iterable[str]) -> tuple[dict[str, Any], list[str]]:
+    """``spec`` without the keys that the command line fixes to one value.
+
+    ``bprop sweep c.yaml optimizer.lr=0.05`` on a config whose ``sweep:``
+    section sweeps ``optimizer.lr``: the command line wins, as it does over
+    any other value of the YAML file, and the key is no longer swept.
+
+    Parameters
+    ----------
+    spec : dict
+        As returned by `check_sweep`.
+    fixed : iterable of str
+        The fixed ``key=value`` overrides (see `parse_cli`).
+
+    Returns
+    -------
+    spec : dict
+        A copy without those keys.
+    dropped : list of str
+        The overrides that replaced a swept key, for a note to the user.
+    """
+    by_path = {key_path(item.partition("=")[0]): item for item in fixed}
+    params, dropped = {}, []
+    for key, value in spec["params"].items():
+        if key_path(key) in by_path:
+            dropped.append(by_path[key_path(key)])
+        else:
+            params[key] = value
+    return {**spec, "params": params}, dropped
+
+
+def probe_values(param: Any) -> list[str]:
+    """YAML texts of a swept key's values to try it with: a list's values, or a
+    distribution's ends (``low`` and ``high``)."""
+    if isinstance(param, list):
+        return [_text(v) for v in param]
+    return [_text(param[k]) for k in ("low", "high")]
 
 
 class _Text(str):
