@@ -194,6 +194,10 @@ def test_interrupted_trials_resume_on_the_next_run(tmp_path, monkeypatch, capsys
     rows = read_csv(tmp_path / "sw" / "sweep.csv")
     assert [r["status"] for r in rows] == ["interrupted"] * 2
     assert rows[0]["error"].startswith("SIGTERM: checkpoint of epoch 1 saved")
+    assert rows[0]["error"].endswith(f"continue with bprop train --resume "
+                                     f"{tmp_path / 'sw' / rows[0]['trial']}")
+    text = capsys.readouterr().out
+    assert "interrupted:" in text and "failed:" not in text
     monkeypatch.undo()
 
     assert main(args) == 0
@@ -236,12 +240,182 @@ def test_random_search_from_the_config_section(tmp_path, capsys):
     assert [r["trial"] for r in again][:2] == [r["trial"] for r in rows]
 
 
-def test_a_directory_left_by_another_config_is_not_skipped(tmp_path, capsys):
+def test_a_rerun_after_a_config_change_stops_before_any_trial(tmp_path, capsys):
     args = ["sweep", XOR, "optimizer.lr=0.1,0.5", "--jobs", "1", "--out", str(tmp_path)]
     assert main([*args, "train.epochs=1"]) == 0
-    assert main([*args, "train.epochs=2"]) == 1
-    rows = read_csv(tmp_path / "sweep.csv")
-    assert all("train.epochs differs" in r["error"] for r in rows)
+    before = {n: (tmp_path / n).read_bytes() for n in ("sweep.csv", "sweep.png")}
+    capsys.readouterr()
+    assert main([*args, "train.epochs=2"]) == 2
+    out, err = capsys.readouterr()
+    assert len(err.strip().splitlines()) == 1 and "train.epochs changed" in err
+    assert "sweep:" not in out  # nothing ran
+    assert {n: (tmp_path / n).read_bytes() for n in before} == before  # the summary is kept
+
+
+def test_a_value_fixed_on_the_command_line_wins_over_the_section(tmp_path, capsys):
+    cfg = tmp_path / "r.yaml"
+    cfg.write_text(Path(XOR).read_text() + (
+        "sweep:\n  method: random\n  trials: 3\n  seed: 0\n  params:\n"
+        "    optimizer.lr: {distribution: loguniform, low: 0.01, high: 1}\n"
+        "    model[0].out: [4, 8]\n"))
+    out = tmp_path / "sw"
+    assert main(["sweep", str(cfg), "optimizer.lr=0.05", "train.epochs=1", "--jobs", "1",
+                 "--out", str(out)]) == 0
+    text, err = capsys.readouterr()
+    assert "note: optimizer.lr=0.05 (command line) replaces" in err
+    assert "over model[0].out;" in text
+    rows = read_csv(out / "sweep.csv")
+    assert "optimizer.lr" not in rows[0] and {r["model[0].out"] for r in rows} <= {"4", "8"}
+    for r in rows:  # every trial trained with the command line's value
+        assert "lr: 0.05" in (out / r["trial"] / "config.yaml").read_text()
+    # the same key in another spelling is the same key; fixing every swept key: nothing left
+    assert main(["sweep", str(cfg), "optimizer.lr=0.05", "model.0.out=4"]) == 2
+    assert "nothing to sweep" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("items, section, where, hint", [
+    (["optimizer.lrr=0.1,0.2"], "", "optimizer.lrr", "did you mean 'lr'"),
+    (["foo.bar=1,2"], "", "foo", "allowed: name, seed"),
+    (["model.0.outt=4,8"], "", "model[0].outt", "did you mean 'out'"),
+    (["model.7.out=4,8"], "", "model.7.out", "not an index"),
+    (["optimizer.lr=0.1,0.2"], "sweep: {params: {train.epoch: [1, 2]}}\n", "train.epoch",
+     "did you mean 'epochs'"),
+    ([], "sweep: {method: random, params: {optimizer.momentun: {distribution: uniform, "
+         "low: 0.1, high: 0.9}}}\n", "optimizer.momentun", "did you mean 'momentum'"),
+])
+def test_a_misspelled_swept_key_stops_the_sweep_before_any_trial(items, section, where, hint,
+                                                                 tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(Path(XOR).read_text() + section)
+    assert main(["sweep", str(cfg), *items, "--out", str(tmp_path / "sw")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"bprop: error: {where}: ")
+    assert hint in err
+    assert not (tmp_path / "sw").exists()
+
+
+@pytest.mark.parametrize("under", ["", "sub"])
+def test_out_on_a_file_is_a_one_line_error(under, tmp_path, capsys):
+    (tmp_path / "f").write_text("not a directory\n")
+    out = tmp_path / "f" / under if under else tmp_path / "f"
+    assert main(["sweep", XOR, "optimizer.lr=0.1,0.5", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("bprop: error: --out: ")
+    assert "a file" in err and (tmp_path / "f").read_text() == "not a directory\n"
+
+
+def test_a_data_path_relative_to_the_working_directory_reaches_every_trial(
+        tmp_path, monkeypatch, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    (tmp_path / "d.csv").write_text("a,b,c,answer\n" + "".join(
+        f"{a:.4f},{b:.4f},{c:.4f},{int(a + b > 0)}\n" for a, b, c in X))
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg" / "c.yaml").write_text(
+        "data: {name: csv, path: d.csv, target: answer}\n"
+        "model: [{type: Linear, out: 2}]\ntrain: {epochs: 1}\n")
+    monkeypatch.chdir(tmp_path)  # d.csv is found from here, not from the config's folder
+    train = sweep_cli._train
+
+    def elsewhere(config, overrides, path):  # a worker in another working directory
+        here = os.getcwd()
+        os.chdir(tmp_path / "cfg")
+        try:
+            return train(config, overrides, path)
+        finally:
+            os.chdir(here)
+    monkeypatch.setattr(sweep_cli, "_train", elsewhere)
+    assert main(["sweep", "cfg/c.yaml", "optimizer.lr=0.1,0.5", "--jobs", "1",
+                 "--out", "sw"]) == 0
+    rows = read_csv(tmp_path / "sw" / "sweep.csv")
+    assert [r["status"] for r in rows] == ["done", "done"]
+    text = (tmp_path / "sw" / rows[0]["trial"] / "config.yaml").read_text()
+    assert str(tmp_path / "d.csv") in text
+
+
+def test_a_trial_locked_by_a_live_run_is_left_alone(tmp_path, capsys):
+    out = tmp_path / "sw"
+    lock = sweep_cli.TrialLock(out / "optimizer.lr=0.1")
+    with lock:  # another sweep holds the first trial
+        with pytest.raises(sweep_cli.Busy, match="another sweep is training this trial"):
+            with sweep_cli.TrialLock(out / "optimizer.lr=0.1"):
+                pass
+        assert main(["sweep", XOR, "optimizer.lr=0.1,0.5", "train.epochs=1", "--jobs", "1",
+                     "--out", str(out)]) == 1
+        rows = read_csv(out / "sweep.csv")
+        assert [r["status"] for r in rows] == ["busy", "done"]
+        assert "pid" in rows[0]["error"] and not (out / rows[0]["trial"]).exists()
+        assert "busy:" in capsys.readouterr().out
+    assert not lock.path.exists()  # released
+    # a stale lock (its process is gone, or it was not touched for long) is taken over
+    lock.path.write_text(json.dumps({"pid": 2 ** 22 + 12345, "host": os.uname().nodename}))
+    with sweep_cli.TrialLock(out / "optimizer.lr=0.1"):
+        assert str(os.getpid()) in lock.path.read_text()
+    lock.path.write_text(json.dumps({"pid": os.getpid(), "host": "elsewhere"}))
+    os.utime(lock.path, (0, 0))
+    with sweep_cli.TrialLock(out / "optimizer.lr=0.1"):
+        pass
+    assert main(["sweep", XOR, "optimizer.lr=0.1,0.5", "train.epochs=1", "--jobs", "1",
+                 "--out", str(out)]) == 0
+
+
+def test_a_killed_worker_fails_its_trial_only(tmp_path, capsys):
+    import signal
+    import threading
+    import time
+    import multiprocessing
+
+    out = tmp_path / "sw"
+    args = ["sweep", XOR, "optimizer.lr=0.1,0.3,0.5", "train.epochs=150", "--jobs", "2",
+            "--out", str(out)]
+    if sweep_cli.plan(2, 3, sweep_cli._cores())[0] < 2:
+        args[3] = "train.epochs=2"  # one core: the trials run in this process, none to kill
+    codes = []
+    sweeping = threading.Thread(target=lambda: codes.append(main(args)))
+    sweeping.start()
+    deadline = time.monotonic() + 60
+    killed = False
+    while not killed and sweeping.is_alive() and time.monotonic() < deadline \
+            and args[3] == "train.epochs=150":
+        for child in multiprocessing.active_children():
+            os.kill(child.pid, signal.SIGKILL)
+            killed = True
+            break
+        time.sleep(0.05)
+    sweeping.join(300)
+    rows = read_csv(out / "sweep.csv")
+    if killed:
+        assert codes == [1]
+        assert [r["status"] for r in rows].count("failed") == 1
+        dead = next(r for r in rows if r["status"] == "failed")
+        assert dead["error"].startswith("worker died (killed by signal 9)")
+        assert sum(r["status"] == "done" for r in rows) == 2
+    else:
+        assert codes == [0]
+
+
+def test_ctrl_c_writes_the_summary_with_interrupted_trials(tmp_path, monkeypatch, capsys):
+    calls = []
+    real = sweep_cli.run_trial
+
+    def trial(*task, threads=None):
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(task)
+        return real(*task, threads=threads)
+    monkeypatch.setattr(sweep_cli, "run_trial", trial)
+    out = tmp_path / "sw"
+    assert main(["sweep", XOR, "optimizer.lr=0.1,0.5,0.7", "train.epochs=1", "--jobs", "1",
+                 "--out", str(out)]) == 130
+    rows = read_csv(out / "sweep.csv")
+    assert [r["status"] for r in rows] == ["done", "interrupted", "interrupted"]
+    assert "run the sweep again" in rows[1]["error"]
+    text = capsys.readouterr().out
+    assert "interrupted:" in text and "failed:" not in text
+    monkeypatch.undo()
+    assert main(["sweep", XOR, "optimizer.lr=0.1,0.5,0.7", "train.epochs=1", "--jobs", "1",
+                 "--out", str(out)]) == 0
+    assert [r["status"] for r in read_csv(out / "sweep.csv")] == ["skipped", "done", "done"]
 
 
 # -- Dask ----------------------------------------------------------------------------
@@ -305,3 +479,47 @@ def test_readme_gridsearch_on_dask_matches_a_local_search():
     np.testing.assert_allclose(search.cv_results_["mean_test_score"],
                                local.cv_results_["mean_test_score"])
     assert search.best_score_ > 0.85
+
+
+def test_a_bad_dask_address_fails_at_once(tmp_path, capsys):
+    import time
+
+    pytest.importorskip("distributed")
+    for address in ("bogus://x", "tcp://"):
+        start = time.monotonic()
+        assert main(["sweep", XOR, "optimizer.lr=0.1,0.5", "--dask", address,
+                     "--out", str(tmp_path / "sw")]) == 2
+        assert time.monotonic() - start < 5
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "not a scheduler address" in err
+        assert "tcp" in err and not (tmp_path / "sw").exists()
+
+
+def test_ctrl_c_on_a_dask_sweep_cancels_its_trials(cluster, tmp_path, monkeypatch, capsys):
+    import time
+
+    import distributed
+
+    real = distributed.as_completed
+
+    def first_then_ctrl_c(futures, **kwargs):
+        for future in real(futures, **kwargs):
+            yield future
+            raise KeyboardInterrupt
+    monkeypatch.setattr(distributed, "as_completed", first_then_ctrl_c)
+    args = ["sweep", XOR, "optimizer.lr=0.1,0.2,0.3,0.4,0.5,0.6", "train.epochs=20",
+            "--dask", cluster.scheduler_address, "--out", str(tmp_path)]
+    assert main(args) == 130
+    rows = read_csv(tmp_path / "sweep.csv")
+    assert "interrupted" in [r["status"] for r in rows]
+    assert all(r["status"] in ("done", "interrupted") for r in rows)
+    monkeypatch.undo()
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+        deadline = time.monotonic() + 60  # the cluster drops the cancelled trials
+        while client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) \
+                and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) == 0
+    assert not list(tmp_path.glob(".*.lock"))  # no trial trains on
+    assert main(args) == 0
+    assert {r["status"] for r in read_csv(tmp_path / "sweep.csv")} <= {"done", "skipped"}

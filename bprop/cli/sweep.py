@@ -23,6 +23,7 @@ import os
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ INSTALL_DASK = "pip install 'bprop[dask]'  (or: pip install \"dask[distributed]\
 STATUSES = ("done", "resumed", "skipped", "failed", "busy", "interrupted")
 NOT_RUN = "interrupted before it finished; run the sweep again to resume it"
 # What a ConfigError says about a key the config cannot hold (rather than a bad value).
+# How long Ctrl-C waits for the running trials of a Dask sweep to checkpoint and stop.
+STOP_WAIT_S = 60.0
 KEY_ERRORS = ("has no key", "unknown key", "is not an index in", "not a mapping or list")
 RUN_FILES = ("config.yaml", "history.csv", "checkpoint.npz", "model.npz", "summary.json",
              "loss_curve.png")
@@ -336,7 +339,7 @@ def _collect(proc: Any, recv: Any, task: tuple) -> dict[str, Any]:
 def _on_dask(address: str) -> Any:
     """Run tasks on the Dask scheduler at ``address``; errors exit with status 2."""
     try:
-        from distributed import Client, as_completed, wait
+        from distributed import Client, Event, as_completed, wait
         from distributed.comm.registry import backends
     except ImportError:
         raise ConfigError("--dask", f"needs Dask's distributed scheduler, which is not "
@@ -359,25 +362,28 @@ def _on_dask(address: str) -> Any:
                 return
             print(f"running {len(tasks)} trial(s) on the Dask cluster at {address}",
                   flush=True)
+            stop = f"bprop-sweep-stop-{uuid.uuid4().hex}"
             # pure=False: a trial is run for its files, never taken from a cache.
-            futures = {client.submit(run_trial, *task, pure=False): task for task in tasks}
+            futures = {client.submit(run_trial, *task, stop=stop, pure=False): task
+                       for task in tasks}
             seen = set()
             try:
                 for future in as_completed(futures, loop=client.loop):
                     seen.add(future)
                     yield _from_future(future, futures[future])
             except KeyboardInterrupt:
-                # Stop the trials not started, and wait for the cluster to drop them,
-                # so that none trains on after this sweep has said it stopped. (A
-                # trial already running in a worker's thread runs to its end: its
-                # lock file keeps a rerun out of its directory meanwhile.)
+                # Drop the trials not started; tell the running ones to checkpoint and
+                # stop, and wait for them: none trains on after the sweep said it stopped.
+                Event(stop, client=client).set()
                 left = [f for f in futures if f not in seen]
-                client.cancel(left)
+                running = {k for keys in client.processing().values() for k in keys}
+                client.cancel([f for f in left if f.key not in running])
                 with contextlib.suppress(Exception):
-                    wait(left, timeout=10)
+                    wait([f for f in left if f.key in running], timeout=STOP_WAIT_S)
                 for future in left:
-                    if future.status == "finished":
+                    if future.status in ("finished", "error"):
                         yield _from_future(future, futures[future])
+                client.cancel(left)  # any that did not stop in time
                 raise
 
     return runner
@@ -406,7 +412,7 @@ def _worker_threads() -> int:
 
 
 def run_trial(config: str, overrides: list[str], run_dir: str,
-              threads: int | None = None) -> dict[str, Any]:
+              threads: int | None = None, stop: str | None = None) -> dict[str, Any]:
     """Train one trial with ``bprop train`` (or resume it, or read its finished result).
 
     Runs in a worker process or thread; never raises, so that one trial's
@@ -422,12 +428,16 @@ def run_trial(config: str, overrides: list[str], run_dir: str,
         The trial's run directory (new, or left by an earlier run of the sweep).
     threads : int, optional
         BLAS threads for this trial; default: the Dask worker's share of its cores.
+    stop : str, optional
+        On a Dask worker: the name of a `distributed.Event` that, once set, stops
+        the trial as Ctrl-C would (a checkpoint, status ``interrupted``).
 
     Returns
     -------
     dict
         ``trial`` (the directory's name), ``status`` (``done``, ``resumed``,
-        ``skipped``, ``failed`` or ``interrupted``), ``error`` (one line; empty
+        ``skipped``, ``failed``, ``busy`` (another sweep trains it now) or
+        ``interrupted``), ``error`` (one line; empty
         unless failed or interrupted),
         ``summary`` (summary.json), ``epochs``, ``seconds``, and
         ``blas_threads`` (the most threads a BLAS library had while it ran).
@@ -440,20 +450,79 @@ def run_trial(config: str, overrides: list[str], run_dir: str,
         blas = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
         status = "failed"
         try:
-            with TrialLock(path):
+            with _stopped_by(stop), TrialLock(path):
                 status, rc = _train(config, overrides, path)
             error = "" if rc == 0 else _error_line(log.getvalue(), rc)
+        except Stop:  # arrived just before or after training: nothing lost
+            status, rc, error = "interrupted", 130, NOT_RUN
         except Busy as err:  # another sweep trains it now: leave it to that one
             status, error = "busy", str(err)
         except ConfigError as err:  # raised before `bprop train` ran: a directory clash
             error = str(err)
         except Exception as err:  # a bug in one trial is that trial's failure, not the sweep's
             error = f"{type(err).__name__}: {err}"
-    if error and status != "busy":
+    if error and status not in ("busy", "interrupted"):
         # 128 + signal: stopped by SIGINT/SIGTERM with a checkpoint; the next run resumes it.
         status = "interrupted" if isinstance(rc, int) and rc > 128 else "failed"
     return {**_result(path, status, time.perf_counter() - start, error),
             "blas_threads": max(blas, default=threads)}
+
+
+class Stop(Exception):
+    """Raised in a trial's thread when its sweep was stopped (a Dask sweep's Ctrl-C)."""
+
+
+def _stop_exception() -> type:
+    from .train import Interrupted
+
+    class Stopped(Stop, Interrupted):
+        """`bprop train` takes it for SIGINT: it saves a checkpoint and stops."""
+
+        def __init__(self) -> None:
+            import signal
+
+            Interrupted.__init__(self, signal.SIGINT)
+
+    return Stopped
+
+
+@contextlib.contextmanager
+def _stopped_by(name: str | None) -> Iterator[None]:
+    """While the block runs, stop this thread when the Dask event ``name`` is set.
+
+    Signals reach only a process's main thread, and a Dask worker runs trials in
+    other threads: the exception is raised in the trial's thread instead.
+    """
+    if not name:
+        yield
+        return
+    import ctypes
+
+    from distributed import Event
+
+    target, done, lock = threading.get_ident(), threading.Event(), threading.Lock()
+    exc = _stop_exception()
+    event = Event(name)
+    if event.is_set():  # the sweep stopped before this trial started: leave it as it is
+        raise exc()
+
+    def watch() -> None:
+        with contextlib.suppress(Exception):  # the scheduler went away: nothing to watch
+            while not done.is_set():
+                if event.wait(timeout=0.5):
+                    with lock:
+                        if not done.is_set():
+                            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                                ctypes.c_ulong(target), ctypes.py_object(exc))
+                    return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        with lock:
+            done.set()
 
 
 def _train(config: str, overrides: list[str], path: Path) -> tuple[str, int]:
