@@ -85,7 +85,8 @@ def evaluate(
     if acc is not None:
         result["accuracy"] = float(acc)
     elif decode is not None:
-        pred = decode(out.astype(np.float64))
+        # the loss's own prediction: a Poisson model's rate exp(z), not its log-rate z
+        pred = decode(np.asarray(loss.predict(out), dtype=np.float64))
         true = decode(np.asarray(y, dtype=np.float64).reshape(pred.shape))
         resid = ((true - pred) ** 2).sum()
         total = ((true - true.mean(axis=0)) ** 2).sum()

@@ -290,11 +290,16 @@ def write_csv(path, X):
         csv.writer(f).writerows([[repr(float(v)) for v in row] for row in X])
 
 
+IRIS_MODEL = "model=[{{type: Linear, out: 16}}, ReLU, {{type: Linear, out: 3}}, {}]"
+
+
 @pytest.mark.parametrize("config, overrides", [
     ("configs/iris.yaml", []),
     ("configs/breast_cancer.yaml", []),  # one logit, SigmoidCrossEntropy
     ("configs/digits.yaml", ["model.1=Tanh"]),
     ("configs/diabetes.yaml", []),  # regression, standardized target
+    ("configs/iris.yaml", [IRIS_MODEL.format("LogSoftmax"), "loss=NLL"]),  # log-probabilities
+    ("configs/iris.yaml", [IRIS_MODEL.format("Softmax"), "loss=MulticlassHinge"]),
 ])
 def test_export_matches_bprop_predict_on_the_test_split(config, overrides, tmp_path):
     run = tmp_path / "run"
@@ -317,6 +322,56 @@ def test_export_matches_bprop_predict_on_the_test_split(config, overrides, tmp_p
     else:
         want = np.array([[float(v) for v in r] for r in rows])
         np.testing.assert_allclose(outputs[0], want, rtol=1e-5)
+
+
+@pytest.mark.parametrize("last, loss", [("Softmax", "SoftmaxNLL"), ("LogSoftmax", "SoftmaxNLL"),
+                                        ("Softmax", "NLL")])
+def test_a_final_softmax_before_a_loss_that_applies_it_is_refused(last, loss, tmp_path,
+                                                                   capsys):
+    # predict and export would disagree on such a model: the loss trained softmax(softmax(z))
+    assert main(["train", "configs/iris.yaml", IRIS_MODEL.format(last), f"loss={loss}",
+                 "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"bprop: error: model[3]: {loss} takes ") and last in err
+    assert len(err.splitlines()) == 1 and not (tmp_path / "run").exists()
+
+
+def test_a_poisson_run_predicts_the_rate_everywhere(tmp_path, capsys):
+    import json
+
+    import onnx
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2))
+    y = rng.poisson(np.exp(0.8 * X[:, 0] - 0.5 * X[:, 1] + 1.0))
+    with open(tmp_path / "d.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["a", "b", "count"])
+        w.writerows([[repr(float(a)), repr(float(b)), int(t)]
+                     for (a, b), t in zip(X, y, strict=True)])
+    (tmp_path / "c.yaml").write_text(
+        "data: {name: csv, path: d.csv, target: count, task: regression}\n"
+        "model: [{type: Linear, out: 1}]\nloss: PoissonDeviance\n"
+        "optimizer: {type: Adam, lr: 0.05}\ntrain: {epochs: 30, dtype: float32}\n")
+    run = tmp_path / "run"
+    assert main(["train", str(tmp_path / "c.yaml"), "--out", str(run), "--quiet"]) == 0
+    assert main(["export", str(run), "-o", str(tmp_path / "m.onnx")]) == 0
+    Xt, _ = raw_test_split(run)
+    write_csv(tmp_path / "x.csv", Xt)
+    assert main(["predict", str(run), str(tmp_path / "x.csv"), "-o", str(tmp_path / "p.csv")]) == 0
+    _, rows = read_predictions(tmp_path / "p.csv")
+    predicted = np.array([[float(v) for v in r] for r in rows])
+    exported = run_onnx(onnx.load(str(tmp_path / "m.onnx")), Xt.astype(np.float32))[0]
+    np.testing.assert_allclose(exported, predicted, rtol=1e-5)
+    assert predicted.min() > 0  # a rate, never a log-rate
+    # eval's errors are those of the rates
+    capsys.readouterr()
+    assert main(["eval", str(run)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    cfg = resolve(load_yaml(str(run / "config.yaml")))
+    yt = prepare(cfg).data.y_test.reshape(predicted.shape)
+    rmse = float(np.sqrt(np.mean((predicted - yt) ** 2)))
+    assert result["rmse"] == pytest.approx(rmse, rel=1e-4)
 
 
 def test_export_with_text_labels_and_default_path(tmp_path, capsys):

@@ -360,10 +360,10 @@ def test_a_trial_locked_by_a_live_run_is_left_alone(tmp_path, capsys):
 
 
 def test_a_killed_worker_fails_its_trial_only(tmp_path, capsys):
+    import multiprocessing
     import signal
     import threading
     import time
-    import multiprocessing
 
     out = tmp_path / "sw"
     args = ["sweep", XOR, "optimizer.lr=0.1,0.3,0.5", "train.epochs=150", "--jobs", "2",

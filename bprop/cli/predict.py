@@ -110,11 +110,12 @@ def run(args: argparse.Namespace) -> int:
     out = predict_raw(model, X).astype(np.float64)
     if prep.task == "classification":
         header = ["prediction"] + [f"p_{c}" for c in prep.classes]
-        proba = class_probabilities(out)
+        proba = probabilities(model, out)
         labels = [prep.classes[i] for i in np.asarray(loss.predict(out)).reshape(-1)]
         rows = [[lab, *(f"{p:.6g}" for p in ps)] for lab, ps in zip(labels, proba, strict=True)]
     else:
-        values = prep.decode_output(out)
+        # The loss's own prediction: a Poisson model's rate exp(z), not its log-rate z.
+        values = prep.decode_output(np.asarray(loss.predict(out), dtype=np.float64))
         header = ["prediction"] if values.shape[1] == 1 else list(prep.target_names)
         rows = [[f"{v:.6g}" for v in vs] for vs in values]
     text = io.StringIO()
@@ -136,3 +137,25 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text.getvalue())
     return 0
+
+
+def probabilities(model: Any, out: np.ndarray) -> np.ndarray:
+    """Class probabilities from a classifier's outputs, as `bprop.export.to_onnx` computes them.
+
+    Parameters
+    ----------
+    model : Layer
+        The run's network.
+    out : ndarray, shape (N, K)
+        Its outputs.
+
+    Returns
+    -------
+    ndarray, shape (N, K), or (N, 2) for one logistic output
+        The outputs themselves after a final Softmax layer (they are
+        probabilities already), otherwise `class_probabilities` of them.
+    """
+    last = model
+    while getattr(last, "layers", None):
+        last = last.layers[-1]
+    return out if type(last).__name__ == "Softmax" else class_probabilities(out)

@@ -123,8 +123,23 @@ def resolve_task(cfg: dict[str, Any], raw: data.RawData) -> str:
     return task
 
 
+# A final layer that the loss applies itself (or that does not fit its input): training
+# and prediction would take the scores through it twice. loss -> {layer: what to do}.
+_RAW = "takes raw scores (it applies the output function itself): drop the final {}"
+_LAST_LAYER_CLASHES = {
+    "SoftmaxNLL": {"Softmax": _RAW, "LogSoftmax": _RAW},
+    "SigmoidCrossEntropy": {"Softmax": _RAW, "LogSoftmax": _RAW},
+    "NLL": {"Softmax": "takes log-probabilities: end with LogSoftmax instead of the final {}"},
+}
+
+
 def _check_output(cfg: dict[str, Any], ds: data.Dataset, out_dim: int) -> None:
     name, loss = cfg["data"]["name"], _name(cfg["loss"])
+    last = _name(cfg["model"][-1]) if cfg["model"] else ""
+    takes = _LAST_LAYER_CLASHES.get(loss, {}).get(last)
+    if takes:
+        raise ConfigError(f"model[{len(cfg['model']) - 1}]",
+                          f"{loss} {takes.format(last)} layer")
     if loss == "SigmoidCrossEntropy":
         if ds.n_outputs != 2:
             raise ConfigError("loss", f"SigmoidCrossEntropy is for two classes but {name} has "
