@@ -113,9 +113,12 @@ def summary(model: Any, n_features: int) -> str:
     trainable = sum(r[4] for r in rows if r[4] is not None)
 
     table = [("Layer", "Output shape", "Params", "Trainable")]
-    table += [(f"{'  ' * w.count('.')}{w}  {name}", shape,
+    # the index as a column of its own width: names stay aligned from index 10 on
+    where = [f"{'  ' * w.count('.')}{w}" for w, *_ in rows]
+    pad = max(map(len, where), default=0)
+    table += [(f"{i:<{pad}}  {name}", shape,
                "" if n is None else f"{n:,}", "" if t is None else f"{t:,}")
-              for w, name, shape, n, t in rows]
+              for i, (w, name, shape, n, t) in zip(where, rows, strict=True)]
     widths = [max(len(r[j]) for r in table) for j in range(4)]
     widths[1] = max(widths[1], 12)
 

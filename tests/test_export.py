@@ -489,3 +489,10 @@ def test_the_readme_example_runs():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         exec(compile(block, "README[export]", "exec"), {})
+
+
+@pytest.mark.parametrize("model, what", [("hello", "got str"),
+                                         (MLPClassifier(), "export its model_")])
+def test_to_onnx_of_something_that_is_no_layer(model, what):
+    with pytest.raises(ValueError, match=f"must be a bprop Layer.*{what}"):
+        to_onnx(model, 5)

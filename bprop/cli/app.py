@@ -1,4 +1,16 @@
-"""The ``bprop`` command line: ``bprop train|eval|predict|gradcheck|print-config``.
+"""The ``bprop`` command line: ``bprop COMMAND ...``, one module per command.
+
+- ``train``: train a network from a YAML config (a run directory)
+- ``eval``: a trained run's metrics on its test split or on other data
+- ``predict``: a trained run's predictions for the rows of a csv file
+- ``gradcheck``: the configured network's gradients against finite differences
+- ``print-config``: the resolved config, every default filled in
+- ``export``: a trained run as ONNX, with its preprocessing
+- ``summary``: a model's layers, output shapes and parameter counts
+- ``list``: the registered layers, losses, optimizers, schedules, callbacks, data sets
+- ``init``: a commented starter config
+- ``sweep``: one config over a grid or a random search of values
+- ``exercises``: the student version of the backprop exercises, and their grading
 
 Each subcommand lives in its own module with ``add_parser(subparsers)`` and
 ``run(args) -> int``; add a module to `COMMANDS` to add a subcommand. Errors in

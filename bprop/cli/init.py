@@ -146,9 +146,17 @@ def _commented(text: str, comment: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Write the starter config and say how to train it."""
-    from ..config.loader import load_config
+    from ..config.loader import check_name, load_config
     from ..modelfile import atomic_write
 
+    stem = Path(args.name).name if args.name.strip() else ""
+    if stem in ("", ".", "..") or args.name.endswith(("/", "\\")):
+        raise ConfigError("NAME", f"must be a file name such as mynet (writes mynet.yaml), "
+                                  f"optionally in a folder (configs/mynet); got {args.name!r}")
+    try:
+        check_name(Path(stem).stem if stem.lower().endswith((".yaml", ".yml")) else stem)
+    except ConfigError as err:
+        raise ConfigError("NAME", err.message) from None
     path = Path(args.name)
     if path.suffix.lower() not in (".yaml", ".yml"):
         path = path.with_name(path.name + ".yaml")

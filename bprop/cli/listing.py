@@ -102,10 +102,11 @@ def registered(kind: str) -> list[str]:
     aliases: dict[str, list[str]] = {}
     for alias in names(rkind, aliases=True)[len(by_class):]:
         aliases.setdefault(by_class[lookup(rkind, alias)], []).append(alias)
+    shown = [n for n in names(rkind) if not _refused(rkind, lookup(rkind, n))]
     width = max((len(n) + (len(f" (also {', '.join(aliases[n])})") if n in aliases else 0)
-                 for n in names(rkind)), default=0)
+                 for n in shown), default=0)
     lines = [f"{kind}  ({WHERE[kind]})"]
-    for name in names(rkind):
+    for name in shown:
         cls = lookup(rkind, name)
         try:
             keys = _keys(fields_of(cls), kind)
@@ -113,6 +114,14 @@ def registered(kind: str) -> list[str]:
             keys = []
         lines += _entry(name, aliases.get(name, []), _first_line(cls.__doc__), keys, width)
     return lines
+
+
+def _refused(kind: str, cls: type) -> bool:
+    """Whether a config refuses this class: a Sequential as a layer (the model list is
+    the Sequential), so that the listing shows only what a config can use."""
+    from ..layers.sequential import Sequential
+
+    return kind == "layer" and issubclass(cls, Sequential)
 
 
 def datasets() -> list[str]:

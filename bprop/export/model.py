@@ -120,7 +120,8 @@ def to_onnx(model: Any, n_features: int, *, preprocessing: Any = None,
     Raises
     ------
     ValueError
-        For a layer without a converter (named), widths that do not fit,
+        For a model that is not a bprop Layer, a layer without a converter
+        (named), widths that do not fit,
         classes that do not match the outputs, or a bad option.
     ImportError
         If the ``onnx`` package is not installed.
@@ -140,7 +141,13 @@ def to_onnx(model: Any, n_features: int, *, preprocessing: Any = None,
         raise ImportError("bprop.export needs the onnx package: "
                           "pip install 'bprop[onnx]'") from err
     from ..config.data import Preprocessor
+    from ..layers import Layer
 
+    if not isinstance(model, Layer):
+        hint = (" (an estimator: export its model_, or convert it with skl2onnx)"
+                if hasattr(model, "fit") else "")
+        raise ValueError(f"model must be a bprop Layer, such as a Sequential, got "
+                         f"{type(model).__name__}{hint}")
     if isinstance(n_features, bool) or not isinstance(n_features, (int, np.integer)) \
             or n_features < 1:
         raise ValueError(f"n_features must be an integer >= 1, got {n_features!r}")
