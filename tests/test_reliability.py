@@ -222,6 +222,19 @@ def test_k3_predict_refuses_a_nan_cell(wine, capsys):
     assert not (wine / "p.csv").exists()
 
 
+def test_k3_predict_refuses_outputs_that_overflow(wine, capsys):
+    # finite cells far outside the training range: the network's output overflows
+    run = trained_run(wine, capsys)
+    names, X, labels = wine_table()
+    X = X[:5].copy()
+    X[2, 0], X[2, 1] = 1e308, -1e308
+    write_csv(wine / "huge.csv", names, X, labels[:5])
+    assert main(["predict", str(run), "huge.csv", "-o", "p.csv"]) == 2
+    err = err_line(capsys)
+    assert "data row 3" in err and "overflows" in err and "Warning" not in err
+    assert not (wine / "p.csv").exists()
+
+
 def test_k3_huge_features_are_standardized_not_zeroed(wine, capsys):
     names, X, labels = wine_table()
     write_csv(wine / "wine.csv", names, X * 1e300, labels)
@@ -654,6 +667,28 @@ def test_k5_a_sweep_over_a_csv_skips_its_finished_trials(wine, capsys):
     capsys.readouterr()
     assert main(args) == 0
     assert "2 skipped;" in capsys.readouterr().out
+
+
+def test_k9_preprocessing_that_does_not_fit_the_network_is_the_files_fault(wine, capsys):
+    run = trained_run(wine, capsys)
+    model = bprop.load(run / "model.npz")
+    meta = modelfile.load_metadata(run / "model.npz")
+    prep = meta["preprocessing"]
+    prep["feature_names"] = prep["feature_names"][:5]
+    modelfile.save(model, run / "model.npz", metadata=meta)
+    names, X, labels = wine_table()
+    write_csv(wine / "new.csv", names, X[:4], labels[:4])
+    assert main(["predict", str(run), "new.csv"]) == 2
+    err = err_line(capsys)
+    assert "model.npz" in err and "5 feature names" in err and "13 inputs" in err
+
+
+def test_k2_a_directory_given_as_data_is_named_as_one(wine, capsys):
+    assert main(["train", "base.yaml", f"data.path={wine}", "--out", "r"]) == 2
+    assert "is a directory" in err_line(capsys)
+    run = trained_run(wine, capsys)
+    assert main(["eval", str(run), "--data", str(wine)]) == 2
+    assert "is a directory" in err_line(capsys)
 
 
 def test_k9_loading_draws_no_random_weights(tmp_path, monkeypatch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,9 @@ def _other_data(args: argparse.Namespace, cfg: dict[str, Any],
     """
     spec = args.data
     suffix = Path(spec).suffix.lower()
+    if os.path.isdir(os.path.expanduser(spec)):
+        raise ConfigError("--data", f"{spec!r} is a directory; give a data set name or a "
+                                    ".csv / .npz file")
     if suffix == ".csv":
         path = find_file(spec, ".", "--data")
         delimiter = args.delimiter or cfg["data"].get("delimiter", ",")

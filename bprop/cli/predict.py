@@ -107,7 +107,9 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as err:
         raise ConfigError(args.input, err.message) from None
     loss = build("loss", cfg["loss"])
-    out = predict_raw(model, X).astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = predict_raw(model, X).astype(np.float64)
+    check_finite_outputs(out, X, prep.feature_names, args.input)
     if prep.task == "classification":
         header = ["prediction"] + [f"p_{c}" for c in prep.classes]
         proba = probabilities(model, out)
@@ -137,6 +139,35 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text.getvalue())
     return 0
+
+
+def check_finite_outputs(out: np.ndarray, Z: np.ndarray, names: list[str], source: str) -> None:
+    """Refuse outputs that overflowed: no prediction comes from a non-finite output.
+
+    Parameters
+    ----------
+    out : ndarray, shape (N, K)
+        The network's raw outputs.
+    Z : ndarray, shape (N, D)
+        The standardized inputs that produced them.
+    names : list of str
+        The D feature names.
+    source : str
+        The input file, named in the message.
+
+    Raises
+    ------
+    ConfigError
+        Naming the first data row whose output is not finite and its feature
+        farthest from the training data (in standard deviations).
+    """
+    bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
+    if len(bad):
+        i = int(bad[0])
+        j = int(np.argmax(np.abs(Z[i])))
+        raise ConfigError(source, f"data row {i + 1}: the model's output overflows (feature "
+                                  f"{names[j]!r} is {Z[i, j]:.3g} standard deviations from the "
+                                  "training data); no prediction written")
 
 
 def probabilities(model: Any, out: np.ndarray) -> np.ndarray:

@@ -407,7 +407,27 @@ def load_run(run_dir: str) -> SavedRun:
                                    "the final files of a run that finished)") from None
     except (ValueError, KeyError, TypeError) as err:
         raise ConfigError(str(path / "model.npz"), f"cannot load the model: {err}") from None
+    _check_consistent(path / "model.npz", model, prep)
     return SavedRun(cfg, model, prep)
+
+
+def _check_consistent(path: Path, model: Any, prep: Preprocessor) -> None:
+    """The preprocessing a model file records must fit its network: as many feature
+    names and scales as the first Linear has inputs (a hand-edited or damaged file
+    would otherwise blame the user's CSV)."""
+    sizes = {len(prep.feature_names), len(prep.x_mean), len(prep.x_scale)}
+    first = next((layer for layer in _flat(model) if hasattr(layer, "n_in")), None)
+    if len(sizes) != 1 or (first is not None and first.n_in not in sizes):
+        raise ConfigError(str(path), "cannot load the model: its preprocessing records "
+                                     f"{len(prep.feature_names)} feature names and "
+                                     f"{len(prep.x_mean)} scales, its network takes "
+                                     f"{getattr(first, 'n_in', '?')} inputs")
+
+
+def _flat(layer: Any) -> list[Any]:
+    """The layers of a (nested) Sequential, in order."""
+    subs = getattr(layer, "layers", None)
+    return [leaf for sub in subs for leaf in _flat(sub)] if subs is not None else [layer]
 
 
 def save_splits(ds: Any, run_dir: Path) -> None:

@@ -326,6 +326,9 @@ def find_file(path: str, base_dir: str, key: str = "data.path") -> str:
                 raise ConfigError(key, f"file is not readable: {candidate!r}")
             return os.path.abspath(candidate)
     looked = " or ".join(repr(t) for t in dict.fromkeys(tried))
+    folders = [t for t in tried if os.path.isdir(t)]
+    if folders:
+        raise ConfigError(key, f"{folders[0]!r} is a directory; give a data file (.csv, .npz)")
     raise ConfigError(key, f"no such file: {looked}")
 
 
