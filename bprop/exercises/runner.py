@@ -203,7 +203,6 @@ class Tripwire:
                 frame = frame.f_back
             return method(*args, **kwargs)
 
-        del guarded.__wrapped__  # no handle on the original for the student's file
         return guarded
 
 
@@ -251,14 +250,15 @@ def solution_answers() -> dict[tuple, str]:
     return answers
 
 
-def copied_reference(exercise, text: str) -> str:
-    """Why ``text`` (the submitted file) is the shipped reference solution ("" if not).
+def copied_reference(exercise, text: str) -> tuple[str, bool]:
+    """Whether ``text`` (the submitted file) is the shipped reference: (message, refuse).
 
-    The marked reference (``# BEGIN SOLUTION`` lines) is refused verbatim. The
-    reference without markers (``make --solutions``) is refused when its
-    answer holds a comment a student would not write word for word; a
-    two-line answer typed exactly like the reference cannot be told from a
-    copy and is not refused.
+    The marked reference (with its ``# BEGIN SOLUTION`` lines, which no
+    student writes) is refused: 0 points. The reference as ``make
+    --solutions`` writes it keeps its points but is noted for the teacher
+    (the table, ``feedback.md``, ``grades.json`` and the class CSV): a short
+    answer typed exactly like the reference cannot be told from a copy, and
+    the teacher grades that very file to try the kit.
     """
     from .kit import keep_solutions, solution_source
 
@@ -269,17 +269,12 @@ def copied_reference(exercise, text: str) -> str:
     where = f"bprop/exercises/solutions/{exercise.filename}"
     if norm(text) == norm(source):
         return (f"{exercise.filename} is the reference solution shipped in {where} (with its "
-                "SOLUTION markers): write the exercise yourself (0 points for this exercise)")
-    answer_comments = any(
-        line.strip().startswith("#") and "SOLUTION" not in line
-        for block in source.split("# BEGIN SOLUTION")[1:]
-        for line in block.split("# END SOLUTION")[0].splitlines()[1:]
-    )
-    if answer_comments and norm(text) == norm(keep_solutions(source)):
-        return (f"{exercise.filename} is the reference solution ({where}, as written by "
-                "`bprop exercises make --solutions`): write the exercise yourself "
-                "(0 points for this exercise)")
-    return ""
+                "SOLUTION markers): write the exercise yourself (0 points for this exercise)",
+                True)
+    if norm(text) == norm(keep_solutions(source)):
+        return (f"{exercise.filename} is identical to the reference solution ({where}, as "
+                "written by `bprop exercises make --solutions`)", False)
+    return "", False
 
 
 def provenance(exercise, module, path: str, source: str | None, tripwire: Tripwire,
@@ -333,7 +328,8 @@ def provenance(exercise, module, path: str, source: str | None, tripwire: Tripwi
 def _reachable_functions(module, trusted: dict[int, types.CodeType], limit: int = 20000):
     """``(where, function)`` for every function reachable from ``module``'s namespace."""
     seen: set[int] = set()
-    stack = [(name, value) for name, value in reversed(list(vars(module).items()))]
+    stack = [(name, value) for name, value in reversed(list(vars(module).items()))
+             if name != "__builtins__"]
     while stack and len(seen) < limit:
         where, obj = stack.pop()
         if id(obj) in seen or isinstance(obj, types.ModuleType):
@@ -499,11 +495,12 @@ def main(argv: list[str]) -> int:
 
     path = os.path.realpath(path)
     source = _read_source(path)  # what was submitted, before any student code runs
-    copied = copied_reference(exercise, source) if source is not None and \
-        path.endswith(".py") else ""
+    copied, refuse = copied_reference(exercise, source) if source is not None and \
+        path.endswith(".py") else ("", False)
     if copied:
-        send(kind="refused", message=copied)
-        return 0
+        send(kind="refused" if refuse else "note", message=copied)
+        if refuse:
+            return 0
     tripwire = Tripwire(path)
     classes = library_classes(exercise)
     for cls in classes:

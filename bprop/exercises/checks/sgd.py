@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-import numpy as np
-
 from ... import optim
 from ...parameter import Parameter
 from ..spec import Check, Exercise, Outcome
