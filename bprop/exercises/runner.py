@@ -243,8 +243,9 @@ def solution_answers() -> dict[tuple, str]:
     answers: dict[tuple, str] = {}
     for e in EXERCISES:
         source = solution_source(e.filename)
-        given = {code_key(c) for c in _all_codes(compile(strip_solutions(source), "s", "exec"))}
-        for c in _all_codes(compile(keep_solutions(source), "r", "exec")):
+        scaffold = compile(strip_solutions(source), "s", "exec", dont_inherit=True)
+        given = {code_key(c) for c in _all_codes(scaffold)}
+        for c in _all_codes(compile(keep_solutions(source), "r", "exec", dont_inherit=True)):
             if code_key(c) not in given and c.co_name != "<module>":
                 answers[code_key(c)] = f"bprop/exercises/solutions/{e.filename}"
     return answers
@@ -277,7 +278,7 @@ def copied_reference(exercise, text: str) -> tuple[str, bool]:
     return "", False
 
 
-def provenance(exercise, module, path: str, source: str | None, tripwire: Tripwire,
+def provenance(exercise, module, path: str, source: str | bytes | None, tripwire: Tripwire,
                library_keys: dict[tuple, str], answers: dict[tuple, str]) -> str:
     """Why code the student's module can reach is not the student's own ("" if it is).
 
@@ -295,8 +296,10 @@ def provenance(exercise, module, path: str, source: str | None, tripwire: Tripwi
     own_keys: set[tuple] = set()
     if source is not None:
         try:
-            own_keys = {code_key(c, where=True)
-                        for c in _all_codes(compile(source, path, "exec"))}
+            # As the import compiles it: from the bytes, none of the grader's
+            # __future__ flags.
+            code = compile(source, path, "exec", dont_inherit=True)
+            own_keys = {code_key(c, where=True) for c in _all_codes(code)}
         except (SyntaxError, ValueError):
             pass
     filename = Path(path).name
@@ -381,7 +384,8 @@ def library_code_keys(classes: list[type], tripwire: Tripwire) -> dict[tuple, st
 
     given: set[tuple] = set()
     for e in EXERCISES:
-        compiled = compile(strip_solutions(solution_source(e.filename)), "s", "exec")
+        compiled = compile(strip_solutions(solution_source(e.filename)), "s", "exec",
+                           dont_inherit=True)
         given |= {code_key(c) for c in _all_codes(compiled)}
     keys = {}
     for name, code in tripwire.codes.values():
@@ -460,7 +464,7 @@ def load_student_module(path: str, name: str) -> types.ModuleType:
         module = types.ModuleType(name)
         module.__file__ = path
         sys.modules[name] = module
-        exec(compile(source, path, "exec"), module.__dict__)
+        exec(compile(source, path, "exec", dont_inherit=True), module.__dict__)
         return module
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -495,8 +499,8 @@ def main(argv: list[str]) -> int:
 
     path = os.path.realpath(path)
     source = _read_source(path)  # what was submitted, before any student code runs
-    copied, refuse = copied_reference(exercise, source) if source is not None and \
-        path.endswith(".py") else ("", False)
+    copied, refuse = copied_reference(exercise, source.decode(errors="replace")) \
+        if isinstance(source, bytes) else ("", False)
     if copied:
         send(kind="refused" if refuse else "note", message=copied)
         if refuse:
@@ -578,19 +582,21 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _read_source(path: str) -> str | None:
-    """The submitted file's code as text (a notebook's code cells), or None if unreadable."""
+def _read_source(path: str) -> str | bytes | None:
+    """The submitted file's code, read before it runs: bytes of a ``.py`` (as the
+    import reads it), a notebook's code cells as text; None if unreadable."""
     try:
+        if not path.endswith(".ipynb"):
+            return Path(path).read_bytes()
         text = Path(path).read_text()
     except (OSError, UnicodeDecodeError):
         return None
-    if path.endswith(".ipynb"):
-        from .notebooks import notebook_source
+    from .notebooks import notebook_source
 
-        try:
-            return notebook_source(text)
-        except Exception:  # noqa: BLE001 - a broken notebook fails at import, with a message
-            return None
+    try:
+        return notebook_source(text)
+    except Exception:  # noqa: BLE001 - a broken notebook fails at import, with a message
+        return None
     return text
 
 
