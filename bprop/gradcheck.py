@@ -27,6 +27,16 @@ right code in small-weight networks):
    with the step; a kink breaks one or the other. The step is then cut by 10
    (up to five times) until it no longer reaches the kink; an entry that sits
    on a kink at every step is skipped and counted.
+4. **What cannot be verified is not an error.** With tiny weights (std 1e-3
+   and below, outside the range the checker is built for) pre-activations of
+   1e-8 put kinks within every usable step, and a kink's effect can hide in
+   the noise band of the small steps. An entry about to count as an error is
+   looked at again with four sub-steps (h, h/2, h/4, h/8), which see kinks
+   that two miss; and an entry whose step had to be cut, whose noise band is
+   still above 1e-3 of its gradient and which disagrees beyond that band, is
+   counted with the kinks ("cannot verify") rather than failed. A wrong
+   backward still fails on the entries that can be verified: at std 0.01,
+   0.05 and 1.0 (the tests) its error stays >= 0.1.
 """
 
 from __future__ import annotations
@@ -185,7 +195,9 @@ class GradcheckRow:
     checked : int
         Entries compared.
     kinks : int
-        Entries skipped because a kink stayed within the step at every step size.
+        Entries skipped because a kink stayed within the step at every step
+        size, or could hide in the noise of the step that cleared it (cannot
+        verify either way).
     noise : float
         Noise floor of the numerical gradient at the first step: ``sigma_f / h``.
     in_noise : int
@@ -301,7 +313,10 @@ def check_gradients(
     differenced at steps ``h`` and ``h/2`` starting from ``h = eps``; where
     the two disagree (a kink within the step, or curvature too strong for
     it) the step is cut by 10, up to 5 times; an entry still on a kink at
-    ``eps * 1e-5`` is skipped and counted. Random layers (Dropout) replay
+    ``eps * 1e-5`` is skipped and counted, and so is an entry that disagrees
+    only where a kink could hide in the noise of the smaller step (tiny
+    weights: it cannot be verified, which is not a failure; see the module
+    docstring). Random layers (Dropout) replay
     the same mask on every forward (any ``numpy.random.Generator`` a layer
     holds is replayed, and numpy's global generator).
 
