@@ -225,6 +225,12 @@ def grade(
 ) -> GradeReport:
     """Grade the student files in ``directory`` (those named by the exercises).
 
+    Every ``.py`` and ``.ipynb`` of ``directory`` is read before any student
+    code runs, and each exercise is graded from a private copy of them all:
+    a file that rewrites a sibling (or itself) scores 0 for its own exercise
+    and changes nothing graded; a file of ``directory`` that changes while
+    grading is noted (``ExerciseResult.notes``) and graded as it was.
+
     Parameters
     ----------
     directory : str or Path
