@@ -27,6 +27,16 @@ right code in small-weight networks):
    with the step; a kink breaks one or the other. The step is then cut by 10
    (up to five times) until it no longer reaches the kink; an entry that sits
    on a kink at every step is skipped and counted.
+4. **What cannot be verified is not an error.** With tiny weights (std 1e-3
+   and below, outside the range the checker is built for) pre-activations of
+   1e-8 put kinks within every usable step, and a kink's effect can hide in
+   the noise band of the small steps. An entry about to count as an error is
+   looked at again with four sub-steps (h, h/2, h/4, h/8), which see kinks
+   that two miss; and an entry whose step had to be cut, whose noise band is
+   still above 1e-3 of its gradient and which disagrees beyond that band, is
+   counted with the kinks ("cannot verify") rather than failed. A wrong
+   backward still fails on the entries that can be verified: at std 0.01,
+   0.05 and 1.0 (the tests) its error stays >= 0.1.
 """
 
 from __future__ import annotations
@@ -48,6 +58,12 @@ GAP_BAND = 25.0
 #: The part of ``|a - n|`` up to this many noise floors is not error: a kink can
 #: hide in what the two tests above allow, at most their sum.
 NOISE_BAND = C_BAND + GAP_BAND
+#: After a step cut, a disagreement is put down to an unresolved kink (not an
+#: error) when the noise band at the smaller step is above this fraction of the
+#: gradient: the kink tests could not have seen a kink of the size that matters.
+UNRESOLVED = 1e-3
+#: Sub-steps (fractions of the step) of the second look at a disagreeing entry.
+STRICT_STEPS = (1.0, 0.5, 0.25, 0.125)
 #: Each entry's step is cut by 10 at most this many times to step past a kink.
 STEP_CUTS = 5
 _TINY = float(np.finfo(np.float64).tiny)
@@ -179,7 +195,9 @@ class GradcheckRow:
     checked : int
         Entries compared.
     kinks : int
-        Entries skipped because a kink stayed within the step at every step size.
+        Entries skipped because a kink stayed within the step at every step
+        size, or could hide in the noise of the step that cleared it (cannot
+        verify either way).
     noise : float
         Noise floor of the numerical gradient at the first step: ``sigma_f / h``.
     in_noise : int
@@ -279,6 +297,7 @@ def check_gradients(
     tol: float = 1e-6,
     max_entries: int = 300,
     seed: int = 0,
+    weight_decay: float = 0.0,
 ) -> GradcheckReport:
     """Check ``model.backward`` (input and every parameter) against finite differences.
 
@@ -294,7 +313,10 @@ def check_gradients(
     differenced at steps ``h`` and ``h/2`` starting from ``h = eps``; where
     the two disagree (a kink within the step, or curvature too strong for
     it) the step is cut by 10, up to 5 times; an entry still on a kink at
-    ``eps * 1e-5`` is skipped and counted. Random layers (Dropout) replay
+    ``eps * 1e-5`` is skipped and counted, and so is an entry that disagrees
+    only where a kink could hide in the noise of the smaller step (tiny
+    weights: it cannot be verified, which is not a failure; see the module
+    docstring). Random layers (Dropout) replay
     the same mask on every forward (any ``numpy.random.Generator`` a layer
     holds is replayed, and numpy's global generator).
 
@@ -314,6 +336,11 @@ def check_gradients(
         At most this many entries per array are checked (a seeded sample).
     seed : int, default=0
         Seed of that sample and of the noise estimate's directions.
+    weight_decay : float, default=0.0
+        ``lambda >= 0``: check the gradient of the regularised objective
+        ``L + 0.5 * lambda * sum ||W||^2`` over the parameters with
+        ``p.decay`` (weights, not biases), whose analytic gradient is
+        ``p.grad + lambda * W``, as an optimiser's weight decay applies it.
 
     Returns
     -------
@@ -328,6 +355,8 @@ def check_gradients(
     """
     if not eps > 0 or not tol > 0:
         raise ValueError(f"eps and tol must be > 0, got eps={eps}, tol={tol}")
+    if not (np.isfinite(weight_decay) and weight_decay >= 0):
+        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay}")
     x = np.array(x, dtype=np.float64)
     params = model.parameters()
     saved = [(p.value, p.grad) for p in params]
@@ -340,6 +369,7 @@ def check_gradients(
         for p in params:
             p.value = np.array(p.value, dtype=np.float64)
             p.grad = np.zeros_like(p.value)
+        decayed = [p for p in params if getattr(p, "decay", True)]
 
         def f(_: Any = None) -> float:
             # Random layers draw the same numbers on every forward: their own
@@ -347,12 +377,17 @@ def check_gradients(
             for g, s in zip(rngs, rng_states, strict=True):
                 g.bit_generator.state = s
             np.random.set_state(legacy_state)
-            return float(loss.forward(model.forward(x), target))
+            value = float(loss.forward(model.forward(x), target))
+            if weight_decay:
+                value += 0.5 * weight_decay * sum(float(np.sum(p.value * p.value))
+                                                  for p in decayed)
+            return value
 
         f()
         dx = model.backward(loss.backward())
         arrays = [("input", x, np.asarray(dx, dtype=np.float64))]
-        arrays += [(n, p.value, np.array(p.grad, dtype=np.float64))
+        arrays += [(n, p.value, np.array(p.grad, dtype=np.float64)
+                    + (weight_decay * p.value if weight_decay and p.decay else 0.0))
                    for n, p in zip(_names(model), params, strict=True)]
         for name, value, analytic in arrays:
             if analytic.shape != value.shape:
@@ -402,9 +437,25 @@ def _check_array(f, name, value, analytic, eps, sigma_f, tol, max_entries, sampl
         if found is None:
             kinks += 1
             continue
-        n, noise = found
-        checked += 1
+        n, noise, cut = found
         band = NOISE_BAND * noise
+        if abs(a - n) > band + 0.5 * tol * (abs(a) + abs(n)):
+            # About to be an error: look again with more sub-steps, which see kinks
+            # that h and h/2 alone can miss (costs only on disagreeing entries).
+            found = _numeric_entry(f, value, i, f0, eps, sigma_f, tol, STRICT_STEPS)
+            if found is None:
+                kinks += 1
+                continue
+            n, noise, cut = found
+            band = NOISE_BAND * noise
+        if cut and abs(a - n) > band and band > UNRESOLVED * (abs(a) + abs(n)):
+            # A kink was seen at a larger step, and the smaller step that looks clean
+            # is so noisy that a kink's effect can hide in what the tests allow (tiny
+            # weights: pre-activations of 1e-8, steps of 1e-7): this entry cannot be
+            # verified either way, so it counts with the kinks, not as an error.
+            kinks += 1
+            continue
+        checked += 1
         if 0 < abs(a) + abs(n) <= band:  # (both exactly 0 is an exact match)
             in_noise += 1
         raw = abs(a - n) / max(abs(a) + abs(n), _TINY)
@@ -419,26 +470,35 @@ def _check_array(f, name, value, analytic, eps, sigma_f, tol, max_entries, sampl
                         sigma_f / (eps / 2), in_noise)
 
 
-def _numeric_entry(f, value, i, f0, eps, sigma_f, tol):
-    """(numerical gradient, its noise floor) at entry i, or None if i sits on a kink.
+def _numeric_entry(f, value, i, f0, eps, sigma_f, tol, steps=(1.0, 0.5)):
+    """(numerical gradient, its noise floor, step cut?) at entry i, or None on a kink.
 
-    At each step size h, differences at h and h/2 must agree as a smooth
-    function's do: equal central differences, and one-sided slopes whose gap
-    halves with the step. ``tol`` of the gradient plus the noise is allowed.
+    At each step size h, differences at ``h * s`` for consecutive ``s`` of
+    ``steps`` (h and h/2 by default) must agree as a smooth function's do:
+    equal central differences, and one-sided slopes whose gap halves with the
+    step. ``tol`` of the gradient plus the noise is allowed. More sub-steps
+    (``(1, 1/2, 1/4, 1/8)``) see kinks that two can miss: a single kink a third
+    of the step away leaves the gap test blind, and several can cancel.
     """
     h = eps
-    for _ in range(STEP_CUTS + 1):
-        f_plus, f_minus = _evaluate_pair(f, value, i, h)
-        g_plus, g_minus = _evaluate_pair(f, value, i, h / 2)
-        c1, c2 = (f_plus - f_minus) / (2 * h), (g_plus - g_minus) / h
-        gap1 = (f_plus - 2 * f0 + f_minus) / h  # ahead - behind at h: f'' h, or a kink
-        gap2 = (g_plus - 2 * f0 + g_minus) / (h / 2)
-        noise = sigma_f / (h / 2)
+    for cut in range(STEP_CUTS + 1):
+        cs, gaps = [], []
+        for s in steps:
+            f_plus, f_minus = _evaluate_pair(f, value, i, h * s)
+            cs.append((f_plus - f_minus) / (2 * h * s))
+            gaps.append((f_plus - 2 * f0 + f_minus) / (h * s))  # ahead - behind: f'' h, or a kink
+        c = cs[-1]
+        noise = sigma_f / (h * steps[-1])
         # A quarter of tol each: whatever a kink may hide in what both tests allow
         # stays below tol / 2 of the gradient (plus the noise band).
-        if (abs(c1 - c2) <= 0.25 * tol * abs(c2) + C_BAND * noise
-                and abs(gap2 - gap1 / 2) <= 0.25 * tol * abs(c2) + GAP_BAND * noise):
-            return c2, noise
+        smooth = all(
+            abs(cs[k] - cs[k + 1]) <= 0.25 * tol * abs(c) + C_BAND * noise
+            and abs(gaps[k + 1] - gaps[k] * steps[k + 1] / steps[k])
+            <= 0.25 * tol * abs(c) + GAP_BAND * noise
+            for k in range(len(steps) - 1)
+        )
+        if smooth:
+            return c, noise, cut > 0
         h /= 10
     return None
 

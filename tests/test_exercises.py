@@ -426,7 +426,9 @@ def test_grade_class_script_is_the_installed_command(tmp_path):
     (tmp_path / "class" / "alice").mkdir(parents=True)
     (tmp_path / "class" / "alice" / "sgd.py").write_text((tmp_path / "ref" / "sgd.py").read_text())
     assert script.main([str(tmp_path / "class"), "--csv", str(tmp_path / "g.csv")]) == 0
-    assert (tmp_path / "g.csv").read_text().splitlines()[1] == "alice,0,0,0,10,0,0,10,60,"
+    row = (tmp_path / "g.csv").read_text().splitlines()[1]
+    assert row.startswith("alice,0,0,0,10,0,0,10,60,,")  # no error; the notes column:
+    assert "[sgd] sgd.py is identical to the reference solution" in row
 
 
 def test_markers_must_balance():
@@ -560,3 +562,158 @@ def test_solutions_and_library_agree_on_random_inputs(seed):
     optim.SGD(b, lr, weight_decay=wd).step()
     for p, q in zip(a, b, strict=True):
         np.testing.assert_allclose(p.value, q.value, rtol=1e-12)
+
+
+# Tricks a tester used to score 10/10 on a blank kit. Each must score 0 for that
+# exercise with a message naming what the file did.
+SIGMOID_TRICKS = {
+    "wrapped": ("import bprop.layers as L\nfrom bprop.layers import Layer\n"
+                "_fw = L.Sigmoid.forward.__wrapped__\n_bw = L.Sigmoid.backward.__wrapped__\n"
+                "class Sigmoid(Layer):\n"
+                "    def forward(self, x): return _fw(self, x)\n"
+                "    def backward(self, dy): return _bw(self, dy)\n",
+                ["is bprop.layers.Sigmoid.", "from the library"]),
+    "closure": ("import bprop.layers as L\nfrom bprop.layers import Layer\n"
+                "_bw = [c.cell_contents for c in L.Sigmoid.backward.__closure__\n"
+                "       if callable(c.cell_contents)][0]\n"
+                "class Sigmoid(Layer):\n"
+                "    def forward(self, x):\n"
+                "        import numpy as np\n"
+                "        self._y = 0.5 * (1 + np.tanh(0.5 * x))\n        return self._y\n"
+                "    def backward(self, dy): return _bw(self, dy)\n",
+                ["_bw is bprop.layers.Sigmoid.backward from the library"]),
+    "execname": ("src = '''\nimport bprop.layers as L\nfrom bprop.layers import Layer\n"
+                 "class Sigmoid(Layer):\n    def __init__(self): self._i = L.Sigmoid()\n"
+                 "    def forward(self, x): return self._i.forward(x)\n"
+                 "    def backward(self, dy): return self._i.backward(dy)\n'''\n"
+                 "exec(compile(src, 'helpers.py', 'exec'), globals())\n",
+                 ["is code built at run time from 'helpers.py'", "not written in sigmoid.py"]),
+    "copycode": ("import types, bprop.layers as L\nfrom bprop.layers import Layer\n"
+                 "def _clone(f):\n    f = getattr(f, '__wrapped__', f)\n"
+                 "    return types.FunctionType(f.__code__, f.__globals__, f.__name__,\n"
+                 "                              f.__defaults__, f.__closure__)\n"
+                 "class Sigmoid(Layer):\n    forward = _clone(L.Sigmoid.forward)\n"
+                 "    backward = _clone(L.Sigmoid.backward)\n",
+                 ["is bprop.layers.Sigmoid.", "from the library"]),
+    "solexec": ("import bprop.exercises, pathlib\n"
+                "exec((pathlib.Path(bprop.exercises.__file__).parent / 'solutions' / "
+                "'sigmoid.py').read_text())\n",
+                ["read sigmoid.py from bprop/exercises/solutions"]),
+    "peek": ("import sys, numpy as np\nfrom bprop.layers import Layer\n"
+             "class _Liar:\n    def __init__(self, shape): self.shape = shape\n"
+             "    def __array__(self, dtype=None, copy=None):\n"
+             "        f = sys._getframe(1)\n        while f is not None:\n"
+             "            if 'expected' in f.f_locals:\n"
+             "                return np.asarray(f.f_locals['expected'], dtype=dtype)\n"
+             "            f = f.f_back\n        return np.zeros(self.shape)\n"
+             "class Sigmoid(Layer):\n    def forward(self, x):\n"
+             "        self._y = 0.5 * (1 + np.tanh(0.5 * x)); return self._y\n"
+             "    def backward(self, dy):\n"
+             "        if sys._getframe(1).f_code.co_name == '_values': return _Liar(dy.shape)\n"
+             "        return dy\n",
+             ["dx must be a numpy array", "got _Liar"]),
+    "identity": ("from bprop.layers import Layer\nclass Sigmoid(Layer):\n"
+                 "    def forward(self, x): return x\n    def backward(self, dy): return dy\n",
+                 ["forward no longer computes sigma(x)"]),
+}
+
+
+def _embedded_solution_trick() -> str:
+    """The reference's code pasted into a string and run under another file name."""
+    from bprop.exercises.kit import keep_solutions, solution_source
+
+    return f"exec(compile({keep_solutions(solution_source('sigmoid.py'))!r}, 'x.py', 'exec'))\n"
+
+
+SIGMOID_TRICKS["pasted-solution"] = (_embedded_solution_trick(),
+                                     ["the reference solution from "
+                                      "bprop/exercises/solutions/sigmoid.py"])
+
+
+@pytest.mark.parametrize("trick", SIGMOID_TRICKS)
+def test_tricks_score_zero_and_are_named(student, trick, capsys):
+    source, words = SIGMOID_TRICKS[trick]
+    (student / "sigmoid.py").write_text(source)
+    (result,) = grade(student, only=["sigmoid"], time_limit=10).exercises
+    assert result.points == 0, result.message
+    every = " ".join(c.message for c in result.checks)
+    for word in words:
+        assert word in every, every
+    if trick != "identity":  # the identity layer fails its checks; the tricks are refused
+        assert "0 points" in result.message or trick == "peek", result.message
+    # Points lost: the exit status says so (exercises/README.md).
+    assert exercises_main(["grade", str(student), "--only", "sigmoid", "--time-limit",
+                           "10"]) == 1
+    capsys.readouterr()
+
+
+def test_a_file_rewriting_its_siblings_changes_nothing_graded(reference):
+    (reference / "sigmoid.py").write_text(
+        "import pathlib\n"
+        "(pathlib.Path(__file__).parent / 'linear.py').write_text('raise SystemExit(0)\\n')\n"
+        + (reference / "sigmoid.py").read_text())
+    before = (reference / "linear.py").read_bytes()
+    report = {e.name: e for e in grade(reference, only=["sigmoid", "linear"]).exercises}
+    assert report["linear"].points == 10  # graded from its own copy, read before anything ran
+    assert report["sigmoid"].points == 0
+    assert "sigmoid.py changed linear.py while it was graded" in report["sigmoid"].message
+    assert (reference / "linear.py").read_bytes() == before  # the submission itself untouched
+
+
+def test_a_file_writing_into_the_submission_is_noted_and_graded_from_the_snapshot(reference):
+    target = reference.resolve() / "linear.py"
+    (reference / "sigmoid.py").write_text(
+        f"import pathlib\npathlib.Path({str(target)!r}).write_text('raise SystemExit(0)\\n')\n"
+        + (reference / "sigmoid.py").read_text())
+    report = {e.name: e for e in grade(reference, only=["sigmoid", "linear"]).exercises}
+    assert report["linear"].points == 10
+    assert any("linear.py changed in" in n and "graded as it was before" in n
+               for n in report["linear"].notes)
+
+
+def test_the_shipped_reference_is_refused_verbatim_and_noted_when_made(student, reference):
+    from bprop.exercises.kit import solution_source
+
+    (student / "sigmoid.py").write_text(solution_source("sigmoid.py"))  # markers and all
+    (result,) = grade(student, only=["sigmoid"]).exercises
+    assert result.points == 0 and "reference solution shipped in" in result.message
+    # `make --solutions` output: the teacher's own kit keeps its points, with a note.
+    (result,) = grade(reference, only=["value_gate"]).exercises
+    assert result.points == 10
+    assert result.notes and "identical to the reference solution" in result.notes[0]
+
+
+def test_student_outputs_must_be_plain_arrays():
+    from bprop.exercises.checks._tools import own_array, own_float
+    from bprop.exercises.spec import StudentOutputError
+
+    class Sub(np.ndarray):
+        pass
+
+    x = np.arange(3.0)
+    copy = own_array("dx", x)
+    assert copy is not x and copy.dtype == np.float64 and np.array_equal(copy, x)
+    assert own_float("x.grad", 2) == 2.0
+    for bad in (x.view(Sub), [1.0, 2.0], np.array([object()]), "1"):
+        with pytest.raises(StudentOutputError, match="must be a numpy array"):
+            own_array("dx", bad)
+
+
+def test_unusual_but_own_code_keeps_every_point(student):
+    """Nested functions with annotations, a dataclass, a lambda, a helper class: all the
+    student's own (compiled from their file), so provenance checks must not refuse them."""
+    (student / "sigmoid.py").write_text(
+        "from __future__ import annotations\n"
+        "import dataclasses\nimport numpy as np\nfrom bprop.layers import Layer\n\n"
+        "@dataclasses.dataclass\nclass _Cache:\n    y: np.ndarray | None = None\n\n"
+        "_square = lambda a: a * a\n\n"
+        "class Sigmoid(Layer):\n"
+        "    def __init__(self):\n        self.cache = _Cache()\n\n"
+        "    def forward(self, x: np.ndarray) -> np.ndarray:\n"
+        "        self.cache.y = 1.0 / (1.0 + np.exp(-x))\n        return self.cache.y\n\n"
+        "    def backward(self, dy: np.ndarray) -> np.ndarray:\n"
+        "        def local(y: np.ndarray) -> np.ndarray:\n            return y - _square(y)\n"
+        "        return dy * local(self.cache.y)\n")
+    (result,) = grade(student, only=["sigmoid"]).exercises
+    assert result.points == 10, result.message
+    assert result.notes == []

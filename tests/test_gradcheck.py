@@ -288,3 +288,68 @@ def test_cli_gradcheck_gives_the_same_verdict_on_the_t1_config(tmp_path, capsys)
     out = capsys.readouterr().out
     assert "PASSED" in out and "gradients OK" in out and "noise" in out
     assert main(["gradcheck", str(config), "--entries", "0"]) == 2
+
+
+@pytest.mark.parametrize("std", [1e-3, 1e-4])
+def test_tiny_weights_give_cannot_verify_not_failed(std, digits):
+    """Below the required range kinks sit inside the noise band: skipped, never FAILED."""
+    X, y = digits
+    for depth in (2, 3, 4):
+        report = check_gradients(small_net(ReLU, depth, std), SoftmaxNLL(), X, y,
+                                 max_entries=40)
+        assert report.ok, f"depth {depth} std {std}\n{report}"
+    assert report.kinks > 0  # what could not be verified is counted, not hidden
+
+
+def test_cli_gradcheck_at_std_0001_is_not_a_failure(tmp_path, capsys):
+    from bprop.cli import main
+
+    config = tmp_path / "t1.yaml"
+    config.write_text(T1_CONFIG)
+    assert main(["gradcheck", str(config), "model.0.std=0.001", "--entries", "40"]) == 0, \
+        capsys.readouterr().out
+
+
+class DecayInBackward(Linear):
+    """Adds the weight decay's gradient itself: counted twice under weight_decay=."""
+
+    def __init__(self, *args, wd: float, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.wd = wd
+
+    def backward(self, dy):
+        dx = super().backward(dy)
+        self.weight.grad = self.weight.grad + self.wd * self.weight.value
+        return dx
+
+
+@pytest.mark.parametrize("wd", [0.1, 1.0])
+def test_weight_decay_checks_the_regularised_objective_both_ways(wd, rng):
+    x, target = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    net = Sequential(Linear(3, 4, rng=0), Sigmoid(), Linear(4, 2, rng=1))
+    right = check_gradients(net, SquaredError(), x, target, weight_decay=wd)
+    assert right.ok, str(right)
+    # A backward that adds lambda * W itself counts the decay twice: fails, large error.
+    doubled = Sequential(DecayInBackward(3, 4, rng=0, wd=wd), Sigmoid(), Linear(4, 2, rng=1))
+    wrong = check_gradients(doubled, SquaredError(), x, target, weight_decay=wd)
+    assert not wrong.ok and wrong.max_rel_error >= 0.1, str(wrong)
+    assert [r.name for r in wrong.failing()] == ["[0] DecayInBackward.weight"]
+    # Without weight_decay its extra term is an error too.
+    assert not check_gradients(doubled, SquaredError(), x, target).ok
+    with pytest.raises(ValueError, match="weight_decay"):
+        check_gradients(net, SquaredError(), x, target, weight_decay=-1.0)
+
+
+def test_weight_decay_leaves_biases_alone(rng):
+    x, target = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+
+    class DecayedBias(Linear):
+        def backward(self, dy):
+            dx = super().backward(dy)
+            self.bias.grad = self.bias.grad + 0.5 * self.bias.value
+            return dx
+
+    net = Sequential(DecayedBias(3, 2, rng=0))
+    net[0].bias.value[...] = rng.normal(size=2)
+    report = check_gradients(net, SquaredError(), x, target, weight_decay=0.5)
+    assert [r.name for r in report.failing()] == ["[0] DecayedBias.bias"], str(report)

@@ -150,7 +150,7 @@ def _failed_report(student: str, exercises, error: str) -> GradeReport:
 
 
 def _write_csv(path: str | Path, rows: list[StudentRow], names: list[str]) -> None:
-    fields = ["student", *names, "total", "max_points", "error"]
+    fields = ["student", *names, "total", "max_points", "error", "notes"]
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
@@ -158,7 +158,8 @@ def _write_csv(path: str | Path, rows: list[StudentRow], names: list[str]) -> No
             line: dict[str, object] = {"student": row.student}
             line.update({e.name: e.points for e in row.report.exercises})
             line.update(total=row.report.points, max_points=row.report.max_points,
-                        error=row.error)
+                        error=row.error, notes="; ".join(
+                            f"[{e.name}] {n}" for e in row.report.exercises for n in e.notes))
             writer.writerow(line)
 
 

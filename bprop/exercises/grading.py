@@ -59,6 +59,9 @@ class ExerciseResult:
     title: str
     filename: str
     checks: list[CheckResult] = field(default_factory=list)
+    #: What the teacher should look at, points or not (a copy of the reference,
+    #: files changed while grading).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def points(self) -> int:
@@ -118,6 +121,7 @@ class GradeReport:
                     "grad_error": e.grad_error,
                     "message": e.message,
                     "checks": [asdict(c) for c in e.checks],
+                    "notes": list(e.notes),
                 }
                 for e in self.exercises
             ],
@@ -128,7 +132,7 @@ class GradeReport:
         """Rebuild a report from `to_dict`'s output."""
         return cls(data["directory"], [
             ExerciseResult(e["name"], e["title"], e["file"],
-                           [CheckResult(**c) for c in e["checks"]])
+                           [CheckResult(**c) for c in e["checks"]], list(e.get("notes", [])))
             for e in data["exercises"]
         ])
 
@@ -160,6 +164,7 @@ class GradeReport:
                         lines += ["", "  ```", *(f"  {line}" for line in body), "  ```", ""]
             if e.passed:
                 lines.append("\nAll checks pass.")
+            lines += [f"\n**Note:** {note}" for note in e.notes]
         return "\n".join(lines) + "\n"
 
     def __str__(self) -> str:
@@ -172,6 +177,10 @@ class GradeReport:
                 f"{'pass' if e.passed else 'FAIL':<7}{err:>11}  {first_line}"
             )
         lines.append(f"{'total':<14}{f'{self.points}/{self.max_points}':>8}")
+        notes = [(e.name, n) for e in self.exercises for n in e.notes]
+        if notes:
+            lines.append("\nnotes for the teacher:")
+            lines.extend(f"  [{name}] {note}" for name, note in notes)
         if not self.passed:
             lines.append("\nfailed checks:")
         for e in self.exercises:
@@ -216,6 +225,12 @@ def grade(
 ) -> GradeReport:
     """Grade the student files in ``directory`` (those named by the exercises).
 
+    Every ``.py`` and ``.ipynb`` of ``directory`` is read before any student
+    code runs, and each exercise is graded from a private copy of them all:
+    a file that rewrites a sibling (or itself) scores 0 for its own exercise
+    and changes nothing graded; a file of ``directory`` that changes while
+    grading is noted (``ExerciseResult.notes``) and graded as it was.
+
     Parameters
     ----------
     directory : str or Path
@@ -250,14 +265,81 @@ def grade(
         raise ValueError(f"time_limit and memory_mb must be > 0, got {time_limit}, {memory_mb}")
     chosen = exercises_for(only, teacher)
     jobs = jobs or max(1, min(4, os.cpu_count() or 1, len(chosen)))
+    # Read every file of the submission before any student code runs; each
+    # exercise is graded from a private copy of them all, so a file that
+    # rewrites its siblings (or itself) changes nothing that is graded.
+    snapshot = read_submission(directory)
 
-    def one(exercise: Exercise) -> ExerciseResult:
-        return grade_exercise(exercise, directory, time_limit=time_limit, memory_mb=memory_mb,
-                              teacher=teacher)
+    with tempfile.TemporaryDirectory(prefix="bprop-grade-") as tmp:
+        def one(exercise: Exercise) -> ExerciseResult:
+            work = Path(tmp) / exercise.name
+            work.mkdir()
+            for name, data in snapshot.items():
+                (work / name).write_bytes(data)
+            result = grade_exercise(exercise, work, time_limit=time_limit,
+                                    memory_mb=memory_mb, teacher=teacher)
+            changed = _changed(work, snapshot)
+            if changed:
+                message = (f"{result.filename} changed {', '.join(changed)} while it was "
+                           "graded: a student file must not write to the submission's files "
+                           "(0 points for this exercise)")
+                result = _assemble(exercise, result.filename,
+                                   [{"kind": "refused", "message": message}], "")
+            return result
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        results = list(pool.map(one, chosen))
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(one, chosen))
+    changed = _changed(directory, snapshot)
+    for result in results:
+        stem = Path(result.filename).stem
+        for name in changed:
+            if Path(name).stem == stem:
+                result.notes.append(f"{name} changed in {directory} while the submission was "
+                                    "graded; it was graded as it was before grading started")
     return GradeReport(str(directory), results)
+
+
+#: What `read_submission` reads: files of these kinds, at most this many and bytes.
+_SUBMISSION_SUFFIXES = (".py", ".ipynb")
+_SUBMISSION_FILES, _SUBMISSION_BYTES = 200, 20_000_000
+
+
+def read_submission(directory: str | Path) -> dict[str, bytes]:
+    """``{file name: contents}`` of the submission's Python files and notebooks (top level).
+
+    Student files may import each other (or a helper module of their own),
+    so every ``.py`` travels with each exercise's private copy.
+    """
+    files: dict[str, bytes] = {}
+    total = 0
+    for path in sorted(Path(directory).iterdir()):
+        if path.suffix not in _SUBMISSION_SUFFIXES or not path.is_file():
+            continue
+        if len(files) >= _SUBMISSION_FILES:
+            break
+        data = path.read_bytes()
+        total += len(data)
+        if total > _SUBMISSION_BYTES:
+            break
+        files[path.name] = data
+    return files
+
+
+def _changed(directory: Path, snapshot: dict[str, bytes]) -> list[str]:
+    """The snapshot's files that now differ (or are gone) in ``directory``, and new ones."""
+    changed = []
+    for name, data in snapshot.items():
+        try:
+            if (directory / name).read_bytes() != data:
+                changed.append(name)
+        except OSError:
+            changed.append(name)
+    try:
+        now = {p.name for p in Path(directory).iterdir()
+               if p.suffix in _SUBMISSION_SUFFIXES and p.is_file()}
+    except OSError:
+        now = set()
+    return changed + sorted(now - set(snapshot))
 
 
 def student_file(exercise: Exercise, directory: Path) -> Path:
@@ -380,7 +462,10 @@ def _assemble(exercise: Exercise, filename: str, records: list[dict],
     result = ExerciseResult(exercise.name, exercise.title, filename)
     by_kind = {r["kind"]: r for r in records}
     done = {r["index"]: r for r in records if r["kind"] == "check"}
-    stop = by_kind.get("import_error") or by_kind.get("refused")
+    result.notes += [str(r.get("message", "")) for r in records if r["kind"] == "note"]
+    # A refusal (sent at once, say when the file read the solutions) names the
+    # trick; the import error it may have caused only follows from it.
+    stop = by_kind.get("refused") or by_kind.get("import_error")
     imported = "imported" in by_kind
     first_missing = True
     for i, check in enumerate(exercise.checks):

@@ -17,13 +17,25 @@ What this process guards against, before trusting a result:
   being, subclassing, copying a method of, or calling the library's
   implementation of the graded class (``from bprop.layers import Sigmoid``)
   scores 0 with a message saying so. Calls are caught by a wrapper around
-  the library's methods that looks for the student's file on the stack.
+  the library's methods that looks, on the stack, for any code that did not
+  exist before the student's file ran (the file itself, or code it built
+  with ``exec``/``compile`` under any file name). The original methods are
+  found by their code, not their name: a function the student's module can
+  reach (globals, class attributes, closures, defaults) whose code *is* a
+  library method's (``__wrapped__``, ``types.FunctionType(f.__code__, ...)``)
+  or, for code not compiled from the submitted file, equals a library
+  method's or a reference solution's (``exec`` of the library source or of
+  ``bprop/exercises/solutions/NAME.py``) scores 0, naming it.
+- **The reference solutions.** Reading a file of ``bprop/exercises/solutions``
+  while being graded (an audit hook sees every ``open``) scores 0 at once,
+  and so does a submitted file that is the shipped reference verbatim.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import importlib
 import importlib.util
 import json
@@ -138,12 +150,20 @@ def library_classes(exercise) -> list[type]:
 
 
 class Tripwire:
-    """Wraps the library classes' methods; records calls made from the student's file."""
+    """Wraps the library classes' methods; records calls made from code the student brought.
+
+    A call counts as the student's when any frame on its stack runs code that
+    did not exist before the student's file was imported (`trust_existing`):
+    the file itself, or anything it compiled, whatever file name it gave.
+    """
 
     def __init__(self, student_file: str) -> None:
         self.student_file = student_file
         self.calls: list[str] = []
         self.methods: dict[int, str] = {}  # id of a library method (either form) -> its name
+        self.codes: dict[int, tuple[str, types.CodeType]] = {}  # id of its code -> name, code
+        self.trusted: dict[int, types.CodeType] = {}
+        self.on_call = None  # called with the method's name at once (sends the refusal)
 
     def install(self, cls: type) -> None:
         """Wrap the methods that compute (forward, backward, step) of ``cls``."""
@@ -155,21 +175,224 @@ class Tripwire:
             setattr(cls, attr, guarded)
             self.methods[id(member)] = qualname
             self.methods[id(guarded)] = qualname
+            self.codes[id(member.__code__)] = (qualname, member.__code__)
+
+    def trust_existing(self) -> None:
+        """Remember every code object that exists now: the grader's, the library's, Python's."""
+        trusted = self.trusted
+        for obj in gc.get_objects():
+            if isinstance(obj, types.FunctionType):
+                _add_codes(obj.__code__, trusted)
+        frame = sys._getframe()
+        while frame is not None:  # the runner's own frames (its -c module has no function)
+            _add_codes(frame.f_code, trusted)
+            frame = frame.f_back
 
     def _guard(self, method, qualname: str):
-        student_file, calls = self.student_file, self.calls
+        calls, trusted, tripwire = self.calls, self.trusted, self
 
         @functools.wraps(method)
         def guarded(*args, **kwargs):
             frame = sys._getframe(1)
             while frame is not None:
-                if frame.f_code.co_filename == student_file:
+                if id(frame.f_code) not in trusted:
                     calls.append(qualname)
+                    if tripwire.on_call is not None:
+                        tripwire.on_call(qualname)
                     break
                 frame = frame.f_back
             return method(*args, **kwargs)
 
         return guarded
+
+
+def _add_codes(code: types.CodeType, into: dict[int, types.CodeType]) -> None:
+    into[id(code)] = code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType) and id(const) not in into:
+            _add_codes(const, into)
+
+
+def code_key(code: types.CodeType, where: bool = False) -> tuple:
+    """What a function's code computes (bytecode, constants, names), not where it lives.
+
+    With ``where``, also the file and first line: the key of code compiled
+    from one particular file.
+    """
+    consts = tuple(code_key(c, where) if isinstance(c, types.CodeType)
+                   else (type(c).__name__, repr(c)) for c in code.co_consts)
+    key = (code.co_name, code.co_code, consts, code.co_names, code.co_varnames)
+    return key + (code.co_filename, code.co_firstlineno) if where else key
+
+
+def _all_codes(code: types.CodeType) -> list[types.CodeType]:
+    found: dict[int, types.CodeType] = {}
+    _add_codes(code, found)
+    return list(found.values())
+
+
+def solution_answers() -> dict[tuple, str]:
+    """``{code_key: "bprop/exercises/solutions/NAME.py"}`` of every function holding an answer.
+
+    An answer function is one whose reference version differs from the
+    student version (the scaffold's functions are given to everyone).
+    """
+    from .checks import EXERCISES
+    from .kit import keep_solutions, solution_source, strip_solutions
+
+    answers: dict[tuple, str] = {}
+    for e in EXERCISES:
+        source = solution_source(e.filename)
+        scaffold = compile(strip_solutions(source), "s", "exec", dont_inherit=True)
+        given = {code_key(c) for c in _all_codes(scaffold)}
+        for c in _all_codes(compile(keep_solutions(source), "r", "exec", dont_inherit=True)):
+            if code_key(c) not in given and c.co_name != "<module>":
+                answers[code_key(c)] = f"bprop/exercises/solutions/{e.filename}"
+    return answers
+
+
+def copied_reference(exercise, text: str) -> tuple[str, bool]:
+    """Whether ``text`` (the submitted file) is the shipped reference: (message, refuse).
+
+    The marked reference (with its ``# BEGIN SOLUTION`` lines, which no
+    student writes) is refused: 0 points. The reference as ``make
+    --solutions`` writes it keeps its points but is noted for the teacher
+    (the table, ``feedback.md``, ``grades.json`` and the class CSV): a short
+    answer typed exactly like the reference cannot be told from a copy, and
+    the teacher grades that very file to try the kit.
+    """
+    from .kit import keep_solutions, solution_source
+
+    def norm(t: str) -> str:
+        return "\n".join(line.rstrip() for line in t.replace("\r\n", "\n").split("\n")).strip()
+
+    source = solution_source(exercise.filename)
+    where = f"bprop/exercises/solutions/{exercise.filename}"
+    if norm(text) == norm(source):
+        return (f"{exercise.filename} is the reference solution shipped in {where} (with its "
+                "SOLUTION markers): write the exercise yourself (0 points for this exercise)",
+                True)
+    if norm(text) == norm(keep_solutions(source)):
+        return (f"{exercise.filename} is identical to the reference solution ({where}, as "
+                "written by `bprop exercises make --solutions`)", False)
+    return "", False
+
+
+def provenance(exercise, module, path: str, source: str | bytes | None, tripwire: Tripwire,
+               library_keys: dict[tuple, str], answers: dict[tuple, str]) -> str:
+    """Why code the student's module can reach is not the student's own ("" if it is).
+
+    Every function reachable from the module (globals, classes defined after
+    the grader started, closures, defaults, containers) is looked at:
+
+    - its code *is* a library method's code (``__wrapped__``, a clone made
+      with ``types.FunctionType``): refused;
+    - it was not compiled from the submitted file as submitted (built at run
+      time by ``exec``/``compile``, under any file name) and computes what a
+      library method or a reference solution computes: refused;
+    - a graded class's forward/backward/step not compiled from the submitted
+      file: refused (a student writes their answer in their file).
+    """
+    own_keys: set[tuple] = set()
+    if source is not None:
+        try:
+            # As the import compiles it: from the bytes, none of the grader's
+            # __future__ flags.
+            code = compile(source, path, "exec", dont_inherit=True)
+            own_keys = {code_key(c, where=True) for c in _all_codes(code)}
+        except (SyntaxError, ValueError):
+            pass
+    filename = Path(path).name
+    for where, fn in _reachable_functions(module, tripwire.trusted):
+        code = fn.__code__
+        if id(code) in tripwire.codes or id(fn) in tripwire.methods:
+            name = tripwire.codes.get(id(code), (tripwire.methods.get(id(fn)), None))[0]
+            return (f"{where} is {name} from the library (its code, reached through "
+                    f"__wrapped__, a closure or types.FunctionType): write it yourself "
+                    "(0 points for this exercise)")
+        if id(code) in tripwire.trusted or code_key(code, where=True) in own_keys:
+            continue
+        origin = (f"code built at run time from {code.co_filename!r} (exec/compile), not "
+                  f"written in {filename}")
+        key = code_key(code)
+        if key in library_keys:
+            return (f"{where} is a copy of {library_keys[key]}, the library's implementation "
+                    f"({origin}): write it yourself (0 points for this exercise)")
+        if key in answers:
+            return (f"{where} is the reference solution from {answers[key]} ({origin}): write "
+                    "it yourself (0 points for this exercise)")
+        owner, _, attr = where.rpartition(".")
+        if attr in COMPUTING and owner in exercise.own:
+            return (f"{where} is {origin}: write {owner} in {filename} itself "
+                    "(0 points for this exercise)")
+    return ""
+
+
+def _reachable_functions(module, trusted: dict[int, types.CodeType], limit: int = 20000):
+    """``(where, function)`` for every function reachable from ``module``'s namespace."""
+    seen: set[int] = set()
+    stack = [(name, value) for name, value in reversed(list(vars(module).items()))
+             if name != "__builtins__"]
+    while stack and len(seen) < limit:
+        where, obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, types.ModuleType):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, staticmethod | classmethod | types.MethodType):
+            stack.append((where, obj.__func__))
+        elif isinstance(obj, property):
+            stack += [(where, f) for f in (obj.fget, obj.fset, obj.fdel) if f is not None]
+        elif isinstance(obj, functools.partial):
+            stack += [(where, obj.func), *((where, a) for a in obj.args)]
+        elif isinstance(obj, types.FunctionType):
+            yield where, obj
+            if id(obj.__code__) in trusted:  # a library function: not walked into
+                continue
+            for cell in obj.__closure__ or ():
+                try:
+                    stack.append((f"{where} (closure)", cell.cell_contents))
+                except ValueError:  # an empty cell
+                    pass
+            stack += [(f"{where} (default)", d) for d in obj.__defaults__ or ()]
+            stack += [(f"{where} (default)", d) for d in (obj.__kwdefaults__ or {}).values()]
+            if obj.__globals__ is not vars(module):
+                stack += [(f"{where} (globals)", v) for v in list(obj.__globals__.values())]
+        elif isinstance(obj, type):
+            if obj.__module__ and obj.__module__.split(".")[0] in WATCHED:
+                continue  # the library's and numpy's classes: not the student's
+            stack += [(f"{obj.__name__}.{k}", v) for k, v in list(vars(obj).items())]
+        elif isinstance(obj, list | tuple | set | frozenset):
+            stack += [(where, v) for v in list(obj)[:1000]]
+        elif isinstance(obj, dict):
+            stack += [(where, v) for v in list(obj.values())[:1000]]
+        elif hasattr(obj, "__dict__") and not isinstance(obj, type) and \
+                type(obj).__module__.split(".")[0] not in WATCHED:
+            try:
+                stack += [(f"{where}.{k}", v) for k, v in list(vars(obj).items())]
+            except TypeError:
+                pass
+
+
+def library_code_keys(classes: list[type], tripwire: Tripwire) -> dict[tuple, str]:
+    """``{code_key: "bprop.layers.Sigmoid.backward"}`` of the library's computing methods.
+
+    Keys that the student scaffolds give everyone (a forward written like
+    the library's) are left out: using the scaffold is not copying.
+    """
+    from .checks import EXERCISES
+    from .kit import solution_source, strip_solutions
+
+    given: set[tuple] = set()
+    for e in EXERCISES:
+        compiled = compile(strip_solutions(solution_source(e.filename)), "s", "exec",
+                           dont_inherit=True)
+        given |= {code_key(c) for c in _all_codes(compiled)}
+    keys = {}
+    for name, code in tripwire.codes.values():
+        for c in _all_codes(code):
+            if code_key(c) not in given:
+                keys[code_key(c)] = name
+    return keys
 
 
 def _public_module(cls: type) -> str:
@@ -241,7 +464,7 @@ def load_student_module(path: str, name: str) -> types.ModuleType:
         module = types.ModuleType(name)
         module.__file__ = path
         sys.modules[name] = module
-        exec(compile(source, path, "exec"), module.__dict__)
+        exec(compile(source, path, "exec", dont_inherit=True), module.__dict__)
         return module
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -261,6 +484,7 @@ def main(argv: list[str]) -> int:
 
     from . import teacher as teaching
     from .checks import EXERCISES
+    from .spec import StudentOutputError
 
     exercise = next(e for e in EXERCISES if e.name == exercise_name)
     if teacher:
@@ -274,6 +498,13 @@ def main(argv: list[str]) -> int:
         write(dumps({**record, "token": token}) + "\n")
 
     path = os.path.realpath(path)
+    source = _read_source(path)  # what was submitted, before any student code runs
+    copied, refuse = copied_reference(exercise, source.decode(errors="replace")) \
+        if isinstance(source, bytes) else ("", False)
+    if copied:
+        send(kind="refused" if refuse else "note", message=copied)
+        if refuse:
+            return 0
     tripwire = Tripwire(path)
     classes = library_classes(exercise)
     for cls in classes:
@@ -283,9 +514,33 @@ def main(argv: list[str]) -> int:
     import bprop.losses  # noqa: F401
     import bprop.optim  # noqa: F401
 
+    answers = solution_answers()
+    library_keys = library_code_keys(classes, tripwire)
+    filename = Path(path).name
+
+    def refuse_call(qualname: str) -> None:  # sent at once: nothing can take it back
+        send(kind="refused", message=_calls_message(filename, qualname))
+
+    tripwire.on_call = refuse_call
+    solutions_dir = os.path.realpath(Path(__file__).resolve().parent / "solutions") + os.sep
+
+    def audit(event: str, args: tuple) -> None:
+        if event != "open" or not args or not isinstance(args[0], str | bytes | os.PathLike):
+            return
+        target = os.path.realpath(os.fsdecode(args[0]))
+        if target.startswith(solutions_dir):
+            send(kind="refused", message=(
+                f"{filename} read {Path(target).name} from bprop/exercises/solutions, the "
+                "reference solutions: write the exercise yourself (0 points for this "
+                "exercise)"))
+            raise PermissionError("the reference solutions are not readable while grading")
+
+    sys.addaudithook(audit)  # cannot be removed: Python keeps audit hooks for good
     set_limits(memory_mb, time_limit * (len(checks) + 1) + 5)
+    tripwire.trust_existing()
     before = fingerprint()
     name = f"student_{exercise_name}"
+    context = (exercise, classes, tripwire, before, path, source, library_keys, answers)
     try:
         with check_time_limit(time_limit):  # an endless loop at module level, too
             module = load_student_module(path, name)
@@ -293,7 +548,7 @@ def main(argv: list[str]) -> int:
         send(kind="import_error", message=describe(err, path, f"could not import "
                                                              f"{Path(path).name}"))
         return 0
-    refused = _refusal(exercise, module, classes, tripwire, before, path)
+    refused = _refusal(module, *context)
     if refused:
         send(kind="refused", message=refused)
         return 0
@@ -310,13 +565,15 @@ def main(argv: list[str]) -> int:
             result = dict(passed=bool(outcome.passed), message=str(outcome.message),
                           grad_error=None if outcome.grad_error is None
                           else float(outcome.grad_error))
+        except StudentOutputError as err:  # a wrong type, caught before any use of it
+            result = dict(passed=False, grad_error=None, message=str(err))
         except NotImplementedError as err:
             hint = str(err)
             result = dict(passed=False, grad_error=None,
                           message="not implemented yet" + (f" (hint: {hint})" if hint else ""))
         except BaseException as err:  # noqa: BLE001 - exit() inside a method is an error too
             result = dict(passed=False, grad_error=None, message=describe(err, path))
-        refused = _refusal(exercise, module, classes, tripwire, before, path)
+        refused = _refusal(module, *context)
         if refused:
             send(kind="refused", message=refused)
             return 0
@@ -325,7 +582,31 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _refusal(exercise, module, classes, tripwire, before, path) -> str:
+def _read_source(path: str) -> str | bytes | None:
+    """The submitted file's code, read before it runs: bytes of a ``.py`` (as the
+    import reads it), a notebook's code cells as text; None if unreadable."""
+    try:
+        if not path.endswith(".ipynb"):
+            return Path(path).read_bytes()
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError):
+        return None
+    from .notebooks import notebook_source
+
+    try:
+        return notebook_source(text)
+    except Exception:  # noqa: BLE001 - a broken notebook fails at import, with a message
+        return None
+    return text
+
+
+def _calls_message(filename: str, called: str) -> str:
+    return (f"{filename} calls {called}, the library's implementation of what you are "
+            "asked to write: write it yourself (0 points for this exercise)")
+
+
+def _refusal(module, exercise, classes, tripwire, before, path, source, library_keys,
+             answers) -> str:
     changed = changes(before, fingerprint())
     if changed:
         shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3
@@ -334,10 +615,9 @@ def _refusal(exercise, module, classes, tripwire, before, path) -> str:
                 "library, numpy or Python's builtins). A student file may only define its "
                 "own functions and classes (0 points for this exercise)")
     if tripwire.calls:
-        called = tripwire.calls[0]
-        return (f"{Path(path).name} calls {called}, the library's implementation of what "
-                "you are asked to write: write it yourself (0 points for this exercise)")
-    return ownership(exercise, module, classes, tripwire)
+        return _calls_message(Path(path).name, tripwire.calls[0])
+    return (ownership(exercise, module, classes, tripwire)
+            or provenance(exercise, module, path, source, tripwire, library_keys, answers))
 
 
 class GradingTimeout(Exception):

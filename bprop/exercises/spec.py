@@ -66,3 +66,13 @@ class Exercise:
     @property
     def points(self) -> int:
         return sum(c.points for c in self.checks)
+
+
+class StudentOutputError(Exception):
+    """What the student's code returned is not the plain type a check needs.
+
+    Raised by a check before it uses (or computes anything to compare with)
+    the student's output, so nothing the student returns can run code while
+    the grader's expected values exist; the runner turns it into that check's
+    failure with this message.
+    """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..spec import Outcome
+from ..spec import Outcome, StudentOutputError
 
 RTOL = 1e-6
 
@@ -49,6 +49,39 @@ def compare(what: str, actual, expected: np.ndarray, mistakes: dict[str, np.ndar
     return Outcome(True)
 
 
+def own_array(what: str, value) -> np.ndarray:
+    """A private float64 copy of an array the student's code returned or set.
+
+    Only a plain numeric ``numpy.ndarray`` (or a Python/numpy number) is
+    accepted, and it is copied *before* the check computes what it expects:
+    an object whose ``__array__`` or ``__float__`` runs code could otherwise
+    read the expected values from the grader's frames.
+
+    Raises
+    ------
+    StudentOutputError
+        If ``value`` is anything else (a subclass, a list, an object array).
+    """
+    if type(value) in (float, int, np.float64, np.float32, np.int64, np.int32):
+        return np.array(float(value))
+    if type(value) is not np.ndarray or value.dtype.kind not in "biuf":
+        shown = type(value).__name__
+        if type(value) is np.ndarray:
+            shown = f"an array of dtype {value.dtype}"
+        raise StudentOutputError(f"{what} must be a numpy array of numbers (np.ndarray), "
+                                 f"got {shown}")
+    return np.array(value, dtype=np.float64, copy=True)
+
+
+def own_float(what: str, value) -> float:
+    """`own_array` for one number (a ``Value``'s data or grad)."""
+    array = own_array(what, value)
+    if array.shape != ():
+        raise StudentOutputError(f"{what} must be one number, got an array of shape "
+                                 f"{array.shape}")
+    return float(array)
+
+
 def seeded(seed: int) -> np.random.Generator:
     """Every check draws from its own seeded generator: grades are reproducible."""
     return np.random.default_rng(seed)
@@ -62,7 +95,7 @@ def accumulation_outcome(params, first: list[np.ndarray]) -> Outcome:
     mistake: neither is reported as accumulation.
     """
     for p, g in zip(params, first, strict=True):
-        now = np.asarray(p.grad, dtype=np.float64)
+        now = own_array(f"{p.name}.grad", p.grad)
         if now.shape != g.shape:
             return Outcome(False, f"{p.name}.grad has shape {now.shape} after a second "
                                   f"backward, {g.shape} after the first")

@@ -10,7 +10,7 @@ from ... import layers
 from ...gradcheck import check_gradients
 from ...losses import SquaredError
 from ..spec import Check, Exercise, Outcome
-from ._tools import accumulation_outcome, generators, seeded
+from ._tools import accumulation_outcome, generators, own_array, seeded
 
 N_FEATURES = 4
 
@@ -21,7 +21,7 @@ def _forward(mod: ModuleType) -> Outcome:
         return Outcome(False, "MyLayer must subclass bprop.layers.Layer")
     x = seeded(30).normal(size=(5, N_FEATURES))
     given = x.copy()
-    y = layer.forward(given)
+    y = own_array("forward's output", layer.forward(given))
     if not np.array_equal(given, x):
         return Outcome(False, "forward changed its input x in place (x *= ..., x[...] = ...): "
                               "the caller still needs x; compute a new array for y")
@@ -62,7 +62,7 @@ def _sets_gradients(mod: ModuleType) -> Outcome:
     legacy = np.random.get_state()
     dy = rng.normal(size=layer.forward(x.copy()).shape)
     layer.backward(dy.copy())
-    first = [np.array(p.grad, dtype=np.float64, copy=True) for p in params]
+    first = [own_array(f"{p.name}.grad", p.grad) for p in params]
     for g, state in zip(generators(layer), states, strict=False):
         g.bit_generator.state = state
     np.random.set_state(legacy)

@@ -10,7 +10,7 @@ from ... import layers
 from ...gradcheck import check_gradients
 from ...losses import SquaredError
 from ..spec import Check, Exercise, Outcome
-from ._tools import accumulation_outcome, compare, seeded
+from ._tools import RTOL, accumulation_outcome, compare, own_array, rel_error, seeded
 
 TRANSPOSE = "W is not transposed: dx = dy @ W.T has x's shape (N, D_in)"
 
@@ -47,11 +47,11 @@ def _dx(mod: ModuleType) -> Outcome:
     student, truth, x, dy = _pair(mod, 3, 4, seed=3)
     W = student.weight.value
     try:
-        dx = student.backward(dy)
+        dx = own_array("dx", student.backward(dy))
     except ValueError as err:  # numpy's shape errors: most often a missing transpose
         square, _, _, dy_sq = _pair(mod, 4, 4, seed=3)
         try:
-            dx_sq = square.backward(dy_sq)
+            dx_sq = own_array("dx", square.backward(dy_sq))
         except Exception:
             raise err from None
         if np.allclose(dx_sq, dy_sq @ square.weight.value):
@@ -67,20 +67,22 @@ def _dx(mod: ModuleType) -> Outcome:
 def _dW(mod: ModuleType) -> Outcome:
     student, truth, x, dy = _pair(mod, 3, 4, seed=4)
     _backward_for_grads(student, dy)
+    dW = own_array("weight.grad", student.weight.grad)
     truth.backward(dy)
     mistakes = {
         "dW is transposed: dW = x.T @ dy has W's shape (D_in, D_out)": dy.T @ x,
         "divided by N: dy already carries the loss's 1/N, so dW = x.T @ dy": x.T @ dy / len(x),
     }
-    return compare("weight.grad", student.weight.grad, truth.weight.grad, mistakes)
+    return compare("weight.grad", dW, truth.weight.grad, mistakes)
 
 
 def _db(mod: ModuleType) -> Outcome:
     student, truth, x, dy = _pair(mod, 3, 4, seed=5)
     student.bias.grad = np.zeros(4)
     _backward_for_grads(student, dy)
+    db = own_array("bias.grad", student.bias.grad)
     truth.backward(dy)
-    if isinstance(student.bias.grad, np.ndarray) and not student.bias.grad.any():
+    if not db.any():
         return Outcome(False, "bias.grad is still 0: backward never set it; "
                               "db = dy.sum(axis=0), since b is added to every row")
     mistakes = {
@@ -88,20 +90,27 @@ def _db(mod: ModuleType) -> Outcome:
         "db summed over the wrong axis: sum over the batch, axis 0": dy.sum(axis=1),
         "divided by N: dy already carries the loss's 1/N, so db = dy.sum(axis=0)": dy.mean(0),
     }
-    return compare("bias.grad", student.bias.grad, truth.bias.grad, mistakes)
+    return compare("bias.grad", db, truth.bias.grad, mistakes)
 
 
 def _sets_gradients(mod: ModuleType) -> Outcome:
     student, _, x, dy = _pair(mod, 3, 4, seed=6)
     _backward_for_grads(student, dy)
-    first = [np.array(p.grad, dtype=np.float64, copy=True)
-             for p in (student.weight, student.bias)]
+    first = [own_array(f"{p.name}.grad", p.grad) for p in (student.weight, student.bias)]
     student.forward(x.copy())
     _backward_for_grads(student, dy.copy())
     return accumulation_outcome([student.weight, student.bias], first)
 
 
 def _gradcheck(mod: ModuleType) -> Outcome:
+    student, truth, x, _ = _pair(mod, 3, 4, seed=7)
+    # The checker differentiates the student's forward: it must be right first.
+    y = own_array("forward's output", student.forward(x.copy()))
+    expected = truth.forward(x)
+    if y.shape != expected.shape or rel_error(y, expected) >= RTOL:
+        return Outcome(False, "forward no longer computes x @ W + b (it is given in the "
+                              "scaffold): the gradient checker differentiates your forward, "
+                              "so it must be right first")
     rng = seeded(7)
     model = layers.Sequential(mod.Linear(3, 4, rng=7), layers.Tanh(), mod.Linear(4, 2, rng=8))
     x, target = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))

@@ -9,7 +9,7 @@ import numpy as np
 from ... import layers, losses
 from ...gradcheck import check_gradients
 from ..spec import Check, Exercise, Outcome
-from ._tools import compare, seeded
+from ._tools import compare, own_array, seeded
 
 FORGOT_1_OVER_N = (
     "forgot the 1/N: the loss is a mean over the batch, so dscores = (softmax - onehot) / N"
@@ -38,7 +38,7 @@ WRONG_AXIS = ("softmax normalised over the wrong axis: each row (one sample's K 
 
 def _forward(mod: ModuleType) -> Outcome:
     scores, labels = _batch(10)
-    value = mod.SoftmaxNLL().forward(scores.copy(), labels.copy())
+    value = own_array("loss", mod.SoftmaxNLL().forward(scores.copy(), labels.copy()))
     truth = losses.SoftmaxNLL().forward(scores, labels)
     rows = np.arange(len(labels))
     p = _softmax(scores)[rows, labels]
@@ -57,7 +57,7 @@ def _stable(mod: ModuleType) -> Outcome:
     scores, labels = _batch(11)
     scores[: len(scores) // 2] += 1000.0  # exp(1000) overflows float64
     scores[len(scores) // 2 :] -= 1000.0
-    value = mod.SoftmaxNLL().forward(scores, labels)
+    value = own_array("loss", mod.SoftmaxNLL().forward(scores, labels))
     truth = losses.SoftmaxNLL().forward(scores, labels)
     if not np.isfinite(value):
         return Outcome(False, "overflow: exp of large scores is inf; subtract each row's max first")
@@ -68,7 +68,7 @@ def _backward(mod: ModuleType) -> Outcome:
     scores, labels = _batch(12)
     student = mod.SoftmaxNLL()
     student.forward(scores.copy(), labels.copy())
-    dz = student.backward()
+    dz = own_array("dscores", student.backward())
     truth = losses.SoftmaxNLL()
     truth.forward(scores, labels)
     expected = truth.backward()
@@ -95,7 +95,7 @@ class _StudentBackward:
         return self.truth.forward(scores, labels)
 
     def backward(self) -> np.ndarray:
-        return np.asarray(self.student.backward(), dtype=np.float64)
+        return own_array("dscores", self.student.backward())
 
 
 def _gradcheck(mod: ModuleType) -> Outcome:
