@@ -248,9 +248,7 @@ class BaseMLP(BaseEstimator):
         epochs = SklearnEpochs(
             self._record,
             n_train=n_train,
-            sample_weight=sw,
             held_out=held_out,
-            alpha=self.alpha,
             loss_scale=self._loss_scale(),
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
@@ -268,6 +266,7 @@ class BaseMLP(BaseEstimator):
             shuffle=self.shuffle,
             rng=SklearnShuffle(self._random_state),
             callbacks=[epochs, *(self.callbacks or [])],
+            l2=self.alpha,
         )
         # warm_start and partial_fit continue a training: the user's callbacks keep their
         # state; a plain fit is a new training and they start afresh (callbacks.starts_fresh)
