@@ -20,8 +20,9 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ..layers import Dropout, Sequential
 from ..losses.base import Loss
+from ..metrics import layers_of, no_trace
 from ..parameter import Parameter
-from .network import flat_layers, no_trace
+from .network import flat_layers
 
 
 def flatten(arrays: Sequence[np.ndarray]) -> np.ndarray:
@@ -193,7 +194,7 @@ def fit_lbfgs(
             print(f"Iteration {iteration}, loss = {objective.data_loss + objective.penalty:.8f}")
 
     # full-batch caches would stay in the layers (and in pickles): drop them after
-    with no_trace(model, *flat_layers(model), loss):
+    with no_trace(*layers_of(model), loss):
         result = scipy.optimize.minimize(
             objective,
             flatten([p.value for p in objective.params]),

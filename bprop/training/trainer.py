@@ -28,6 +28,7 @@ from .. import fused
 from ..init import as_rng
 from ..layers.base import Layer, layer_rngs
 from ..losses.base import Loss
+from ..metrics import CHUNK, evaluate, predict_raw
 from ..optim.base import Optimizer
 from ..optim.schedules import Schedule
 from ..validation import check_data, check_int
@@ -325,23 +326,54 @@ class Trainer:
             step.store(parameters=stepped)
         return total / weight_total if weight_total else math.nan
 
-    def predict_raw(self, X: Any, chunk: int = 4096) -> np.ndarray:
-        """The network's outputs in evaluation mode, computed in chunks."""
+    def predict_raw(self, X: Any, chunk: int = CHUNK) -> np.ndarray:
+        """The network's outputs in evaluation mode, computed in chunks (`metrics.predict_raw`).
+
+        Parameters
+        ----------
+        X : array-like, shape (N, D)
+            Checked and cast to the model's dtype (`check_data`).
+        chunk : int, default=4096
+            Rows per forward pass.
+
+        Returns
+        -------
+        ndarray, shape (N, K)
+            The last layer's output (scores or logits); the layers keep no
+            caches from it.
+
+        Raises
+        ------
+        ValueError
+            For invalid X (wrong shape, non-finite values) or ``chunk``.
+        """
         X = self.check_data(X, None, None)[0]
-        self.model.eval()
-        out = [self.model.forward(X[i : i + chunk]) for i in range(0, X.shape[0], chunk)]
-        return np.concatenate(out) if out else np.empty((0, 0), dtype=self.dtype)
+        return predict_raw(self.model, X, chunk)
 
     def evaluate(self, X: Any, y: Any, sample_weight: Any = None) -> dict[str, float]:
-        """``{"loss": ...}`` (the loss without regularisation), plus ``"accuracy"``
-        for classification losses."""
+        """The loss (without regularisation), and the accuracy for classification losses.
+
+        Parameters
+        ----------
+        X : array-like, shape (N, D)
+        y : array-like, shape (N,) or (N, K)
+            Targets as the loss takes them.
+        sample_weight : array-like, shape (N,), optional
+            Weights of the loss.
+
+        Returns
+        -------
+        dict of str to float
+            ``{"loss": ...}``, plus ``"accuracy"`` in [0, 1] for a
+            classification loss (`metrics.evaluate`).
+
+        Raises
+        ------
+        ValueError
+            For invalid data or weights.
+        """
         X, y, sample_weight = self.check_data(X, y, sample_weight)
-        pred = self.predict_raw(X)
-        result = {"loss": self.loss.forward(pred, y, sample_weight)}
-        acc = self.loss.accuracy(pred, y)
-        if acc is not None:
-            result["accuracy"] = acc
-        return result
+        return evaluate(self.model, self.loss, X, y, sample_weight)
 
     def check_data(
         self, X: Any, y: Any, sample_weight: Any, *, name: str = "X"
