@@ -28,6 +28,7 @@ import numpy as np
 from ..config.entries import build_model, check_model
 from ..config.fields import ConfigError
 from ..layers import Dropout, Layer, Linear, Sequential
+from ..metrics import layers_of
 from ..registry import lookup
 
 
@@ -256,10 +257,7 @@ def flat_layers(model: Sequential) -> list[Layer]:
     -------
     list of Layer
     """
-    out: list[Layer] = []
-    for layer in model.layers:
-        out.extend(flat_layers(layer) if isinstance(layer, Sequential) else [layer])
-    return out
+    return [layer for layer in layers_of(model) if not isinstance(layer, Sequential)]
 
 
 def linear_layers(model: Sequential) -> list[Linear]:
