@@ -4,13 +4,11 @@ The constructor only stores its arguments (each under its own name, with
 scikit-learn's defaults); callbacks never write the estimator's attributes;
 the Trainer gets its shuffling generator when it is built; names go through
 `bprop.registry`; the initial weights come from the RandomState alone; the
-data checks (sample weights) are the Trainer's own; every public function is
-documented.
+data checks (sample weights) are the Trainer's own (documentation:
+tests/test_docs.py); the scikit-learn rules need no per-batch hook; predictions
+go through `bprop.metrics.predict_raw`.
 """
 
-import importlib
-import inspect
-import pkgutil
 import warnings
 
 import numpy as np
@@ -158,39 +156,6 @@ def test_probabilities_come_from_class_probabilities(kind):
     if kind == "binary":
         assert proba.shape == (len(x), 2)
         assert_array_equal(clf.predict(x), clf.classes_[(proba[:, 1] > 0.5).astype(int)])
-
-
-def _public_functions():
-    for info in pkgutil.iter_modules(bprop.estimators.__path__):
-        module = importlib.import_module(f"bprop.estimators.{info.name}")
-        for name, obj in vars(module).items():
-            if name.startswith("_") or getattr(obj, "__module__", None) != module.__name__:
-                continue
-            if inspect.isfunction(obj):
-                yield f"{info.name}.{name}", obj
-            elif inspect.isclass(obj):
-                yield f"{info.name}.{name}", obj
-                for meth_name, meth in vars(obj).items():
-                    # classmethods and available_if (partial_fit) wrap the function
-                    meth = getattr(meth, "__func__", getattr(meth, "fn", meth))
-                    if not meth_name.startswith("_") and inspect.isfunction(meth):
-                        yield f"{info.name}.{name}.{meth_name}", meth
-
-
-@pytest.mark.parametrize("name, func", list(_public_functions()))
-def test_public_functions_have_numpydoc_sections(name, func):
-    doc = inspect.getdoc(func) or ""
-    if inspect.isclass(func):  # the constructor's arguments, or a dataclass's fields
-        if not issubclass(func, Exception) and list(inspect.signature(func).parameters):
-            assert "Parameters\n----------" in doc or "Attributes\n----------" in doc, name
-        return
-    sig = inspect.signature(func)
-    args = [p for p in sig.parameters if p not in ("self", "cls")]
-    if args:
-        assert "Parameters\n----------" in doc, name
-    returns = sig.return_annotation
-    if returns not in (None, "None", inspect.Signature.empty):
-        assert "Returns\n-------" in doc or "Yields\n------" in doc, name
 
 
 # -- training without per-batch hooks (the fused engine copies nothing around a step) --
