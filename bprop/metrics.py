@@ -1,15 +1,20 @@
 """Evaluating a network: its outputs in evaluation mode, the metrics from them, `Monitor`.
 
 `predict_raw` and `evaluate` are the one way bprop scores a model: the
-training loop's validation metrics, ``bprop eval``, ``bprop predict`` and the
-run summary all call them. `Monitor` tracks the best value of one logged
-metric, for early stopping and `ReduceOnPlateau`.
+Trainer's ``predict_raw`` / ``evaluate`` (and so its validation metrics),
+``bprop eval``, ``bprop predict``, the run summary and the estimators'
+predictions all call them. A prediction leaves no trace in the layers
+(`no_trace`): the activations a forward pass caches for backward would
+otherwise hold megabytes after predicting on a large X, and travel in
+pickles. `Monitor` tracks the best value of one logged metric, for early
+stopping and `ReduceOnPlateau`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -19,7 +24,55 @@ from .validation import check_nonnegative
 CHUNK = 4096  # rows per forward pass: bounds the activations' memory on large X
 
 
-def predict_raw(model: Any, X: Any, chunk: int = CHUNK) -> np.ndarray:
+@contextlib.contextmanager
+def no_trace(*objects: Any) -> Iterator[None]:
+    """Put back every attribute the objects (layers, a loss) set while inside the block.
+
+    A forward pass caches what backward needs (``self._x`` ...). Restoring
+    each object's attribute dict (a shallow copy: Parameters and buffers are
+    the same objects, updated in place) leaves no trace of the block but the
+    values changed in place.
+
+    Parameters
+    ----------
+    *objects : object
+        The layers (and loss) whose attributes to restore; `layers_of` lists
+        a model's.
+
+    Yields
+    ------
+    None
+    """
+    saved = [(obj, dict(vars(obj))) for obj in objects]
+    try:
+        yield
+    finally:
+        for obj, attrs in saved:
+            vars(obj).clear()
+            vars(obj).update(attrs)
+
+
+def layers_of(model: Any) -> list[Any]:
+    """``model`` and every layer inside it (the ``layers`` of a stack, recursively).
+
+    Parameters
+    ----------
+    model : Layer
+
+    Returns
+    -------
+    list of Layer
+        ``model`` first, then its sub-layers depth first.
+    """
+    found = [model]
+    for layer in getattr(model, "layers", []):
+        found.extend(layers_of(layer))
+    return found
+
+
+def predict_raw(
+    model: Any, X: Any, chunk: int = CHUNK, *, keep_caches: bool = False
+) -> np.ndarray:
     """The network's outputs in evaluation mode, ``chunk`` rows at a time.
 
     Parameters
@@ -29,20 +82,34 @@ def predict_raw(model: Any, X: Any, chunk: int = CHUNK) -> np.ndarray:
     X : ndarray or sparse matrix, shape (N, D)
         A dense array is cast to the dtype of the model's parameters first.
     chunk : int, default=4096
-        Rows per forward pass.
+        Rows per forward pass (bounds the memory of the activations).
+    keep_caches : bool, default=False
+        Keep what the last chunk's forward pass cached in the layers (for a
+        ``backward`` after it); by default the layers are left as they were.
 
     Returns
     -------
     ndarray, shape (N, K)
         The last layer's output (scores or logits, not probabilities); shape
         ``(0, 0)`` for empty X.
+
+    Raises
+    ------
+    ValueError
+        If ``chunk`` is not a positive integer.
     """
+    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+        raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
     model.eval()
     params = model.parameters()
     dtype = params[0].value.dtype if params else np.dtype(np.float64)
     if isinstance(X, np.ndarray):
         X = X.astype(dtype, copy=False)
-    out = [model.forward(X[i : i + chunk]) for i in range(0, X.shape[0], chunk)]
+    trace = contextlib.nullcontext() if keep_caches else no_trace(*layers_of(model))
+    with trace:
+        out = [model.forward(X[i : i + chunk]) for i in range(0, X.shape[0], chunk)]
+    if len(out) == 1 and not (isinstance(X, np.ndarray) and np.may_share_memory(out[0], X)):
+        return out[0]  # one chunk: the output is fresh, no copy needed
     return np.concatenate(out) if out else np.empty((0, 0), dtype=dtype)
 
 

@@ -4,13 +4,11 @@ The constructor only stores its arguments (each under its own name, with
 scikit-learn's defaults); callbacks never write the estimator's attributes;
 the Trainer gets its shuffling generator when it is built; names go through
 `bprop.registry`; the initial weights come from the RandomState alone; the
-data checks (sample weights) are the Trainer's own; every public function is
-documented.
+data checks (sample weights) are the Trainer's own (documentation:
+tests/test_docs.py); the scikit-learn rules need no per-batch hook; predictions
+go through `bprop.metrics.predict_raw`.
 """
 
-import importlib
-import inspect
-import pkgutil
 import warnings
 
 import numpy as np
@@ -21,13 +19,18 @@ from sklearn.datasets import load_iris, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
 
 import bprop.estimators
+import bprop.estimators.base
+import bprop.metrics
+import bprop.training.trainer
 from bprop import registry
 from bprop.estimators import MLPClassifier, MLPRegressor
 from bprop.estimators.network import build_network
-from bprop.estimators.stochastic import SklearnShuffle
+from bprop.estimators.stochastic import SklearnEpochs, SklearnShuffle
+from bprop.fused import FusedStep
 from bprop.layers import Linear, Sequential
 from bprop.layers.activations import class_probabilities
 from bprop.losses import SoftmaxNLL
+from bprop.metrics import layers_of, predict_raw
 from bprop.optim import SGD
 from bprop.training import Callback, Trainer
 
@@ -155,34 +158,119 @@ def test_probabilities_come_from_class_probabilities(kind):
         assert_array_equal(clf.predict(x), clf.classes_[(proba[:, 1] > 0.5).astype(int)])
 
 
-def _public_functions():
-    for info in pkgutil.iter_modules(bprop.estimators.__path__):
-        module = importlib.import_module(f"bprop.estimators.{info.name}")
-        for name, obj in vars(module).items():
-            if name.startswith("_") or getattr(obj, "__module__", None) != module.__name__:
-                continue
-            if inspect.isfunction(obj):
-                yield f"{info.name}.{name}", obj
-            elif inspect.isclass(obj):
-                yield f"{info.name}.{name}", obj
-                for meth_name, meth in vars(obj).items():
-                    # classmethods and available_if (partial_fit) wrap the function
-                    meth = getattr(meth, "__func__", getattr(meth, "fn", meth))
-                    if not meth_name.startswith("_") and inspect.isfunction(meth):
-                        yield f"{info.name}.{name}.{meth_name}", meth
+# -- training without per-batch hooks (the fused engine copies nothing around a step) --
 
 
-@pytest.mark.parametrize("name, func", list(_public_functions()))
-def test_public_functions_have_numpydoc_sections(name, func):
-    doc = inspect.getdoc(func) or ""
-    if inspect.isclass(func):  # the constructor's arguments, or a dataclass's fields
-        if not issubclass(func, Exception) and list(inspect.signature(func).parameters):
-            assert "Parameters\n----------" in doc or "Attributes\n----------" in doc, name
-        return
-    sig = inspect.signature(func)
-    args = [p for p in sig.parameters if p not in ("self", "cls")]
-    if args:
-        assert "Parameters\n----------" in doc, name
-    returns = sig.return_annotation
-    if returns not in (None, "None", inspect.Signature.empty):
-        assert "Returns\n-------" in doc or "Yields\n------" in doc, name
+def test_sklearn_epochs_overrides_no_per_batch_hook():
+    for hook in ("on_batch_begin", "on_batch_end"):
+        assert getattr(SklearnEpochs, hook) is getattr(Callback, hook), hook
+
+
+def test_estimator_trains_fused_without_copies_around_steps(monkeypatch):
+    stores, init = [], FusedStep.__init__
+    monkeypatch.setattr(FusedStep, "store", lambda self, *a, **k: stores.append(a or k))
+
+    def spy(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        stores.append("built")
+
+    monkeypatch.setattr(FusedStep, "__init__", spy)
+    # 150 samples in batches of 16: 10 steps per epoch, 3 epochs
+    MLPClassifier(hidden_layer_sizes=(6,), batch_size=16, max_iter=3, random_state=0).fit(X, Y)
+    assert stores[0] == "built"  # the fused engine ran
+    assert len(stores) == 1 + 3  # one store per epoch, none per step
+
+
+def _l2_trainer(engine, sw_seed=None, dtype=np.float64):
+    rng = np.random.default_rng(0)
+    net = Sequential(Linear(4, 7, rng=rng, dtype=dtype), registry.lookup("layer", "tanh")(),
+                     Linear(7, 3, rng=rng, dtype=dtype))
+    opt = SGD(net.parameters(), lr=0.1, momentum=0.9)
+    return Trainer(net, SoftmaxNLL(), opt, batch_size=32, rng=1, engine=engine, l2=0.3)
+
+
+class PenaltyByHand(Callback):
+    """The L2 term as the estimators computed it before: a per-batch hook on the Parameters."""
+
+    def __init__(self, sw):
+        self.sw, self.terms = sw, []
+
+    def on_batch_begin(self, trainer, batch, n):
+        w = n if self.sw is None else float(self.sw[trainer.batch_indices].sum())
+        decayed = [p for p in trainer.model.parameters() if p.decay]
+        self.terms.append(0.5 * 0.3 * sum(float(np.vdot(p.value, p.value)) for p in decayed) / w)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_trainer_l2_is_sklearns_per_batch_penalty_under_both_engines(weighted):
+    """``Trainer(l2=)``: decay l2/sum(w_batch) per step; batch_log holds each step's term."""
+    sw = np.random.default_rng(2).uniform(0.1, 2.0, len(X)) if weighted else None
+    fused, ref = _l2_trainer("fused"), _l2_trainer("reference")
+    by_hand = PenaltyByHand(sw)
+    ref.callbacks.append(by_hand)
+    for trainer in (fused, ref):
+        trainer.fit(X, Y, 3, sample_weight=sw)  # 150 rows: a ragged last batch of 22
+    assert fused.engine_used == "fused" and ref.engine_used == "reference"
+    for a, b in zip(fused.model.parameters(), ref.model.parameters(), strict=True):
+        assert_allclose(a.value, b.value, rtol=1e-12, atol=1e-14)
+    assert_allclose(fused.batch_log["l2"], ref.batch_log["l2"], rtol=1e-12)
+    assert_allclose(ref.batch_log["l2"], by_hand.terms[-5:], rtol=1e-14)
+    assert ref.batch_log["rows"] == [32, 32, 32, 32, 22]
+    weights = [32.0] * 4 + [22.0] if sw is None else ref.batch_log["weight"]
+    assert ref.optimizer.weight_decay == 0.3 / weights[-1]
+    log = ref.batch_log  # the logged loss is the objective, weighted by the batches' weights
+    objective = np.dot(np.add(log["loss"], log["l2"]), log["weight"]) / np.sum(log["weight"])
+    assert_allclose(ref.history.records[-1]["loss"], objective, rtol=1e-12)
+    assert min(log["l2"]) > 0
+
+
+def test_trainer_l2_refuses_negative():
+    with pytest.raises(ValueError, match="l2 must be"):
+        _l2_trainer("reference").__class__(*_parts(), l2=-1.0)
+
+
+def _parts():
+    net = Sequential(Linear(4, 3, rng=0))
+    return net, SoftmaxNLL(), SGD(net.parameters(), lr=0.1)
+
+
+# -- one chunked predict: the Trainer, the command line and the estimators --
+
+
+def test_predict_raw_leaves_no_caches_unless_asked():
+    net, _, _ = _parts()
+    before = {id(layer): dict(vars(layer)) for layer in layers_of(net)}
+    out = predict_raw(net, X, chunk=40)
+    assert out.shape == (150, 3)
+    for layer in layers_of(net):  # eval() set the mode; no cache was added
+        assert vars(layer).keys() - {"training"} == before[id(layer)].keys() - {"training"}
+    predict_raw(net, X[:10], keep_caches=True)
+    assert_array_equal(net.layers[0]._x, X[:10])  # backward could follow
+
+
+def test_predict_raw_rejects_a_bad_chunk():
+    with pytest.raises(ValueError, match="chunk must be a positive integer"):
+        predict_raw(_parts()[0], X, chunk=0)
+
+
+def test_trainer_and_estimator_predict_through_metrics(monkeypatch):
+    calls = []
+
+    def spy(model, X, chunk=4096, **kwargs):
+        calls.append(len(X))
+        return predict_raw(model, X, chunk, **kwargs)
+
+    trainer = Trainer(*_parts(), engine="reference")
+    monkeypatch.setattr(bprop.training.trainer, "predict_raw", spy)
+    monkeypatch.setattr(bprop.metrics, "predict_raw", spy)
+    out = trainer.predict_raw(X)
+    result = trainer.evaluate(X, Y)
+    assert calls == [150, 150]
+    assert result == bprop.metrics.evaluate(trainer.model, trainer.loss, X, Y)
+    assert_array_equal(out, predict_raw(trainer.model, X))
+    assert not hasattr(trainer.model.layers[0], "_x") or trainer.model.layers[0]._x is None
+    monkeypatch.setattr(bprop.estimators.base, "predict_raw", spy)
+    clf = MLPClassifier(hidden_layer_sizes=(5,), max_iter=2, random_state=0).fit(X, Y)
+    calls.clear()
+    clf.predict_proba(X[:7])
+    assert calls == [7]

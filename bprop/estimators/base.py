@@ -23,6 +23,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..layers import Linear
+from ..metrics import layers_of, no_trace, predict_raw
 from ..registry import lookup
 from ..training.trainer import DivergedError, Trainer
 from ..validation import check_sample_weight
@@ -38,7 +39,7 @@ from .constraints import (
     validate_params,
 )
 from .lbfgs import fit_lbfgs
-from .network import build_network, flat_layers, linear_layers, no_trace
+from .network import build_network, flat_layers, linear_layers
 from .stochastic import (
     HeldOut,
     Record,
@@ -48,9 +49,6 @@ from .stochastic import (
     make_optimizer,
     split_validation,
 )
-
-#: rows per forward pass when predicting (bounds the memory of the activations)
-PREDICT_CHUNK = 4096
 
 
 class BaseMLP(BaseEstimator):
@@ -248,9 +246,7 @@ class BaseMLP(BaseEstimator):
         epochs = SklearnEpochs(
             self._record,
             n_train=n_train,
-            sample_weight=sw,
             held_out=held_out,
-            alpha=self.alpha,
             loss_scale=self._loss_scale(),
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
@@ -268,6 +264,7 @@ class BaseMLP(BaseEstimator):
             shuffle=self.shuffle,
             rng=SklearnShuffle(self._random_state),
             callbacks=[epochs, *(self.callbacks or [])],
+            l2=self.alpha,
         )
         # warm_start and partial_fit continue a training: the user's callbacks keep their
         # state; a plain fit is a new training and they start afresh (callbacks.starts_fresh)
@@ -318,15 +315,12 @@ class BaseMLP(BaseEstimator):
     # --------------------------------------------------------------- prediction
 
     def _forward(self, X: np.ndarray) -> np.ndarray:
-        """The network's raw outputs (before the output activation), in eval mode."""
-        X = X.astype(self.model_.parameters()[0].dtype, copy=False)
-        with no_trace(self.model_, *flat_layers(self.model_)):
-            self.model_.eval()
-            chunks = [
-                self.model_.forward(X[i : i + PREDICT_CHUNK])
-                for i in range(0, X.shape[0], PREDICT_CHUNK)
-            ]
-        return np.concatenate(chunks) if len(chunks) != 1 else chunks[0]
+        """The network's raw outputs (before the output activation), in eval mode.
+
+        `bprop.metrics.predict_raw`, as the Trainer and the command line
+        predict: in chunks, leaving no caches in the layers.
+        """
+        return predict_raw(self.model_, X)
 
     def hidden_activations(self, X: Any) -> list[np.ndarray]:
         """What each hidden layer outputs for ``X``: a look inside the network.
@@ -351,8 +345,8 @@ class BaseMLP(BaseEstimator):
         x = self._check_X(X, reset=False).astype(self.coefs_[0].dtype, copy=False)
         layers = flat_layers(self.model_)
         found: list[np.ndarray] = []
-        with no_trace(self.model_, *layers):
-            self.model_.eval()
+        self.model_.eval()
+        with no_trace(*layers_of(self.model_)):
             seen_linear = False
             for layer in layers:
                 if isinstance(layer, Linear):

@@ -1,9 +1,11 @@
 """The 'lbfgs' solver: scipy's L-BFGS-B on the full batch, with bprop's backward as gradient.
 
 L-BFGS needs the loss and its gradient at any parameter vector. One call of
-`FullBatchObjective` writes the vector into the network's Parameters
-(`unflatten`), runs the forward pass and the loss, then the backward pass,
-and flattens every ``.grad`` (plus the L2 term) into one vector. This is the
+`FullBatchObjective` writes the vector into the network's Parameters, runs
+the forward pass and the loss, then the backward pass, and lays every
+regularized gradient (``Optimizer.regularized_grad``: ``.grad`` plus the L2
+term) end to end in one vector. The vector's layout is the fused engine's
+(`bprop.fused.packing.Layout`), in float64 for scipy. This is the
 one place the estimators do not go through `bprop.training.Trainer`: L-BFGS is
 not a loop over minibatches.
 """
@@ -18,40 +20,12 @@ import numpy as np
 import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 
+from ..fused.packing import Layout
 from ..layers import Dropout, Sequential
 from ..losses.base import Loss
-from ..parameter import Parameter
-from .network import flat_layers, no_trace
-
-
-def flatten(arrays: Sequence[np.ndarray]) -> np.ndarray:
-    """The arrays, raveled and joined into one float64 vector (scipy's dtype).
-
-    Parameters
-    ----------
-    arrays : sequence of ndarray
-
-    Returns
-    -------
-    theta : ndarray of shape (sum of the sizes,)
-    """
-    return np.concatenate([a.ravel() for a in arrays]).astype(np.float64, copy=False)
-
-
-def unflatten(theta: np.ndarray, params: Sequence[Parameter]) -> None:
-    """Write the vector ``theta`` back into the parameters' values, in order.
-
-    Parameters
-    ----------
-    theta : ndarray of shape (sum of the sizes,)
-        As `flatten` of the values returns it.
-    params : sequence of Parameter
-        Written in place (cast to each parameter's dtype).
-    """
-    start = 0
-    for p in params:
-        p.value[...] = theta[start : start + p.value.size].reshape(p.value.shape)
-        start += p.value.size
+from ..metrics import layers_of, no_trace
+from ..optim.base import Optimizer
+from .network import flat_layers
 
 
 class FullBatchObjective:
@@ -90,9 +64,27 @@ class FullBatchObjective:
         self.model, self.loss, self.X, self.target = model, loss, X, target
         self.sample_weight = sample_weight
         self.params = model.parameters()
+        self.layout = Layout(self.params)
         n = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-        self.decay = alpha / n
+        # the optimizers' own weight decay, never stepped: g + (alpha / n) * W where p.decay
+        self.l2 = Optimizer(self.params, lr=1.0, weight_decay=float(alpha) / n)
         self.data_loss = self.penalty = 0.0
+
+    def flat(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
+        """One array per parameter, laid end to end in one float64 vector (scipy's dtype).
+
+        Parameters
+        ----------
+        arrays : sequence of ndarray
+            Shaped like the parameters, in ``model.parameters()`` order.
+
+        Returns
+        -------
+        theta : ndarray of shape (n_params,)
+        """
+        theta = np.empty(self.layout.size, dtype=np.float64)
+        self.layout.load(theta, arrays)
+        return theta
 
     def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """The objective and its gradient at ``theta``; leaves the network at ``theta``.
@@ -107,19 +99,14 @@ class FullBatchObjective:
         value : float
         grad : ndarray of shape (n_params,), float64
         """
-        unflatten(theta, self.params)
+        self.layout.store(theta, [p.value for p in self.params])  # cast to each dtype
         y = self.model.forward(self.X)
         self.data_loss = self.loss.forward(y, self.target, self.sample_weight)
         self.model.backward(self.loss.backward(), input_grad=False)
-        self.penalty, grads = 0.0, []
-        for p in self.params:
-            if p.decay:
-                w = p.value.ravel()
-                self.penalty += 0.5 * self.decay * float(np.dot(w, w))
-                grads.append(p.grad + p.value.dtype.type(self.decay) * p.value)
-            else:
-                grads.append(p.grad)
-        return self.data_loss + self.penalty, flatten(grads)
+        decayed = [p.value.ravel() for p in self.params if p.decay]
+        self.penalty = sum(0.5 * self.l2.weight_decay * float(np.dot(w, w)) for w in decayed)
+        grads = [self.l2.regularized_grad(p) for p in self.params]
+        return self.data_loss + self.penalty, self.flat(grads)
 
 
 def fit_lbfgs(
@@ -193,10 +180,10 @@ def fit_lbfgs(
             print(f"Iteration {iteration}, loss = {objective.data_loss + objective.penalty:.8f}")
 
     # full-batch caches would stay in the layers (and in pickles): drop them after
-    with no_trace(model, *flat_layers(model), loss):
+    with no_trace(*layers_of(model), loss):
         result = scipy.optimize.minimize(
             objective,
-            flatten([p.value for p in objective.params]),
+            objective.flat([p.value for p in objective.params]),
             method="L-BFGS-B",
             jac=True,
             callback=report,

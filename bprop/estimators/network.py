@@ -20,8 +20,7 @@ fused into the loss for training and applied by ``predict_proba``/``predict``.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -29,6 +28,7 @@ import numpy as np
 from ..config.entries import build_model, check_model
 from ..config.fields import ConfigError
 from ..layers import Dropout, Layer, Linear, Sequential
+from ..metrics import layers_of
 from ..registry import lookup
 
 
@@ -257,10 +257,7 @@ def flat_layers(model: Sequential) -> list[Layer]:
     -------
     list of Layer
     """
-    out: list[Layer] = []
-    for layer in model.layers:
-        out.extend(flat_layers(layer) if isinstance(layer, Sequential) else [layer])
-    return out
+    return [layer for layer in layers_of(model) if not isinstance(layer, Sequential)]
 
 
 def linear_layers(model: Sequential) -> list[Linear]:
@@ -275,31 +272,3 @@ def linear_layers(model: Sequential) -> list[Linear]:
     list of Linear
     """
     return [layer for layer in flat_layers(model) if isinstance(layer, Linear)]
-
-
-@contextmanager
-def no_trace(*objects: Any) -> Iterator[None]:
-    """Put back every attribute the layers (or a loss) set while inside the block.
-
-    A forward pass caches its inputs for backward (``self._x`` ...). After a
-    prediction on a large X those caches would hold megabytes, and a pickled
-    estimator would carry them; restoring each object's attribute dict (a
-    shallow copy: Parameters are the same objects, updated in place) leaves
-    no trace of the block but the parameter values.
-
-    Parameters
-    ----------
-    *objects : object
-        The layers (and loss) whose attributes to restore.
-
-    Yields
-    ------
-    None
-    """
-    saved = [(obj, dict(vars(obj))) for obj in objects]
-    try:
-        yield
-    finally:
-        for obj, attrs in saved:
-            vars(obj).clear()
-            vars(obj).update(attrs)

@@ -8,15 +8,20 @@ Trainer, each from the few values it needs:
   optimizer, batch size and early-stopping split;
 - `SklearnShuffle`: the Trainer's generator, replaying scikit-learn's epoch
   shuffles, so the same ``random_state`` gives the same minibatches;
-- `SklearnEpochs`: a callback with scikit-learn's per-batch and per-epoch
-  rules. It records what happened (``loss_curve``, stopping, the best
+- the L2 term: scikit-learn adds ``alpha * W`` to the *summed* gradient
+  before dividing by the batch's weight, so the step's weight decay is
+  ``alpha / sum(w_batch)`` (``alpha / batch_size`` without weights), on the
+  weights only, and the batch's reported loss adds
+  ``0.5 * alpha * ||W||^2 / sum(w_batch)``: the Trainer's ``l2=alpha``;
+- `SklearnEpochs`: a callback with scikit-learn's per-epoch rules (it has
+  no per-batch hook: under the fused engine one would cost a parameter copy
+  per step). It records what happened (``loss_curve``, stopping, the best
   weights ...) in its own `Record`, which the estimator reads when training
   ends:
 
-  - the L2 term: scikit-learn adds ``alpha * W`` to the *summed* gradient
-    before dividing by the batch's weight, so the optimizer's weight decay is
-    ``alpha / sum(w_batch)`` (``alpha / batch_size`` without weights), on the
-    weights only; the reported loss adds ``0.5 * alpha * ||W||^2 / sum(w_batch)``;
+  - the epoch's loss as scikit-learn reports it, from the Trainer's
+    ``batch_log``: the batches' losses with their L2 terms, averaged by
+    sample count;
   - early stopping on a held-out validation *score* (accuracy or R^2), and
     the ``tol`` / ``n_iter_no_change`` stopping rule;
   - the learning-rate schedules 'invscaling' (``lr / (t + 1) ** power_t``
@@ -68,7 +73,7 @@ def make_optimizer(
     Returns
     -------
     Optimizer
-        An `SGD` or `Adam` without weight decay (`SklearnEpochs` sets it per batch).
+        An `SGD` or `Adam` without weight decay (the Trainer's ``l2`` sets it per batch).
     """
     if solver == "sgd":
         return SGD(params, lr=learning_rate_init, momentum=momentum, nesterov=nesterovs_momentum)
@@ -339,13 +344,14 @@ class HeldOut:
 
 
 class SklearnEpochs(Callback):
-    """scikit-learn's weight decay, loss, early stopping and schedules, as one callback.
+    """scikit-learn's reported loss, early stopping and schedules, as one callback.
 
     It runs first among the Trainer's callbacks: it replaces the epoch logs'
     ``loss`` by scikit-learn's (with the L2 term) and adds ``val_loss`` and
     ``val_score`` (with early stopping), for the user's callbacks that follow.
-    It changes only the Trainer's optimizer (weight decay, learning rate) and
-    its own `record`.
+    It changes only the Trainer's optimizer (learning rate) and its own
+    `record`. It overrides no per-batch hook, so the fused engine never
+    copies the parameters around a step for it.
 
     Parameters
     ----------
@@ -355,12 +361,8 @@ class SklearnEpochs(Callback):
         which the estimator reads when training ends.
     n_train : int
         Training samples per epoch (``t`` grows by it).
-    sample_weight : ndarray of shape (n_train_kept,) or None
-        The weights the Trainer trains on (for each batch's weight sum).
     held_out : HeldOut or None
         With early stopping: the validation part.
-    alpha : float
-        scikit-learn's L2 strength.
     loss_scale : float
         Factor from bprop's loss to the one scikit-learn reports.
     tol : float
@@ -381,9 +383,7 @@ class SklearnEpochs(Callback):
         record: Record,
         *,
         n_train: int,
-        sample_weight: np.ndarray | None,
         held_out: HeldOut | None,
-        alpha: float,
         loss_scale: float,
         tol: float,
         n_iter_no_change: float,
@@ -394,64 +394,11 @@ class SklearnEpochs(Callback):
         verbose: bool,
     ) -> None:
         self.record = replace(record.copy(), n_iter=0, stopped=False)
-        self.n_train, self.sample_weight, self.held_out = n_train, sample_weight, held_out
-        self.alpha, self.loss_scale = alpha, loss_scale
+        self.n_train, self.held_out, self.loss_scale = n_train, held_out, loss_scale
         self.tol, self.n_iter_no_change = tol, n_iter_no_change
         self.learning_rate, self.learning_rate_init = learning_rate, learning_rate_init
         self.power_t = power_t
         self.restore_best, self.verbose = restore_best, verbose
-
-    def on_train_begin(self, trainer: Trainer) -> None:
-        """Find the decayed parameters (the weights, not the biases).
-
-        Parameters
-        ----------
-        trainer : Trainer
-        """
-        self._decayed = [p for p in trainer.model.parameters() if p.decay]
-
-    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
-        """Start the epoch's loss sum.
-
-        Parameters
-        ----------
-        trainer : Trainer
-        epoch : int
-            0-based.
-        """
-        self._sum, self._rows = 0.0, 0
-
-    def on_batch_begin(self, trainer: Trainer, batch: int, n: int) -> None:
-        """Set this batch's weight decay and compute its L2 term (before the step).
-
-        Parameters
-        ----------
-        trainer : Trainer
-        batch : int
-            0-based index in the epoch.
-        n : int
-            Samples in the batch.
-        """
-        w_sum = n if self.sample_weight is None else float(
-            self.sample_weight[trainer.batch_indices].sum()
-        )
-        trainer.optimizer.weight_decay = self.alpha / w_sum
-        sq = sum(float(np.vdot(p.value, p.value)) for p in self._decayed) if self.alpha else 0.0
-        self._penalty = 0.5 * self.alpha * sq / w_sum
-        self._n = n
-
-    def on_batch_end(self, trainer: Trainer, batch: int, loss: float) -> None:
-        """Add the batch's loss, as scikit-learn reports it, to the epoch's sum.
-
-        Parameters
-        ----------
-        trainer : Trainer
-        batch : int
-        loss : float
-            bprop's loss on the batch (without the L2 term).
-        """
-        self._sum += (loss * self.loss_scale + self._penalty) * self._n
-        self._rows += self._n
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         """Record the epoch, validate, apply the schedule and the stopping rule.
@@ -467,7 +414,7 @@ class SklearnEpochs(Callback):
         r = self.record
         r.n_iter += 1
         r.t += self.n_train
-        r.loss = self._sum / self._rows
+        r.loss = self.sklearn_loss(trainer.batch_log)
         r.loss_curve.append(r.loss)
         logs["loss"] = r.loss
         if self.verbose:
@@ -479,6 +426,30 @@ class SklearnEpochs(Callback):
             set_lr(trainer.optimizer, self.learning_rate_init / (r.t + 1) ** self.power_t)
         if r.no_improvement_count > self.n_iter_no_change:
             self._stuck(trainer)
+
+    def sklearn_loss(self, batch_log: dict[str, list[float]]) -> float:
+        """The epoch's loss as scikit-learn reports it (``loss_``).
+
+        scikit-learn sums, over the batches, ``(batch loss + L2 term) * n_b``
+        and divides by the samples: batches count by their *size*, also with
+        sample weights (the Trainer's logged loss counts them by weight).
+
+        Parameters
+        ----------
+        batch_log : dict
+            The Trainer's ``batch_log`` of the epoch: ``rows``, ``loss``
+            (bprop's, without the L2 term) and ``l2`` per step.
+
+        Returns
+        -------
+        float
+            NaN when the epoch ran no step.
+        """
+        scale = self.loss_scale
+        steps = zip(batch_log["rows"], batch_log["loss"], batch_log["l2"], strict=True)
+        total = sum((loss * scale + penalty) * n for n, loss, penalty in steps)
+        rows = sum(batch_log["rows"])
+        return total / rows if rows else np.nan
 
     def diverged(self) -> None:
         """Record an epoch whose loss became NaN or inf; training cannot go on.

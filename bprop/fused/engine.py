@@ -237,6 +237,11 @@ class FusedStep:
             for name, arrays in self._state_lists().items():
                 self.layout.store(self.flat[name], self._in_layout_order(arrays))
 
+    def decayed_sq_norm(self) -> float:
+        """``sum(||p||^2)`` over the weight-decayed parameters: one dot over their prefix."""
+        decayed = self.values[: self.n_decay]
+        return float(np.dot(decayed, decayed))
+
     def _in_layout_order(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
         """Per-parameter state, listed in the optimizer's order, put in the layout's."""
         ordered: list[Any] = [None] * len(arrays)

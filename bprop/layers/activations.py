@@ -22,6 +22,16 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     ``exp(-x)`` overflows for x < -709 (float64), so negative entries use the
     equivalent form ``exp(x) / (1 + exp(x))``. Computing ``exp(-|x|)`` once
     serves both halves.
+
+    Parameters
+    ----------
+    x : ndarray
+        Any shape, float.
+
+    Returns
+    -------
+    ndarray
+        Same shape and dtype, in (0, 1).
     """
     z = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z)).astype(x.dtype, copy=False)
@@ -131,7 +141,18 @@ class Identity(Layer):
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
-    """Row-wise softmax, stable for any finite x: subtract the row max first."""
+    """Row-wise softmax, stable for any finite x: subtract the row max first.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, K)
+        Scores (logits).
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+        Each row non-negative, summing to 1.
+    """
     e = np.exp(x - x.max(axis=1, keepdims=True))
     e /= e.sum(axis=1, keepdims=True)
     return e

@@ -50,9 +50,44 @@ class Layer:
     training: bool = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """The layer's output, caching what `backward` needs.
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, D_in)
+            A batch of N inputs (Flatten also takes (N, ...)).
+
+        Returns
+        -------
+        y : ndarray, shape (N, D_out)
+            A fresh array (the caller may keep or modify it).
+
+        Raises
+        ------
+        ValueError
+            For an input the layer cannot take (not numeric, or a shape that
+            does not fit its weights), naming the layer.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement forward(x)")
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        """The input gradient for the most recent `forward`; sets each parameter's ``.grad``.
+
+        Parameters
+        ----------
+        dy : ndarray, shape (N, D_out)
+            dL/dy for the last forward's output.
+
+        Returns
+        -------
+        dx : ndarray, shape (N, D_in)
+            dL/dx.
+
+        Raises
+        ------
+        RuntimeError
+            If called before any `forward`.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement backward(dy)")
 
     def backward_params(self, dy: np.ndarray) -> None:
@@ -61,6 +96,11 @@ class Layer:
         The training loop calls this on the first layer, whose input gradient
         nobody uses. Layers that can skip work (Linear saves a third of its
         backward) override it.
+
+        Parameters
+        ----------
+        dy : ndarray, shape (N, D_out)
+            dL/dy for the last forward's output.
         """
         self.backward(dy)
 
@@ -68,6 +108,13 @@ class Layer:
         return self.forward(x)
 
     def parameters(self) -> list[Parameter]:
+        """The layer's trainable parameters.
+
+        Returns
+        -------
+        list of Parameter
+            In a fixed order (a stack: layer by layer); empty for a layer without weights.
+        """
         return [v for v in vars(self).values() if isinstance(v, Parameter)]
 
     def buffers(self) -> dict[str, np.ndarray]:
@@ -83,19 +130,55 @@ class Layer:
         return {}
 
     def train(self, mode: bool = True) -> Layer:
-        """Set training mode (``mode=True``) or evaluation mode; returns self."""
+        """Set training mode (``mode=True``) or evaluation mode.
+
+        Parameters
+        ----------
+        mode : bool, default=True
+            True: training (Dropout drops, BatchNorm uses batch statistics).
+
+        Returns
+        -------
+        Layer
+            self.
+        """
         self.training = mode
         return self
 
     def eval(self) -> Layer:
+        """Set evaluation mode: ``train(False)``.
+
+        Returns
+        -------
+        Layer
+            self.
+        """
         return self.train(False)
 
     def output_dim(self, input_dim: int) -> int:
-        """Number of output features for ``input_dim`` input features."""
+        """Number of output features for ``input_dim`` input features.
+
+        Parameters
+        ----------
+        input_dim : int
+            D_in.
+
+        Returns
+        -------
+        int
+            D_out (``input_dim`` for element-wise layers).
+        """
         return input_dim
 
     def get_config(self) -> dict[str, Any]:
-        """Constructor arguments (JSON-able) that rebuild this layer."""
+        """Constructor arguments (JSON-able) that rebuild this layer.
+
+        Returns
+        -------
+        dict
+            ``type(layer)(**layer.get_config())`` is an equal, freshly
+            initialised layer.
+        """
         return {}
 
     def __repr__(self) -> str:
@@ -120,6 +203,22 @@ def check_input(x: Any, layer: Layer) -> np.ndarray:
     forward pass); finiteness is checked once at the boundary: the Trainer's
     ``check_data``, the estimators' input validation and the command line's
     csv readers.
+
+    Parameters
+    ----------
+    x : array-like, shape (N, D)
+    layer : Layer
+        Named in the error messages.
+
+    Returns
+    -------
+    ndarray, shape (N, D)
+        ``x`` itself when it is a float array; integers and booleans as float64.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not numeric or not 2-D.
     """
     if not isinstance(x, np.ndarray):
         x = np.asarray(x)
@@ -143,6 +242,15 @@ def layer_rngs(layer: Layer) -> list[np.random.Generator]:
 
     Checkpoints save their states, and the gradient checker replays them so
     that Dropout draws the same mask on every forward.
+
+    Parameters
+    ----------
+    layer : Layer
+
+    Returns
+    -------
+    list of numpy Generator
+        The generators themselves (not copies), sub-layers first.
     """
     found = []
     for sub in getattr(layer, "layers", []):

@@ -23,6 +23,16 @@ class Sequential(Layer):
     When a layer fails (most often: shapes that do not fit), the error names
     the layer's index and repr.
 
+    Parameters
+    ----------
+    *layers : Layer
+        The layers in order (or one list or tuple of them).
+
+    Raises
+    ------
+    ValueError
+        If an item is not a bprop Layer.
+
     Examples
     --------
     >>> from bprop.layers import Linear, ReLU
@@ -103,13 +113,40 @@ class Sequential(Layer):
         return input_dim
 
     def append(self, layer: Layer) -> Sequential:
+        """Add ``layer`` at the end of the stack.
+
+        Parameters
+        ----------
+        layer : Layer
+
+        Returns
+        -------
+        Sequential
+            self.
+
+        Raises
+        ------
+        ValueError
+            If ``layer`` is not a bprop Layer.
+        """
         if not isinstance(layer, Layer):
             raise ValueError(f"Sequential.append expects a Layer, got {type(layer).__name__}")
         self.layers.append(layer)
         return self
 
     def summary(self, n_features: int) -> str:
-        """Keras-style table of layers, output shapes and parameters (`bprop.summary.summary`)."""
+        """Keras-style table of layers, output shapes and parameters (`bprop.summary.summary`).
+
+        Parameters
+        ----------
+        n_features : int
+            D_in of the first layer.
+
+        Returns
+        -------
+        str
+            The table, one line per layer and a total.
+        """
         from ..summary import summary  # a tool above the layers: imported when used
 
         return summary(self, n_features)
@@ -132,5 +169,15 @@ class Sequential(Layer):
 
 
 def layer_config(layer: Layer) -> dict[str, Any]:
-    """``{"type": ClassName, **constructor kwargs}`` for one layer."""
+    """``{"type": ClassName, **constructor kwargs}`` for one layer.
+
+    Parameters
+    ----------
+    layer : Layer
+
+    Returns
+    -------
+    dict
+        JSON-able; the registry's builder turns it back into a layer.
+    """
     return {"type": type(layer).__name__, **layer.get_config()}

@@ -27,23 +27,89 @@ class Loss:
     def forward(
         self, pred: np.ndarray, target: np.ndarray, sample_weight: np.ndarray | None = None
     ) -> float:
+        """The (weighted) mean loss over the batch, caching what `backward` needs.
+
+        Parameters
+        ----------
+        pred : ndarray, shape (N, K)
+            The network's raw outputs (scores, logits or values).
+        target : ndarray, shape (N,) or (N, K)
+            Class indices, or targets of pred's shape (a 1-D target is read
+            as (N, 1) by the regression losses).
+        sample_weight : ndarray, shape (N,), optional
+            Non-negative weights with a positive sum.
+
+        Returns
+        -------
+        float
+            L, the mean of the per-sample losses (in the units of the loss).
+
+        Raises
+        ------
+        ValueError
+            For a pred, target or weights of the wrong shape, dtype or range
+            (naming the loss).
+        """
         raise NotImplementedError
 
     def backward(self) -> np.ndarray:
+        """The gradient of the last `forward`'s loss with respect to its ``pred``.
+
+        Returns
+        -------
+        dpred : ndarray, shape (N, K)
+            dL/dpred, the 1/N (or 1/sum w) of the mean included.
+
+        Raises
+        ------
+        RuntimeError
+            If called before any `forward`.
+        """
         raise NotImplementedError
 
     def __call__(self, pred: np.ndarray, target: np.ndarray, sample_weight: Any = None) -> float:
         return self.forward(pred, target, sample_weight)
 
     def accuracy(self, pred: np.ndarray, target: np.ndarray) -> float | None:
-        """Fraction of correct predictions, or None for a regression loss."""
+        """Fraction of correct predictions, or None for a regression loss.
+
+        Parameters
+        ----------
+        pred : ndarray, shape (N, K)
+            Raw outputs.
+        target : ndarray, shape (N,) or (N, K)
+            As `forward` takes it.
+
+        Returns
+        -------
+        float in [0, 1], or None
+            Unweighted.
+        """
         return None
 
     def predict(self, pred: np.ndarray) -> np.ndarray:
-        """What the network's raw output predicts (labels, or values for regression)."""
+        """What the network's raw output predicts (labels, or values for regression).
+
+        Parameters
+        ----------
+        pred : ndarray, shape (N, K)
+            Raw outputs.
+
+        Returns
+        -------
+        ndarray, shape (N,) or (N, K)
+            Class indices, 0/1 labels, or values (the outputs themselves for
+            squared error; ``exp`` for Poisson).
+        """
         return pred
 
     def get_config(self) -> dict[str, Any]:
+        """Constructor arguments (JSON-able) that rebuild this loss.
+
+        Returns
+        -------
+        dict
+        """
         return {}
 
     def __repr__(self) -> str:
@@ -60,6 +126,24 @@ class Loss:
 
 
 def check_pred(pred: Any, loss: Loss) -> np.ndarray:
+    """A loss's ``pred``: a 2-D numeric array, cast to floats.
+
+    Parameters
+    ----------
+    pred : array-like, shape (N, K)
+    loss : Loss
+        Named in the error messages.
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+        Float; integers and booleans as float64.
+
+    Raises
+    ------
+    ValueError
+        If ``pred`` is not numeric or not 2-D.
+    """
     pred = np.asarray(pred)
     if pred.dtype.kind != "f":
         if pred.dtype.kind not in "iub":
@@ -73,7 +157,25 @@ def check_pred(pred: Any, loss: Loss) -> np.ndarray:
 
 
 def check_target_2d(target: Any, pred: np.ndarray, loss: Loss) -> np.ndarray:
-    """A float target of pred's shape; a 1-D target is read as ``(n, 1)``."""
+    """A float target of pred's shape; a 1-D target is read as ``(n, 1)``.
+
+    Parameters
+    ----------
+    target : array-like, shape (N,) or (N, K)
+    pred : ndarray, shape (N, K)
+    loss : Loss
+        Named in the error messages.
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+        In pred's dtype.
+
+    Raises
+    ------
+    ValueError
+        If ``target`` is not numeric or its shape does not match.
+    """
     target = np.asarray(target)
     if target.dtype.kind not in "fiub":
         raise ValueError(f"{type(loss).__name__}: target must be numeric, got dtype {target.dtype}")
@@ -88,7 +190,29 @@ def check_target_2d(target: Any, pred: np.ndarray, loss: Loss) -> np.ndarray:
 
 
 def check_weights(sample_weight: Any, n: int, dtype: np.dtype, loss: Loss) -> np.ndarray:
-    """Per-sample weights, normalised to sum to 1 (so the loss is a weighted mean)."""
+    """Per-sample weights, normalised to sum to 1 (so the loss is a weighted mean).
+
+    Parameters
+    ----------
+    sample_weight : array-like, shape (n,), or None
+        None: equal weights ``1 / n``.
+    n : int
+        Samples in the batch.
+    dtype : numpy dtype
+        Of the result (pred's).
+    loss : Loss
+        Named in the error messages.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        Non-negative, summing to 1.
+
+    Raises
+    ------
+    ValueError
+        For a wrong shape, a non-finite or negative weight, or a zero sum.
+    """
     if sample_weight is None:
         return np.full(n, 1.0 / n, dtype=dtype)
     w = np.asarray(sample_weight, dtype=dtype)

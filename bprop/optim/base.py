@@ -107,7 +107,18 @@ class Optimizer:
 
     def regularized_grad(self, p: Parameter) -> np.ndarray:
         """``g + weight_decay * W`` for decayed parameters: the gradient of
-        ``L + 0.5 * weight_decay * ||W||^2``. Biases (``decay=False``) are not decayed."""
+        ``L + 0.5 * weight_decay * ||W||^2``. Biases (``decay=False``) are not decayed.
+
+        Parameters
+        ----------
+        p : Parameter
+            Its ``.grad`` holds dL/dp.
+
+        Returns
+        -------
+        ndarray, shape of ``p.value``
+            A new array for a decayed parameter; ``p.grad`` itself otherwise.
+        """
         if self.weight_decay and p.decay:
             return p.grad + self.weight_decay * p.value
         return p.grad
@@ -129,6 +140,12 @@ class Optimizer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what `state_dict` returned, writing into the existing buffers.
+
+        Parameters
+        ----------
+        state : dict
+            As `state_dict` returned it (for an optimizer of the same kind
+            on parameters of the same shapes).
 
         Raises
         ------

@@ -58,7 +58,13 @@ class Schedule:
         self.base_lr = None
 
     def begin(self, optimizer: Optimizer) -> None:
-        """Training begins: take ``base_lr`` from ``optimizer`` (unless continuing one)."""
+        """Training begins: take ``base_lr`` from ``optimizer`` (unless continuing one).
+
+        Parameters
+        ----------
+        optimizer : Optimizer
+            Its ``lr`` becomes ``base_lr``.
+        """
         if self.base_lr is None:
             self.base_lr = optimizer.lr
 
@@ -84,23 +90,74 @@ class Schedule:
                 f"{done + 1}")
 
     def epoch_begin(self, optimizer: Optimizer, epoch: int) -> None:
-        """Set ``optimizer.lr`` for ``epoch`` (counting from 0)."""
+        """Set ``optimizer.lr`` for ``epoch`` (counting from 0).
+
+        Parameters
+        ----------
+        optimizer : Optimizer
+        epoch : int
+            0-based.
+        """
         optimizer.lr = self.lr(epoch)
 
     def epoch_end(self, optimizer: Optimizer, epoch: int, logs: dict[str, float]) -> None:
-        """An epoch ended with these logs (``loss``, ``val_loss``, ...); nothing by default."""
+        """An epoch ended with these logs (``loss``, ``val_loss``, ...); nothing by default.
+
+        Parameters
+        ----------
+        optimizer : Optimizer
+        epoch : int
+            0-based.
+        logs : dict of str to float
+            The epoch's logs.
+
+        Raises
+        ------
+        ValueError
+            From a schedule that monitors a key the logs do not hold.
+        """
 
     def lr(self, epoch: int) -> float:
-        """The learning rate of ``epoch`` (counting from 0)."""
+        """The learning rate of ``epoch`` (counting from 0).
+
+        Parameters
+        ----------
+        epoch : int
+            0-based.
+
+        Returns
+        -------
+        float
+            > 0 (>= ``min_lr`` where a schedule has one).
+        """
         raise NotImplementedError
 
     def state_dict(self) -> dict[str, Any]:
+        """The schedule's state, for checkpoints (`bprop.state.plain_state`).
+
+        Returns
+        -------
+        dict
+            Plain values (numbers, strings, lists), ``base_lr`` included.
+        """
         return plain_state(self)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what `state_dict` returned.
+
+        Parameters
+        ----------
+        state : dict
+        """
         load_plain_state(self, state)
 
     def get_config(self) -> dict[str, Any]:
+        """Constructor arguments (JSON-able) that rebuild this schedule.
+
+        Returns
+        -------
+        dict
+        """
         return {k: v for k, v in vars(self).items() if not k.startswith("_") and k != "base_lr"}
 
     def __repr__(self) -> str:
@@ -118,7 +175,18 @@ class Constant(Schedule):
 
 @register("schedule")
 class InverseScaling(Schedule):
-    """``lr = base_lr / (epoch + 1) ** power_t``."""
+    """``lr = base_lr / (epoch + 1) ** power_t``.
+
+    Parameters
+    ----------
+    power_t : float, default=0.5
+        > 0.
+
+    Raises
+    ------
+    ValueError
+        If ``power_t`` <= 0.
+    """
 
     #: what a config may set beyond the signature's types (read by bprop.config)
     config_fields = {"power_t": "> 0"}
@@ -132,7 +200,20 @@ class InverseScaling(Schedule):
 
 @register("schedule")
 class StepDecay(Schedule):
-    """``lr = base_lr * gamma ** (epoch // step_size)``."""
+    """``lr = base_lr * gamma ** (epoch // step_size)``.
+
+    Parameters
+    ----------
+    step_size : int, default=10
+        Epochs between decays, >= 1.
+    gamma : float, default=0.1
+        Factor per decay, > 0.
+
+    Raises
+    ------
+    ValueError
+        For a bad ``step_size`` or ``gamma``.
+    """
 
     #: what a config may set beyond the signature's types (read by bprop.config)
     config_fields = {"step_size": ">= 1", "gamma": "> 0"}
@@ -147,7 +228,22 @@ class StepDecay(Schedule):
 
 @register("schedule")
 class Cosine(Schedule):
-    """Cosine annealing from base_lr at epoch 0 to min_lr at epoch ``epochs``."""
+    """Cosine annealing from base_lr at epoch 0 to min_lr at epoch ``epochs``.
+
+    ``lr = min_lr + (base_lr - min_lr) * (1 + cos(pi * epoch / epochs)) / 2``.
+
+    Parameters
+    ----------
+    epochs : int
+        Length of the cycle, >= 1.
+    min_lr : float, default=0.0
+        The rate at the cycle's end, >= 0.
+
+    Raises
+    ------
+    ValueError
+        For a bad ``epochs`` or ``min_lr``.
+    """
 
     #: what a config may set beyond the signature's types (read by bprop.config)
     config_fields = {"epochs": ">= 1", "min_lr": ">= 0"}

@@ -282,7 +282,22 @@ class DivergenceGuard(Callback):
             self.reset()
 
     def on_batch_end(self, trainer: Trainer, batch: int, loss: float) -> None:
-        """Raise `DivergedError` if ``loss`` is non-finite or exploded."""
+        """Raise `DivergedError` if ``loss`` is non-finite or exploded.
+
+        Parameters
+        ----------
+        trainer : Trainer
+        batch : int
+            0-based index in the epoch.
+        loss : float
+            The batch's mean loss.
+
+        Raises
+        ------
+        DivergedError
+            If ``loss`` is NaN or inf, or more than ``factor`` times the
+            first epoch's mean loss (at least 1).
+        """
         if self._ref is None and math.isfinite(loss):
             self._ref = abs(loss)
         limit = self.factor * max(self._ref or 0.0, 1.0)
@@ -306,6 +321,11 @@ class ProgressBar(Callback):
     """A tqdm bar over epochs showing the loss, the validation metric and the ETA.
 
     Quiet (draws nothing) when stdout is not a terminal, unless ``force=True``.
+
+    Parameters
+    ----------
+    force : bool, default=False
+        Draw even when stdout is not a terminal.
     """
 
     def __init__(self, force: bool = False) -> None:
@@ -414,6 +434,10 @@ class ScheduleCallback(Callback):
 
     The Trainer wraps every schedule found among its callbacks in one of
     these; its checkpoint state is the schedule's own.
+
+    Parameters
+    ----------
+    schedule : Schedule
     """
 
     def __init__(self, schedule: Schedule) -> None:

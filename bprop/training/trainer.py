@@ -28,6 +28,7 @@ from .. import fused
 from ..init import as_rng
 from ..layers.base import Layer, layer_rngs
 from ..losses.base import Loss
+from ..metrics import CHUNK, evaluate, predict_raw
 from ..optim.base import Optimizer
 from ..optim.schedules import Schedule
 from ..validation import check_data, check_int
@@ -69,6 +70,11 @@ class ReferenceStep:
         self.model.backward_params(self.loss.backward())
         self.optimizer.step()
 
+    def decayed_sq_norm(self) -> float:
+        """``sum(||p||^2)`` over the weight-decayed parameters, as they are now."""
+        params = self.model.parameters()
+        return sum(float(np.vdot(p.value, p.value)) for p in params if p.decay)
+
     def load(self, state: bool = True) -> None:
         """Nothing to copy: the reference works on the Parameters themselves."""
 
@@ -105,7 +111,16 @@ class Trainer:
         between steps differs: with the fused engine the Parameters and the
         optimizer's state are copied back at every epoch's end, and the
         Parameters around every step when a callback overrides
-        ``on_batch_begin`` or ``on_batch_end``.
+        ``on_batch_begin`` or ``on_batch_end`` (the per-epoch `batch_log`
+        serves most needs without that cost).
+    l2 : float, default=0.0
+        scikit-learn's L2 penalty (its MLPs' ``alpha``), counted once per
+        batch against the batch's *summed* loss: each step minimizes
+        ``(sum_i w_i l_i + 0.5 * l2 * ||W||^2) / sum_i w_i`` over the
+        weight-decayed parameters W (``sum_i w_i`` is the batch size without
+        sample weights). It sets the optimizer's ``weight_decay`` to
+        ``l2 / sum_i w_i`` before each step, and the logged loss includes the
+        penalty. 0 leaves the optimizer's ``weight_decay`` alone.
 
     Raises
     ------
@@ -125,6 +140,13 @@ class Trainer:
         that need more than its size (per-batch sample-weight sums, ...).
     engine_used : {"reference", "fused"} or None
         Which step the last ``fit`` ran (None before the first).
+    batch_log : dict of str to list of float
+        The current (or last) epoch, one entry per step: ``"rows"`` (samples
+        in the batch), ``"weight"`` (their weight sum), ``"loss"`` (the
+        batch's mean loss, without the penalty) and ``"l2"`` (the penalty
+        ``0.5 * l2 * ||W||^2 / weight`` with W before the step; 0 without
+        ``l2``). Filled at no copying cost under either engine, for
+        callbacks that need per-batch numbers at the epoch's end.
     """
 
     def __init__(
@@ -139,6 +161,7 @@ class Trainer:
         callbacks: Sequence[Callback] = (),
         progress: bool = False,
         engine: str = "auto",
+        l2: float = 0.0,
     ) -> None:
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
@@ -167,6 +190,10 @@ class Trainer:
         self.batch_indices: np.ndarray | None = None
         self.engine = engine
         self.engine_used: str | None = None
+        self.l2 = float(l2)
+        if not (math.isfinite(self.l2) and self.l2 >= 0):
+            raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
+        self.batch_log: dict[str, list[float]] = {"rows": [], "weight": [], "loss": [], "l2": []}
         self._step: ReferenceStep | fused.FusedStep | None = None
         if engine == "fused":
             self._fused_reason(None)
@@ -260,6 +287,7 @@ class Trainer:
         n, bs = X.shape[0], self.batch_size
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
         total, weight_total = 0.0, 0.0
+        log = self.batch_log = {"rows": [], "weight": [], "loss": [], "l2": []}
         step.load()
         stepped = False  # whether the step's own buffers are newer than the Parameters
         try:
@@ -280,10 +308,16 @@ class Trainer:
                         f"(lr={self.optimizer.lr:g}), standardized inputs, or "
                         "gradient-checking a custom layer."
                     )
+                w = len(idx) if sw is None else float(sw.sum())
+                penalty = 0.0
+                if self.l2:  # before the step: the penalty of the weights that made the loss
+                    self.optimizer.weight_decay = self.l2 / w
+                    penalty = 0.5 * self.l2 * step.decayed_sq_norm() / w
                 step.backward()
                 stepped = True
-                w = len(idx) if sw is None else float(sw.sum())
-                total, weight_total = total + loss * w, weight_total + w
+                total, weight_total = total + (loss + penalty) * w, weight_total + w
+                for key, value in zip(log, (len(idx), w, loss, penalty), strict=True):
+                    log[key].append(value)
                 if per_batch:
                     step.store(state=False)
                     stepped = False
@@ -292,23 +326,54 @@ class Trainer:
             step.store(parameters=stepped)
         return total / weight_total if weight_total else math.nan
 
-    def predict_raw(self, X: Any, chunk: int = 4096) -> np.ndarray:
-        """The network's outputs in evaluation mode, computed in chunks."""
+    def predict_raw(self, X: Any, chunk: int = CHUNK) -> np.ndarray:
+        """The network's outputs in evaluation mode, computed in chunks (`metrics.predict_raw`).
+
+        Parameters
+        ----------
+        X : array-like, shape (N, D)
+            Checked and cast to the model's dtype (`check_data`).
+        chunk : int, default=4096
+            Rows per forward pass.
+
+        Returns
+        -------
+        ndarray, shape (N, K)
+            The last layer's output (scores or logits); the layers keep no
+            caches from it.
+
+        Raises
+        ------
+        ValueError
+            For invalid X (wrong shape, non-finite values) or ``chunk``.
+        """
         X = self.check_data(X, None, None)[0]
-        self.model.eval()
-        out = [self.model.forward(X[i : i + chunk]) for i in range(0, X.shape[0], chunk)]
-        return np.concatenate(out) if out else np.empty((0, 0), dtype=self.dtype)
+        return predict_raw(self.model, X, chunk)
 
     def evaluate(self, X: Any, y: Any, sample_weight: Any = None) -> dict[str, float]:
-        """``{"loss": ...}`` (the loss without regularisation), plus ``"accuracy"``
-        for classification losses."""
+        """The loss (without regularisation), and the accuracy for classification losses.
+
+        Parameters
+        ----------
+        X : array-like, shape (N, D)
+        y : array-like, shape (N,) or (N, K)
+            Targets as the loss takes them.
+        sample_weight : array-like, shape (N,), optional
+            Weights of the loss.
+
+        Returns
+        -------
+        dict of str to float
+            ``{"loss": ...}``, plus ``"accuracy"`` in [0, 1] for a
+            classification loss (`metrics.evaluate`).
+
+        Raises
+        ------
+        ValueError
+            For invalid data or weights.
+        """
         X, y, sample_weight = self.check_data(X, y, sample_weight)
-        pred = self.predict_raw(X)
-        result = {"loss": self.loss.forward(pred, y, sample_weight)}
-        acc = self.loss.accuracy(pred, y)
-        if acc is not None:
-            result["accuracy"] = acc
-        return result
+        return evaluate(self.model, self.loss, X, y, sample_weight)
 
     def check_data(
         self, X: Any, y: Any, sample_weight: Any, *, name: str = "X"
