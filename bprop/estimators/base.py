@@ -112,7 +112,8 @@ class BaseMLP(BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data (a sparse matrix is densified).
+            The input data. A sparse matrix is used as it is, never densified:
+            the first layer computes ``X @ W`` and ``X.T @ dy`` on its non-zeros.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Class labels (classification) or real numbers (regression).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -309,11 +310,11 @@ class BaseMLP(BaseEstimator):
         self.validation_loss_curve_ = record.validation_loss_curve
         self.best_validation_score_ = record.best_validation_score
 
-    def _check_X(self, X: Any, reset: bool) -> np.ndarray:
-        X = validate_data(
+    def _check_X(self, X: Any, reset: bool) -> Any:
+        # a sparse X stays sparse: the first Linear multiplies it as it is
+        return validate_data(
             self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=reset
         )
-        return X.toarray() if hasattr(X, "toarray") else X
 
     # --------------------------------------------------------------- prediction
 
