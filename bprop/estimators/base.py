@@ -201,7 +201,8 @@ class BaseMLP(BaseEstimator):
         self.n_layers_ = len(linear_layers(self.model_)) + 1
         self.n_iter_ = self.t_ = 0
         self._optimizer = None
-        self._record = Record.start(self.model_.parameters(), early_stopping=self.early_stopping)
+        self._record = Record.start(self.model_.parameters(), early_stopping=self.early_stopping,
+                                    keep_best=self._restores_best())
         if self.solver != "lbfgs":
             self._publish(self._record)
 
@@ -243,9 +244,9 @@ class BaseMLP(BaseEstimator):
                 beta_2=self.beta_2,
                 epsilon=self.epsilon,
             )
-        # None is scikit-learn's rule: the best weights come back with early stopping
-        rule = self.restore_best_weights
-        restore = self.early_stopping if rule is None else bool(rule)
+        restore = self._restores_best()
+        if restore and not self._record.best_params:  # restoring was off when the fit began
+            self._record.best_params = [p.value.copy() for p in self.model_.parameters()]
         epochs = SklearnEpochs(
             self._record,
             n_train=n_train,
@@ -298,6 +299,11 @@ class BaseMLP(BaseEstimator):
         if restore:
             for p, best in zip(self.model_.parameters(), self._record.best_params, strict=True):
                 p.value[...] = best
+
+    def _restores_best(self) -> bool:
+        # None is scikit-learn's rule: the best weights come back with early stopping
+        rule = self.restore_best_weights
+        return bool(self.early_stopping if rule is None else rule)
 
     def _publish(self, record: Record) -> None:
         """scikit-learn's fitted attributes, from the record of the epochs."""
