@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
                              check=True, capture_output=True, text=True).stdout
         results[name] = json.loads(out.strip().splitlines()[-1])
     sk, bp = results["scikit-learn"], results["bprop"]
-    ratios = {"fit_s": bp["fit_s"] / sk["fit_s"], "peak_rss_mb": bp["peak_rss_mb"] / sk["peak_rss_mb"],
+    ratios = {"fit_s": bp["fit_s"] / sk["fit_s"],
+              "peak_rss_mb": bp["peak_rss_mb"] / sk["peak_rss_mb"],
               "score": bp["score"] - sk["score"]}
     print(f"{args.rows} x {args.cols} CSR, density {args.density}, {args.classes} classes, "
           f"{args.threads} BLAS thread(s)")
