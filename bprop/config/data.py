@@ -30,8 +30,8 @@ from .fields import ConfigError, Field, check_mapping, join_path, short
 
 __all__ = ["Dataset", "MappedRows", "Preprocessor", "RawData", "check_config", "load", "split"]
 
-#: bytes of a memory-mapped file read between two releases of its pages (`release_pages`)
-RELEASE_BYTES = 16 << 20
+#: bytes of a memory-mapped file read at a time when computing statistics (`release_pages`)
+RELEASE_BYTES = 4 << 20
 
 COMMON = {
     "name": Field(str, "digits"),
@@ -342,9 +342,9 @@ class MappedRows:
     The Trainer gathers each minibatch with ``rows[idx]`` and predicts on
     slices ``rows[i:j]``: only those rows are read from the file, then
     standardized with the training statistics (`Preprocessor.transform`,
-    the same arithmetic as for data in memory) and cast to ``dtype``. The pages
-    read are let go every `RELEASE_BYTES` (`release_pages`), so the process
-    stays small however large the file. ``np.asarray`` on it is refused:
+    the same arithmetic as for data in memory) and cast to ``dtype``. Only the
+    rows asked for are read (`_read`), so the process stays small however
+    large the file. ``np.asarray`` on it is refused:
     nothing reads the whole file by accident.
 
     Parameters
@@ -362,9 +362,6 @@ class MappedRows:
                  dtype: Any = np.float64) -> None:
         self.X, self.rows, self.prep, self.dtype = X, np.asarray(rows), prep, np.dtype(dtype)
         self.shape = (len(self.rows), X.shape[1])
-        # pages a gather touches: a row spans its bytes plus at most one page more
-        self._row_cost = X[:1].nbytes + mmap.PAGESIZE
-        self._unreleased = 0
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -377,16 +374,34 @@ class MappedRows:
         ndarray of ``dtype``, shape (len(idx), D)
         """
         rows = np.atleast_1d(self.rows[idx])
-        x = self.prep.transform(self.X[rows]).astype(self.dtype, copy=False)
-        self._unreleased += len(rows) * self._row_cost
-        if self._unreleased > RELEASE_BYTES:
-            release_pages(self.X)
-            self._unreleased = 0
+        x = self.prep.transform(self._read(rows)).astype(self.dtype, copy=False)
         if not np.isfinite(x).all():
             raise ConfigError("train.dtype", f"some features do not fit in {self.dtype} (they "
                                              "overflow to inf); use train.dtype: float64 or "
                                              "data.standardize: true")
         return x
+
+    def _read(self, rows: np.ndarray) -> np.ndarray:
+        """Rows of the file, read at their offsets in the map (each row is contiguous there).
+
+        Rows scattered over the file are read with plain reads rather than through
+        the map: a page fault maps a whole folio of the file's cache (measured on
+        Linux 6.18: 16 random rows of a 200 MB file mapped 38 MB, 256 rows all of
+        it), while a read copies only the row's bytes. A map that is not in C order
+        is gathered through the map, its pages let go after each batch.
+        """
+        X = self.X
+        if not (X.flags.c_contiguous and getattr(X, "filename", None)):
+            x = X[rows]
+            release_pages(X)
+            return x
+        out = np.empty((len(rows), X.shape[1]), dtype=X.dtype)
+        row_bytes, buf = out[:1].nbytes, memoryview(out).cast("B")
+        with open(X.filename, "rb", buffering=0) as f:
+            for k, i in enumerate(rows.tolist()):
+                f.seek(X.offset + i * row_bytes)
+                f.readinto(buf[k * row_bytes : (k + 1) * row_bytes])
+        return out
 
     def astype(self, dtype: Any, copy: bool = True) -> MappedRows:
         """The same rows, read as ``dtype`` (nothing is read now).

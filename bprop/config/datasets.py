@@ -458,10 +458,15 @@ def _read_npz(p: dict[str, Any], seed: int) -> Loaded:
 def _read_npy(path: str, key: str, *, mmap: bool = False) -> np.ndarray:
     """One array from a ``.npy`` file (memory-mapped, read only, with ``mmap``)."""
     try:
-        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+        a = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (OSError, ValueError) as err:
         raise ConfigError(key, f"cannot read {path!r} as .npy (np.save writes one): "
                                f"{err}") from None
+    if not isinstance(a, np.ndarray):  # an .npz archive of several arrays
+        a.close()
+        raise ConfigError(key, f"{path!r} is an .npz archive; this key takes one .npy file "
+                               "(np.save writes one)")
+    return a
 
 
 def _targets(p: dict[str, Any], n: int) -> np.ndarray:
@@ -494,7 +499,7 @@ def _read_sparse(p: dict[str, Any], seed: int) -> Loaded:
     path = p["path"]
     try:
         X = scipy.sparse.load_npz(path)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as err:
         raise ConfigError("data.path", f"cannot read {path!r} as a sparse matrix "
                                        f"(scipy.sparse.save_npz writes one): {err}") from None
     if X.ndim != 2 or X.dtype.kind not in "fiub":
