@@ -84,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.contender:  # the child: one fit, its numbers as JSON on stdout
         print(json.dumps(contend(args.contender, args)))
         return 0
-    passed = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--json"]
+    passed = [f"--{k}={getattr(args, k)}" for k in ("rows", "cols", "density", "classes",
+                                                     "threads")]
     results = {}
     for name in CONTENDERS:
         out = subprocess.run([sys.executable, __file__, *passed, "--contender", name],
