@@ -31,7 +31,7 @@ from .fields import ConfigError, Field, check_mapping, join_path, short
 __all__ = ["Dataset", "MappedRows", "Preprocessor", "RawData", "check_config", "load", "split"]
 
 #: bytes of a memory-mapped file read at a time when computing statistics (`release_pages`)
-RELEASE_BYTES = 4 << 20
+RELEASE_BYTES = 1 << 20
 
 COMMON = {
     "name": Field(str, "digits"),
@@ -374,7 +374,11 @@ class MappedRows:
         ndarray of ``dtype``, shape (len(idx), D)
         """
         rows = np.atleast_1d(self.rows[idx])
-        x = self.prep.transform(self._read(rows)).astype(self.dtype, copy=False)
+        x = np.empty((len(rows), self.shape[1]), dtype=self.dtype)
+        # a few MB at a time: standardizing makes float64 temporaries of what it reads
+        step = max(1, RELEASE_BYTES // max(1, self.X[:1].nbytes))
+        for i in range(0, len(rows), step):
+            x[i : i + step] = self.prep.transform(self._read(rows[i : i + step]))
         if not np.isfinite(x).all():
             raise ConfigError("train.dtype", f"some features do not fit in {self.dtype} (they "
                                              "overflow to inf); use train.dtype: float64 or "
