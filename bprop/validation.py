@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+from scipy.sparse import issparse
 
 
 def is_number(x: Any) -> bool:
@@ -104,22 +105,69 @@ def check_sample_weight(sample_weight: Any, n_samples: int, dtype: Any) -> np.nd
     return w
 
 
+@runtime_checkable
+class RowSource(Protocol):
+    """Training data that is not held in memory: rows are read when a batch needs them.
+
+    `bprop.config.data.MappedRows` (a memory-mapped ``.npy`` file, standardized
+    row by row) is one. The Trainer gathers minibatches with ``X[idx]`` and
+    predicts in slices ``X[i:j]``; both return dense float arrays of ``dtype``.
+    The source checks its values (finite) once, when it is built.
+    """
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    def __getitem__(self, rows: Any) -> np.ndarray: ...
+
+    def astype(self, dtype: Any, copy: bool = True) -> RowSource: ...
+
+
 def check_data(
     X: Any, y: Any, sample_weight: Any, dtype: np.dtype, *, name: str = "X"
-) -> tuple[np.ndarray, Any, Any]:
+) -> tuple[Any, Any, Any]:
     """Validate training data at the boundary: X 2-D (or N-D), numeric and finite (cast to
-    ``dtype`` once, no copy when it already is), targets and weights matching."""
-    X = np.asarray(X)
-    if X.dtype.kind not in "fiub":
-        raise ValueError(f"{name} must be numeric, got dtype {X.dtype}")
-    if X.ndim < 2:  # N-D samples (images) are for a model that starts with Flatten
-        raise ValueError(f"{name} must be 2-D (samples, features), or (samples, ...) for a "
-                         f"model that starts with Flatten; got shape {X.shape}")
+    ``dtype`` once, no copy when it already is), targets and weights matching.
+
+    Parameters
+    ----------
+    X : array-like, scipy.sparse matrix or RowSource, shape (n_samples, ...)
+        A sparse X stays sparse: it comes back as CSR (a CSC matrix is
+        converted once, so that minibatches are row slices), never densified.
+        A `RowSource` is taken as it is (its rows are checked as it reads them).
+    y : array-like, shape (n_samples,) or (n_samples, k), or None
+    sample_weight : array-like, shape (n_samples,), float, or None
+    dtype : float32 or float64
+    name : str
+        What X is called in messages.
+
+    Returns
+    -------
+    X, y, sample_weight
+        X as an ndarray, a CSR matrix or the RowSource, in ``dtype``.
+
+    Raises
+    ------
+    ValueError
+        For non-numeric, empty, non-finite or mismatched data.
+    """
+    if issparse(X):
+        X = _check_sparse(X, dtype, name)
+    elif isinstance(X, RowSource) and not isinstance(X, np.ndarray):
+        X = X.astype(dtype, copy=False)
+    else:
+        X = np.asarray(X)
+        if X.dtype.kind not in "fiub":
+            raise ValueError(f"{name} must be numeric, got dtype {X.dtype}")
+        if X.ndim < 2:  # N-D samples (images) are for a model that starts with Flatten
+            raise ValueError(f"{name} must be 2-D (samples, features), or (samples, ...) for a "
+                             f"model that starts with Flatten; got shape {X.shape}")
+        X = X.astype(dtype, copy=False)
+        if X.shape[0] and not all_finite(X):
+            raise ValueError(f"{name} contains NaN or infinity; clean or impute it before "
+                             "training")
     if X.shape[0] == 0:
         raise ValueError(f"{name} has 0 samples; at least 1 is required")
-    X = X.astype(dtype, copy=False)
-    if not all_finite(X):
-        raise ValueError(f"{name} contains NaN or infinity; clean or impute it before training")
     if y is not None:
         y = np.asarray(y)
         if y.ndim == 0:
@@ -134,3 +182,16 @@ def check_data(
     if sample_weight is not None:
         sample_weight = check_sample_weight(sample_weight, X.shape[0], dtype)
     return X, y, sample_weight
+
+
+def _check_sparse(X: Any, dtype: np.dtype, name: str) -> Any:
+    """A scipy.sparse X as CSR of ``dtype``: copies only the non-zeros, and only if needed."""
+    if X.dtype.kind not in "fiub":
+        raise ValueError(f"{name} must be numeric, got dtype {X.dtype}")
+    if X.format not in ("csr", "csc"):
+        raise ValueError(f"{name} is a sparse {X.format.upper()} matrix; pass CSR or CSC "
+                         "(X.tocsr())")
+    X = X.tocsr().astype(dtype, copy=False)  # minibatches are rows: CSR gathers them cheaply
+    if not all_finite(X.data):
+        raise ValueError(f"{name} contains NaN or infinity; clean or impute it before training")
+    return X

@@ -163,3 +163,187 @@ def test_split_errors_are_config_errors():
 def test_unknown_set_lists_the_allowed_ones():
     with pytest.raises(ConfigError, match="did you mean 'moons'.*allowed: digits"):
         data.check_config({"name": "moon"})
+
+
+# ------------------------------------------------- sparse files: kept sparse, scaled only
+
+
+def sparse_files(tmp_path, n=200, d=60, seed=0):
+    import scipy.sparse as sp
+    from sklearn.datasets import dump_svmlight_file
+
+    X = sp.random(n, d, density=0.1, format="csr", random_state=seed) * 10
+    y = np.random.default_rng(seed).integers(0, 2, n)
+    sp.save_npz(tmp_path / "X.npz", X)
+    np.save(tmp_path / "y.npy", y)
+    dump_svmlight_file(X, y, str(tmp_path / "d.svm"))
+    return X, y
+
+
+@pytest.mark.parametrize("cfg", [
+    {"name": "sparse", "path": "X.npz", "y": "y.npy"},
+    {"name": "svmlight", "path": "d.svm", "n_features": 60},
+])
+def test_sparse_files_stay_sparse_and_are_scaled_without_centering(tmp_path, cfg):
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = sparse_files(tmp_path)
+    cfg = {**cfg, **{k: str(tmp_path / cfg[k]) for k in ("path", "y") if k in cfg}}
+    raw = data.load(data.check_config(cfg), seed=0)
+    assert raw.X.format == "csr" and raw.X.shape == (200, 60)
+    ds = prepared(**cfg)
+    for part in (ds.X_train, ds.X_val, ds.X_test):
+        assert part.format == "csr"
+    assert not ds.prep.x_mean.any()  # centering would fill in every zero
+    rows = data.split(raw, {**data.check_config(cfg), "standardize": False},
+                      task="classification", seed=0).X_train
+    expected = StandardScaler(with_mean=False).fit(rows)
+    np.testing.assert_allclose(ds.prep.x_scale, expected.scale_, rtol=1e-10)
+    np.testing.assert_allclose(ds.X_train.toarray(), expected.transform(rows).toarray(),
+                               rtol=1e-10)
+    assert ds.X_train.nnz == rows.nnz
+
+
+def test_sparse_file_errors(tmp_path):
+    sparse_files(tmp_path)
+    np.save(tmp_path / "short.npy", np.zeros(5))
+    with pytest.raises(ConfigError, match="data.y: .*one target per sample \\(200\\)"):
+        prepared(name="sparse", path=str(tmp_path / "X.npz"), y=str(tmp_path / "short.npy"))
+    with pytest.raises(ConfigError, match="data.path: .*scipy.sparse.save_npz"):
+        prepared(name="sparse", path=str(tmp_path / "y.npy"), y=str(tmp_path / "y.npy"))
+    (tmp_path / "bad.svm").write_text("1 1:x\n")
+    with pytest.raises(ConfigError, match="data.path: cannot read .* as svmlight"):
+        prepared(name="svmlight", path=str(tmp_path / "bad.svm"))
+
+
+def test_sparse_file_with_a_nan_names_its_row_and_feature(tmp_path):
+    import scipy.sparse as sp
+
+    X = sp.csr_matrix(np.eye(6))
+    X.data[4] = np.nan
+    sp.save_npz(tmp_path / "X.npz", X)
+    np.save(tmp_path / "y.npy", np.arange(6) % 2)
+    with pytest.raises(ConfigError, match="row 5, feature 'x4' is nan"):
+        prepared(name="sparse", path=str(tmp_path / "X.npz"), y=str(tmp_path / "y.npy"))
+
+
+def test_cli_trains_and_evaluates_on_a_sparse_file_without_densifying(tmp_path, monkeypatch):
+    import json
+
+    import scipy.sparse as sp
+
+    from bprop.cli.app import main
+
+    sparse_files(tmp_path)
+    (tmp_path / "c.yaml").write_text(
+        "data: {name: sparse, path: X.npz, y: y.npy}\n"
+        "model: [{type: Linear, out: 8}, ReLU, {type: Linear, out: 2}]\n"
+        "train: {epochs: 2, batch_size: 16}\n")
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("a sparse matrix was densified")
+
+    for cls in (sp.csr_matrix, sp.csc_matrix, sp.coo_matrix):
+        monkeypatch.setattr(cls, "toarray", refuse)
+    run = tmp_path / "run"
+    assert main(["train", str(tmp_path / "c.yaml"), "--out", str(run), "--quiet"]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert 0 <= summary["test_accuracy"] <= 1 and np.isfinite(summary["test_loss"])
+
+
+# ------------------------------------ .npy files larger than memory: memory-mapped, read per batch
+
+
+def npy_files(tmp_path, n=300, d=7, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * [1, 10, 100, 1e3, 1e6, 1e-4, 1] + [0, 5, -3, 1e6, 1e7, 1, 0]
+    X[:, 6] = 2.5  # a constant column
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 5)
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    return X, y
+
+
+def test_npy_files_are_memory_mapped_and_give_the_npz_dataset(tmp_path, monkeypatch):
+    npy_files(tmp_path)
+    monkeypatch.setattr(data, "RELEASE_BYTES", 200)  # many chunks: the statistics are merged
+    cfg = {"x": str(tmp_path / "X.npy"), "y": str(tmp_path / "y.npy")}
+    raw = data.load(data.check_config({"name": "npy", **cfg}), seed=0)
+    assert isinstance(raw.X, np.memmap) and not raw.X.flags.writeable
+    mapped = prepared(name="npy", **cfg)
+    inmemory = prepared(name="npz", path=str(tmp_path / "d.npz"))
+    np.testing.assert_allclose(mapped.prep.x_mean, inmemory.prep.x_mean, rtol=1e-12)
+    np.testing.assert_allclose(mapped.prep.x_scale, inmemory.prep.x_scale, rtol=1e-12)
+    assert mapped.prep.x_scale[6] == 1.0
+    for part in ("train", "val", "test"):
+        rows = getattr(mapped, f"X_{part}")
+        assert isinstance(rows, data.MappedRows)
+        # equal up to rounding: column 5 (spread 1e-4 around 1) loses 12 digits either way
+        np.testing.assert_allclose(rows[np.arange(len(rows))], getattr(inmemory, f"X_{part}"),
+                                   rtol=1e-9, atol=1e-10)
+        np.testing.assert_array_equal(getattr(mapped, f"y_{part}"),
+                                      getattr(inmemory, f"y_{part}"))
+    rows = mapped.astype(np.float32).X_train
+    assert rows[3:7].dtype == np.float32 and rows[3:7].shape == (4, 7)
+    with pytest.raises(TypeError, match="would read the whole file"):
+        np.asarray(rows)
+
+
+def test_npy_file_errors(tmp_path):
+    X, _ = npy_files(tmp_path)
+    X[250, 2] = np.inf
+    np.save(tmp_path / "bad.npy", X)
+    np.save(tmp_path / "flat.npy", np.zeros(10))
+    y = str(tmp_path / "y.npy")
+    with pytest.raises(ConfigError, match="row 251, feature 'x2' is inf"):
+        prepared(name="npy", x=str(tmp_path / "bad.npy"), y=y)
+    with pytest.raises(ConfigError, match="data.x: .*must hold a 2-D numeric array"):
+        prepared(name="npy", x=str(tmp_path / "flat.npy"), y=y)
+    with pytest.raises(ConfigError, match="data.y: .*one target per sample \\(300\\)"):
+        prepared(name="npy", x=str(tmp_path / "X.npy"), y=str(tmp_path / "flat.npy"))
+    with pytest.raises(ConfigError, match="data.x: .* is an .npz archive"):
+        prepared(name="npy", x=str(tmp_path / "d.npz"), y=y)
+    (tmp_path / "text.npy").write_text("1,2\n")
+    with pytest.raises(ConfigError, match="data.x: cannot read .* as .npy"):
+        prepared(name="npy", x=str(tmp_path / "text.npy"), y=y)
+
+
+def test_cli_trains_on_an_npy_file_several_times_larger_than_its_memory_growth(tmp_path):
+    """200 MB of float32 features, one epoch: the process grows by a fraction of the file
+    (about 40 MB, bounded by the chunks it reads, whatever the file's size)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    n, d = 200_000, 250
+    path = tmp_path / "X.npy"
+    rng = np.random.default_rng(0)
+    with open(path, "wb") as f:  # written in chunks: this process stays small too
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": "<f4", "fortran_order": False, "shape": (n, d)})
+        for _ in range(0, n, 20_000):
+            f.write(rng.normal(size=(20_000, d)).astype("<f4").tobytes())
+    np.save(tmp_path / "y.npy", rng.integers(0, 2, n))
+    (tmp_path / "c.yaml").write_text(
+        "data: {name: npy, x: X.npy, y: y.npy}\n"
+        "model: [{type: Linear, out: 16}, ReLU, {type: Linear, out: 2}]\n"
+        "train: {epochs: 1, batch_size: 256}\n")
+    script = (
+        "import resource, sys\n"
+        "import matplotlib.pyplot, sklearn.model_selection, bprop.cli.app\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "code = bprop.cli.app.main(['train', sys.argv[1], '--out', sys.argv[2], '--quiet'])\n"
+        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "print(code, (after - before) * 1024)\n"
+    )
+    root = str(Path(__file__).resolve().parents[1])
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "c.yaml"),
+                          str(tmp_path / "run")], capture_output=True, text=True, timeout=300,
+                         env={"PYTHONPATH": root, "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg",
+                              "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
+    code, growth = map(int, out.stdout.split()[-2:])
+    assert code == 0, out.stderr
+    file_bytes = path.stat().st_size
+    assert growth < file_bytes / 3, f"grew {growth / 1e6:.0f} MB for a {file_bytes / 1e6:.0f} MB"
+    assert (tmp_path / "run" / "summary.json").is_file()

@@ -139,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         X, y = _other_data(args, cfg, prep)
         where = args.data
-    result = {"data": where, "n_samples": int(len(X))}
+    result = {"data": where, "n_samples": int(X.shape[0])}
     result.update(evaluate(model, build("loss", cfg["loss"]), X, y, decode=prep.decode_output))
     print(json.dumps(result, indent=2))
     return 0

@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import numpy as np
+
 from .. import modelfile
 from ..config.data import Preprocessor
 from ..config.fields import ConfigError
@@ -441,6 +443,8 @@ def save_splits(ds: Any, run_dir: Path) -> None:
     ds : Dataset
     run_dir : Path
     """
+    if not isinstance(ds.X_test, np.ndarray):
+        return  # sparse or memory-mapped data: ``bprop eval`` reads it again from the config
     arrays = {"X_test": ds.X_test, "y_test": ds.y_test}
     if ds.X_val is not None:
         arrays.update(X_val=ds.X_val, y_val=ds.y_val)

@@ -23,6 +23,9 @@ __all__ = ["SETS", "SetSpec"]
 #: what ``data.task`` may say of a file's target ("auto": `bprop.config.data.guess_task`)
 TASKS = ("auto", "classification", "regression")
 
+#: the keys of a data section that name files (`bprop.config.loader.resolve` finds them)
+FILE_KEYS = ("path", "x", "y")
+
 Loaded = tuple[np.ndarray, np.ndarray, list[str], list[str]]
 
 
@@ -452,6 +455,74 @@ def _read_npz(p: dict[str, Any], seed: int) -> Loaded:
     return X, y, _names(X.shape[1]), names
 
 
+def _read_npy(path: str, key: str, *, mmap: bool = False) -> np.ndarray:
+    """One array from a ``.npy`` file (memory-mapped, read only, with ``mmap``)."""
+    try:
+        a = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise ConfigError(key, f"cannot read {path!r} as .npy (np.save writes one): "
+                               f"{err}") from None
+    if not isinstance(a, np.ndarray):  # an .npz archive of several arrays
+        a.close()
+        raise ConfigError(key, f"{path!r} is an .npz archive; this key takes one .npy file "
+                               "(np.save writes one)")
+    return a
+
+
+def _targets(p: dict[str, Any], n: int) -> np.ndarray:
+    """The ``data.y`` file: one target per row of X (labels or numbers)."""
+    y = _read_npy(p["y"], "data.y")
+    if y.ndim not in (1, 2) or len(y) != n:
+        raise ConfigError("data.y", f"{p['y']!r} must hold one target per sample ({n}), got "
+                                    f"shape {y.shape}")
+    return y
+
+
+def _target_names(y: np.ndarray) -> list[str]:
+    return ["target"] if y.ndim == 1 else [f"y{i}" for i in range(y.shape[1])]
+
+
+def _read_npy_pair(p: dict[str, Any], seed: int) -> Loaded:
+    """X memory-mapped from ``data.x`` (never read whole), y loaded from ``data.y``."""
+    X = _read_npy(p["x"], "data.x", mmap=True)
+    if X.ndim != 2 or X.dtype.kind not in "fiu":
+        raise ConfigError("data.x", f"{p['x']!r} must hold a 2-D numeric array, got shape "
+                                    f"{X.shape}, dtype {X.dtype}")
+    y = _targets(p, len(X))
+    return X, y, _names(X.shape[1]), _target_names(y)
+
+
+def _read_sparse(p: dict[str, Any], seed: int) -> Loaded:
+    """A scipy.sparse matrix saved with ``scipy.sparse.save_npz``; targets from ``data.y``."""
+    import scipy.sparse
+
+    path = p["path"]
+    try:
+        X = scipy.sparse.load_npz(path)
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as err:
+        raise ConfigError("data.path", f"cannot read {path!r} as a sparse matrix "
+                                       f"(scipy.sparse.save_npz writes one): {err}") from None
+    if X.ndim != 2 or X.dtype.kind not in "fiub":
+        raise ConfigError("data.path", f"{path!r} must hold a 2-D numeric matrix, got shape "
+                                       f"{X.shape}, dtype {X.dtype}")
+    y = _targets(p, X.shape[0])
+    return X.tocsr(), y, _names(X.shape[1]), _target_names(y)
+
+
+def _read_svmlight(p: dict[str, Any], seed: int) -> Loaded:
+    """An svmlight / libsvm text file, through scikit-learn's reader: X sparse (CSR)."""
+    from sklearn.datasets import load_svmlight_file
+
+    path = p["path"]
+    try:
+        X, y = load_svmlight_file(path, n_features=p["n_features"] or None,
+                                  multilabel=False, zero_based="auto")
+    except (OSError, ValueError, UnicodeDecodeError) as err:
+        raise ConfigError("data.path", f"cannot read {path!r} as svmlight / libsvm: "
+                                       f"{err}") from None
+    return X, y, _names(X.shape[1]), ["target"]
+
+
 _N = Field(int, 500, low=10)
 
 
@@ -543,5 +614,34 @@ SETS: dict[str, SetSpec] = {
             "task": Field(str, "auto", choices=TASKS),
         },
         _read_npz,
+    ),
+    # data larger than memory: X is memory-mapped, standardized in chunks, read per batch
+    "npy": SetSpec(
+        None,
+        {
+            "x": Field(str, ...),
+            "y": Field(str, ...),
+            "task": Field(str, "auto", choices=TASKS),
+        },
+        _read_npy_pair,
+    ),
+    # sparse features (TF-IDF, one-hot) stay sparse; standardization scales without centering
+    "sparse": SetSpec(
+        None,
+        {
+            "path": Field(str, ...),
+            "y": Field(str, ...),
+            "task": Field(str, "auto", choices=TASKS),
+        },
+        _read_sparse,
+    ),
+    "svmlight": SetSpec(
+        None,
+        {
+            "path": Field(str, ...),
+            "n_features": Field(int, 0, low=0),
+            "task": Field(str, "auto", choices=TASKS),
+        },
+        _read_svmlight,
     ),
 }

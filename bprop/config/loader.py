@@ -30,7 +30,7 @@ import os
 from typing import Any
 
 from ..registry import did_you_mean
-from . import data, entries, yaml12
+from . import data, datasets, entries, yaml12
 from .fields import ConfigError, Field, check_mapping, join_path, short
 from .sweep import check_sweep
 
@@ -209,8 +209,9 @@ def resolve(raw: dict[str, Any], *, name: str = "run", base_dir: str = ".",
         "seed": Field(int, 0, low=0).check("seed", raw.get("seed", 0)),
         "data": data.check_config(raw.get("data")),
     }
-    if "path" in out["data"] and find_files:
-        out["data"]["path"] = find_file(out["data"]["path"], base_dir)
+    for key in datasets.FILE_KEYS:  # files named in the data section: made absolute
+        if key in out["data"] and find_files:
+            out["data"][key] = find_file(out["data"][key], base_dir, f"data.{key}")
     train = check_mapping("train", raw.get("train"), TRAIN)
     out["model"] = entries.check_model(raw["model"])
     out["loss"] = entries.check_loss(raw.get("loss"))

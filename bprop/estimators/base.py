@@ -110,7 +110,8 @@ class BaseMLP(BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data (a sparse matrix is densified).
+            The input data. A sparse matrix is used as it is, never densified:
+            the first layer computes ``X @ W`` and ``X.T @ dy`` on its non-zeros.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Class labels (classification) or real numbers (regression).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -198,7 +199,8 @@ class BaseMLP(BaseEstimator):
         self.n_layers_ = len(linear_layers(self.model_)) + 1
         self.n_iter_ = self.t_ = 0
         self._optimizer = None
-        self._record = Record.start(self.model_.parameters(), early_stopping=self.early_stopping)
+        self._record = Record.start(self.model_.parameters(), early_stopping=self.early_stopping,
+                                    keep_best=self._restores_best())
         if self.solver != "lbfgs":
             self._publish(self._record)
 
@@ -240,9 +242,9 @@ class BaseMLP(BaseEstimator):
                 beta_2=self.beta_2,
                 epsilon=self.epsilon,
             )
-        # None is scikit-learn's rule: the best weights come back with early stopping
-        rule = self.restore_best_weights
-        restore = self.early_stopping if rule is None else bool(rule)
+        restore = self._restores_best()
+        if restore and not self._record.best_params:  # restoring was off when the fit began
+            self._record.best_params = [p.value.copy() for p in self.model_.parameters()]
         epochs = SklearnEpochs(
             self._record,
             n_train=n_train,
@@ -295,6 +297,11 @@ class BaseMLP(BaseEstimator):
             for p, best in zip(self.model_.parameters(), self._record.best_params, strict=True):
                 p.value[...] = best
 
+    def _restores_best(self) -> bool:
+        # None is scikit-learn's rule: the best weights come back with early stopping
+        rule = self.restore_best_weights
+        return bool(self.early_stopping if rule is None else rule)
+
     def _publish(self, record: Record) -> None:
         """scikit-learn's fitted attributes, from the record of the epochs."""
         self.n_iter_, self.t_ = record.n_iter, record.t
@@ -306,11 +313,11 @@ class BaseMLP(BaseEstimator):
         self.validation_loss_curve_ = record.validation_loss_curve
         self.best_validation_score_ = record.best_validation_score
 
-    def _check_X(self, X: Any, reset: bool) -> np.ndarray:
-        X = validate_data(
+    def _check_X(self, X: Any, reset: bool) -> Any:
+        # a sparse X stays sparse: the first Linear multiplies it as it is
+        return validate_data(
             self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=reset
         )
-        return X.toarray() if hasattr(X, "toarray") else X
 
     # --------------------------------------------------------------- prediction
 

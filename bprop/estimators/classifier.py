@@ -111,7 +111,6 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             dtype=(np.float64, np.float32),
             reset=reset,
         )
-        X = X.toarray() if hasattr(X, "toarray") else X
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):

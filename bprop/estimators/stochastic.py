@@ -282,21 +282,26 @@ class Record:
     stopped: bool = False
 
     @classmethod
-    def start(cls, params: Sequence[Parameter], *, early_stopping: bool) -> Record:
+    def start(cls, params: Sequence[Parameter], *, early_stopping: bool,
+              keep_best: bool = True) -> Record:
         """The record of a fresh network, before any epoch.
 
         Parameters
         ----------
         params : sequence of Parameter
-            Their values are the first "best weights".
+            Their values are the first "best weights", when kept.
         early_stopping : bool
             Track the validation score (and not the best training loss).
+        keep_best : bool, default=True
+            Copy the values now (for restoring the best weights). Without, the
+            record holds no copy: on a wide sparse input the first weight
+            matrix is most of the memory a fit takes.
 
         Returns
         -------
         Record
         """
-        best = [p.value.copy() for p in params]
+        best = [p.value.copy() for p in params] if keep_best else []
         if early_stopping:
             return cls(
                 best_loss=None,

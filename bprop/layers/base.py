@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.sparse import issparse
 
 from ..parameter import Parameter
 
@@ -221,6 +222,11 @@ def check_input(x: Any, layer: Layer) -> np.ndarray:
         If ``x`` is not numeric or not 2-D.
     """
     if not isinstance(x, np.ndarray):
+        if issparse(x):  # np.asarray would make a 0-d object array: say what to do instead
+            raise ValueError(
+                f"{type(layer).__name__}.forward got a sparse matrix; only Linear takes sparse "
+                "input: put a Linear first, or densify x (x.toarray()) if it fits in memory"
+            )
         x = np.asarray(x)
     if x.dtype.kind not in "f":
         if x.dtype.kind in "iub":

@@ -5,12 +5,32 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.sparse import issparse, spmatrix
 
 from ..init import INITIALIZERS, as_rng, check_dtype, initialize
 from ..parameter import Parameter
 from ..registry import register
 from ..validation import check_int
 from .base import Layer, check_input
+
+
+def check_sparse(x: spmatrix, layer: Layer) -> spmatrix:
+    """A sparse layer input as CSR or CSC of floats (an integer matrix becomes float64).
+
+    Raises
+    ------
+    ValueError
+        For another sparse format or a non-numeric dtype.
+    """
+    if x.format not in ("csr", "csc"):
+        raise ValueError(f"{type(layer).__name__}.forward takes sparse x as CSR or CSC, got "
+                         f"{x.format.upper()}; convert it with x.tocsr()")
+    if x.dtype.kind in "iub":
+        return x.astype(np.float64)
+    if x.dtype.kind != "f":
+        raise ValueError(f"{type(layer).__name__}.forward expects a numeric matrix, got dtype "
+                         f"{x.dtype}")
+    return x
 
 
 @register("layer")
@@ -26,6 +46,11 @@ class Linear(Layer):
         dW = x.T @ dy                 (D_in, D_out)
         db = dy.sum(axis=0)           (D_out,)
         dx = dy @ W.T                 (N, D_in)
+
+    x may be a scipy.sparse matrix (CSR or CSC; TF-IDF or one-hot features):
+    the same two products, ``x @ W`` and ``x.T @ dy``, then cost time and
+    memory of the order of x's non-zeros, and x is never densified. (``dx`` is
+    dense, but the training loop never asks the first layer for it.)
 
     Parameters
     ----------
@@ -75,8 +100,8 @@ class Linear(Layer):
         self.bias = Parameter(np.zeros(self.n_out, dtype=dt), "bias", decay=False)
         self._x: np.ndarray | None = None
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        x = check_input(x, self)
+    def forward(self, x: np.ndarray | spmatrix) -> np.ndarray:
+        x = check_sparse(x, self) if issparse(x) else check_input(x, self)
         if x.shape[1] != self.n_in:
             raise ValueError(
                 f"Linear({self.n_in}, {self.n_out}) expects x with {self.n_in} features, "
@@ -92,7 +117,10 @@ class Linear(Layer):
     def backward_params(self, dy: np.ndarray) -> None:
         x = self._cached("_x")
         # written into the Parameters' own arrays: .grad keeps its identity and dtype
-        np.matmul(x.T, dy, out=self.weight.grad)  # dW = x.T @ dy
+        if issparse(x):
+            self.weight.grad[...] = x.T @ dy  # dW = x.T @ dy, scipy's sparse product
+        else:
+            np.matmul(x.T, dy, out=self.weight.grad)  # dW = x.T @ dy
         self.bias.grad[...] = dy.sum(axis=0)  # db = dy.sum(axis=0)
 
     def output_dim(self, input_dim: int) -> int:

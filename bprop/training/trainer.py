@@ -57,12 +57,15 @@ class ReferenceStep:
                  y: np.ndarray, batch_size: int) -> None:
         self.model, self.loss, self.optimizer, self.X, self.y = model, loss, optimizer, X, y
         # one buffer reused by every batch (the model's inputs are never modified)
-        self.batch = np.empty((min(batch_size, X.shape[0]), *X.shape[1:]), dtype=X.dtype)
+        self.batch = (np.empty((min(batch_size, X.shape[0]), *X.shape[1:]), dtype=X.dtype)
+                      if isinstance(X, np.ndarray) else None)
 
     def forward(self, idx: np.ndarray, sw: np.ndarray | None) -> float:
         """The loss on the samples ``X[idx]`` (weights ``sw`` or None), caching for backward."""
-        # mode="clip" skips numpy's extra bounds-checked copy (idx comes from a permutation)
-        x = np.take(self.X, idx, axis=0, out=self.batch[: len(idx)], mode="clip")
+        if self.batch is None:  # sparse (CSR rows, still sparse) or a RowSource (a memory map)
+            x = self.X[idx]
+        else:  # mode="clip" skips numpy's extra bounds-checked copy (idx is a permutation)
+            x = np.take(self.X, idx, axis=0, out=self.batch[: len(idx)], mode="clip")
         return self.loss.forward(self.model.forward(x), self.y[idx], sw)
 
     def backward(self) -> None:
