@@ -332,10 +332,12 @@ def _read_csv_fast(p: dict[str, Any]) -> Loaded | None:
         if len(names) < 2 or len(set(names)) != len(names):
             return None
         col = _target_column(p["target"], names, path, header)
+        # pandas 3 parses floats exactly (as Python's float()) by default and
+        # deprecates the option that asked for it before
+        exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
         df = pd.read_csv(path, sep=delimiter, header=None, skiprows=1 if header else 0,
                          encoding="utf-8-sig", na_filter=False, skip_blank_lines=True,
-                         dtype={col: str}, engine="c",
-                         float_precision="round_trip")  # exactly Python's float()
+                         dtype={col: str}, engine="c", **exact)
     except Exception:  # noqa: BLE001 (any surprise: the exact reader decides)
         return None
     feats = [j for j in range(len(names)) if j != col]
