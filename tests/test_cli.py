@@ -12,7 +12,6 @@ import pytest
 
 from bprop import modelfile
 from bprop.cli import main, rundir
-from bprop.training.history import History
 
 CONFIGS = sorted(glob.glob("configs/*.yaml"))
 RUN_FILES = {"config.yaml", "history.csv", "checkpoint.npz", "model.npz", "summary.json",
@@ -37,7 +36,10 @@ def test_every_shipped_config_trains(path, tmp_path):
     if "diabetes" not in path:
         assert 0 <= summary["test_accuracy"] <= 1
     lines = (out / "history.csv").read_text().splitlines()
-    assert lines[0] == "epoch,loss,val_loss,val_accuracy,lr,seconds" == ",".join(History.columns)
+    header = lines[0].split(",")
+    assert header[:2] == ["epoch", "loss"] and {"lr", "seconds", "val_loss"} <= set(header)
+    assert ("l2" in header) == ("objective" in header)  # every optimizer has a weight_decay
+    assert ("accuracy" in header) == ("diabetes" not in path)
     assert len(lines) == 1 + summary["epochs"]
 
 

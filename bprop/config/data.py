@@ -40,7 +40,8 @@ COMMON = {
 
 @dataclass
 class RawData:
-    """Arrays as loaded, before splitting: ``X`` (n, d) floats, ``y`` (n,) or (n, k)."""
+    """Arrays as loaded, before splitting: ``X`` (n, d) floats (or (n, ...) N-D samples
+    from an .npz file), ``y`` (n,) or (n, k)."""
 
     X: np.ndarray
     y: np.ndarray
@@ -107,7 +108,8 @@ def load(cfg: dict[str, Any], seed: int) -> RawData:
     Returns
     -------
     RawData
-        ``X`` of shape (N, D) as float64, ``y`` of shape (N,) or (N, K).
+        ``X`` of shape (N, D) as float64 (an .npz file's N-D samples, (N, C, H, W)
+        images, keep their shape), ``y`` of shape (N,) or (N, K).
 
     Raises
     ------
@@ -118,18 +120,19 @@ def load(cfg: dict[str, Any], seed: int) -> RawData:
     params = {k: cfg[k] for k in spec.params}
     X, y, feature_names, target_names = spec.loader(params, seed)
     X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or len(X) != len(y):
+    if X.ndim < 2 or len(X) != len(y):
         raise ConfigError(
             "data", f"expected X of shape (n, d) and y of length n, got {X.shape} and {np.shape(y)}"
         )
     if len(X) < 3:
         raise ConfigError("data", f"need at least 3 samples to split, got {len(X)}")
     where = f"{cfg['path']!r}: " if "path" in cfg else ""
-    bad = np.argwhere(~np.isfinite(X))
+    rows = X.reshape(len(X), -1)  # N-D samples: checked as rows of their features
+    bad = np.argwhere(~np.isfinite(rows))
     if len(bad):
         i, j = bad[0]
         raise ConfigError("data", f"{where}row {i + 1}, feature {feature_names[j]!r} is "
-                                  f"{X[i, j]}; {len(bad)} value(s) are NaN or infinite")
+                                  f"{rows[i, j]}; {len(bad)} value(s) are NaN or infinite")
     y = np.asarray(y)
     if np.issubdtype(y.dtype, np.number) and not np.isfinite(y).all():
         i = int(np.argwhere(~np.isfinite(y))[0][0])
@@ -153,27 +156,37 @@ class Preprocessor:
     target_names: list[str] = field(default_factory=list)
     y_mean: np.ndarray | None = None
     y_scale: np.ndarray | None = None
+    input_shape: list[int] | None = None
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Standardize features with the training statistics.
 
+        N-D samples (``input_shape``, e.g. (1, 8, 8) images) are standardized
+        per feature of their flattened view, that is per pixel and channel,
+        each with its own training mean and scale (a constant border pixel
+        keeps scale 1); the result has the shape of the input.
+
         Parameters
         ----------
-        X : array-like, shape (N, D)
+        X : array-like, shape (N, D) or (N, *input_shape)
 
         Returns
         -------
-        ndarray of float64, shape (N, D)
+        ndarray of float64, the shape of X
 
         Raises
         ------
         ConfigError
-            If X does not have D columns.
+            If X has neither D columns nor samples of ``input_shape``.
         """
         X = np.asarray(X, dtype=np.float64)
+        if self.input_shape and X.ndim > 2 and list(X.shape[1:]) == list(self.input_shape):
+            return self.transform(X.reshape(len(X), -1)).reshape(X.shape)
         if X.ndim != 2 or X.shape[1] != len(self.x_mean):
+            want = "" if not self.input_shape else \
+                f" (or samples of shape {tuple(self.input_shape)})"
             raise ConfigError(
-                "input", f"expected {len(self.x_mean)} feature columns, got shape {X.shape}"
+                "input", f"expected {len(self.x_mean)} feature columns{want}, got shape {X.shape}"
             )
         bad = np.argwhere(~np.isfinite(X))
         if len(bad):
@@ -265,6 +278,7 @@ class Preprocessor:
             d["feature_names"],
             classes=d.get("classes"),
             target_names=d.get("target_names", []),
+            input_shape=d.get("input_shape"),
             **arrays,
         )
 
@@ -273,8 +287,9 @@ class Preprocessor:
 class Dataset:
     """Train, validation (may be None) and test parts, preprocessed.
 
-    ``X_*`` have shape (N_part, D); ``y_*`` are class indices of shape
-    (N_part,) or standardized targets of shape (N_part, K).
+    ``X_*`` have shape (N_part, D), or (N_part, ...) for N-D samples; ``y_*``
+    are class indices of shape (N_part,) or standardized targets of shape
+    (N_part, K).
     """
 
     X_train: np.ndarray
@@ -297,8 +312,8 @@ class Dataset:
 
     @property
     def n_features(self) -> int:
-        """D, the number of input features."""
-        return self.X_train.shape[1]
+        """D, the number of input features (of a sample's flattened view)."""
+        return int(np.prod(self.X_train.shape[1:]))
 
     @property
     def n_outputs(self) -> int:
@@ -413,15 +428,17 @@ def split(raw: RawData, cfg: dict[str, Any], *, task: str, seed: int) -> Dataset
 def _fit_preprocessor(
     raw: RawData, cfg: dict[str, Any], task: str, classes: list[Any] | None, train: np.ndarray
 ) -> Preprocessor:
-    d = raw.X.shape[1]
+    rows = raw.X.reshape(len(raw.X), -1)  # N-D samples: one feature per pixel
+    d = rows.shape[1]
     x_mean, x_scale = np.zeros(d), np.ones(d)
     if cfg["standardize"]:
-        x_mean, x_scale = _mean_scale(raw.X[train])
+        x_mean, x_scale = _mean_scale(rows[train])
     y_mean = y_scale = None
     if task == "regression" and cfg["standardize_target"]:
         y_mean, y_scale = _mean_scale(raw.y[train].astype(np.float64).reshape(len(train), -1))
     return Preprocessor(
-        task, raw.feature_names, x_mean, x_scale, classes, raw.target_names, y_mean, y_scale
+        task, raw.feature_names, x_mean, x_scale, classes, raw.target_names, y_mean, y_scale,
+        list(raw.X.shape[1:]) if raw.X.ndim > 2 else None,
     )
 
 

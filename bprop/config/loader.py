@@ -20,6 +20,9 @@ The format (every key but ``model`` has a default; see ``configs/*.yaml``)::
     schedule: Constant      # or {type: StepDecay, step_size: 10, gamma: 0.5}, ...
     callbacks: []           # registered callbacks, e.g. [{type: EarlyStopping, patience: 5}]
     train: {epochs: 30, batch_size: 32, dtype: float32}
+    # train also takes: shuffle, early_stopping, monitor, patience, min_delta,
+    # restore_best_weights, checkpoint_every, engine, drop_last (leave out each epoch's
+    # last, smaller batch) and diagnostics (write diagnostics.csv/.png into the run)
     sweep: {params: {optimizer.lr: [0.01, 0.1]}}   # `bprop sweep` only (config.sweep)
 """
 
@@ -48,6 +51,8 @@ TRAIN = {
     "restore_best_weights": Field(bool, False),
     "checkpoint_every": Field(int, 1, low=1),
     "engine": Field(str, "auto", choices=("auto", "reference", "fused")),
+    "drop_last": Field(bool, False),
+    "diagnostics": Field(bool, False),
 }
 TOP = ("name", "seed", "data", "model", "loss", "optimizer", "schedule", "callbacks", "train",
        "sweep")

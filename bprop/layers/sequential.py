@@ -108,8 +108,9 @@ class Sequential(Layer):
         self.layers.append(layer)
         return self
 
-    def summary(self, n_features: int) -> str:
-        """Keras-style table of layers, output shapes and parameters (`bprop.summary.summary`)."""
+    def summary(self, n_features: int | tuple[int, ...]) -> str:
+        """Keras-style table of layers, output shapes and parameters (`bprop.summary.summary`);
+        ``n_features`` is the input width or one sample's shape, such as ``(1, 8, 8)``."""
         from ..summary import summary  # a tool above the layers: imported when used
 
         return summary(self, n_features)

@@ -64,9 +64,7 @@ class History:
     @property
     def columns(self) -> tuple[str, ...]:
         """The columns of the records: `STANDARD` ones first, then the others."""
-        seen = dict.fromkeys(k for r in self.records for k in r if _is_number(r[k]))
-        return tuple([c for c in STANDARD if c in seen or c in ALWAYS]
-                     + [c for c in seen if c not in STANDARD])
+        return columns_of(self.records)
 
     def plain_records(self) -> list[dict[str, float]]:
         """The records with their numeric values only, as floats (for checkpoints)."""
@@ -83,6 +81,27 @@ class History:
 
     def __repr__(self) -> str:
         return f"History({len(self)} epochs)"
+
+
+def columns_of(records: Iterable[dict[str, Any]], known: Iterable[str] = ()) -> tuple[str, ...]:
+    """The columns of ``records`` (as `History.columns`), with ``known`` ones kept.
+
+    Parameters
+    ----------
+    records : iterable of dict
+        Epoch records.
+    known : iterable of str
+        Columns already in use (a history.csv header): the result holds them
+        all, so that the new rows of a long run need not be scanned again.
+
+    Returns
+    -------
+    tuple of str
+    """
+    seen = dict.fromkeys(known)
+    seen.update(dict.fromkeys(k for r in records for k in r if _is_number(r[k])))
+    return tuple([c for c in STANDARD if c in seen or c in ALWAYS]
+                 + [c for c in seen if c not in STANDARD])
 
 
 def _is_number(v: Any) -> bool:

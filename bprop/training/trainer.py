@@ -267,7 +267,7 @@ class Trainer:
         X, y, sample_weight = self.check_data(X, y, sample_weight)
         if validation_data is not None:
             validation_data = self.check_data(*validation_data, None, name="validation data")[:2]
-        self._check_batches(X.shape[0])
+        self.check_batches(X.shape[0])
         self.target_epochs, self.stop_training = int(epochs), False
         self._step = self._runner(X, y)
         self._call("on_train_begin")
@@ -374,12 +374,25 @@ class Trainer:
         return 0.5 * float(wd) * sum(float(np.vdot(p.value, p.value))
                                      for p in self.model.parameters() if p.decay)
 
-    def _check_batches(self, n: int) -> None:
+    def check_batches(self, n: int) -> None:
         """Refuse batches a layer cannot train on, before the first step.
 
         BatchNorm estimates a variance per batch in training mode and needs
-        at least 2 samples: a last batch of 1 would stop the run in the
-        middle of an epoch.
+        at least 2 samples (its ``min_batch``): a last batch of 1 would stop
+        the run in the middle of an epoch. `fit` calls this; a config checks
+        it before making the run directory.
+
+        Parameters
+        ----------
+        n : int
+            The number of training samples.
+
+        Raises
+        ------
+        ValueError
+            Naming the layer and the batch size, and suggesting another
+            ``batch_size`` or ``drop_last=True``; or for ``drop_last=True``
+            with fewer samples than one batch.
         """
         if self.drop_last and n < self.batch_size:
             raise ValueError(f"drop_last=True with batch_size={self.batch_size} leaves no batch "
