@@ -38,7 +38,7 @@ from .constraints import (
     validate_params,
 )
 from .lbfgs import fit_lbfgs
-from .network import build_network, flat_layers, linear_layers, no_trace
+from .network import build_network, flat_layers, linear_layers, nd_allowed, no_trace
 from .stochastic import (
     HeldOut,
     Record,
@@ -188,7 +188,7 @@ class BaseMLP(BaseEstimator):
         self.out_activation_, loss_name = self._output_layer()
         self._loss = lookup("loss", loss_name)()
         self.model_ = build_network(
-            X.shape[1],
+            int(np.prod(X.shape[1:])),  # N-D samples: the width Flatten makes of them
             self.n_outputs_,
             hidden_layer_sizes=self.hidden_layer_sizes,
             activation=self.activation,
@@ -311,7 +311,8 @@ class BaseMLP(BaseEstimator):
 
     def _check_X(self, X: Any, reset: bool) -> np.ndarray:
         X = validate_data(
-            self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=reset
+            self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=reset,
+            allow_nd=nd_allowed(X, self.layers, type(self).__name__),
         )
         return X.toarray() if hasattr(X, "toarray") else X
 
