@@ -25,6 +25,7 @@ COMMANDS = [
     "bprop.cli.print_config",
     "bprop.cli.export",
     "bprop.cli.summary",
+    "bprop.cli.plot",
     "bprop.cli.listing",
     "bprop.cli.init",
     "bprop.cli.sweep",

@@ -549,6 +549,8 @@ def plot_history(records: list[dict[str, float]], path: str | os.PathLike, title
         ax2.set_ylabel("learning rate", color="0.4")
         if _spans(lr, 100):
             ax2.set_yscale("log")
+        else:  # from 0: a constant rate is a flat line, not a zoomed-in wiggle
+            ax2.set_ylim(0, 1.15 * max(v for v in lr if math.isfinite(v)))
         handles, labels = handles + [line], labels + ["learning rate (right axis)"]
     ax.legend(handles, labels, fontsize="small")
     if panels == 2:
