@@ -212,7 +212,7 @@ def prepare(cfg: dict[str, Any], *, progress: bool = False,
                       rng=np.random.default_rng(s_train), callbacks=[*own, *callbacks],
                       progress=progress, engine=t["engine"], drop_last=t["drop_last"])
     try:  # a batch a layer cannot train on (BatchNorm and one sample), before any step
-        trainer.check_batches(len(ds.X_train))
+        trainer.check_batches(len(ds.X_train), drop_last_option="train.drop_last: true")
     except ValueError as err:
         raise ConfigError("train.batch_size", str(err)) from None
     return Run(cfg, ds, model, loss, optimizer, schedule, stopping, named, trainer, diagnostics)

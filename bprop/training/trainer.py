@@ -374,7 +374,7 @@ class Trainer:
         return 0.5 * float(wd) * sum(float(np.vdot(p.value, p.value))
                                      for p in self.model.parameters() if p.decay)
 
-    def check_batches(self, n: int) -> None:
+    def check_batches(self, n: int, *, drop_last_option: str = "drop_last=True") -> None:
         """Refuse batches a layer cannot train on, before the first step.
 
         BatchNorm estimates a variance per batch in training mode and needs
@@ -386,6 +386,9 @@ class Trainer:
         ----------
         n : int
             The number of training samples.
+        drop_last_option : str, default="drop_last=True"
+            How the message names the option (a config says
+            ``train.drop_last: true``).
 
         Raises
         ------
@@ -412,8 +415,8 @@ class Trainer:
             raise ValueError(
                 f"{name} needs at least {need} samples per training batch, but "
                 f"batch_size={self.batch_size} on {n} samples leaves a batch of {min(sizes)}; "
-                f"choose another batch_size (e.g. {better}) or drop the last, smaller batch "
-                "(Trainer(drop_last=True), train.drop_last: true in a config)"
+                f"choose another batch_size (e.g. {better}), or drop the last, smaller batch "
+                f"of each epoch with {drop_last_option}"
             )
 
     def predict_raw(self, X: Any, chunk: int = 4096) -> np.ndarray:
