@@ -483,7 +483,7 @@ def load_splits(run_dir: str | os.PathLike) -> dict[str, Any] | None:
 
 def plot_history(records: list[dict[str, float]], path: str | os.PathLike, title: str, *,
                  best_epoch: int | None = None, stopped_epoch: int | None = None,
-                 loss_label: str = "loss") -> None:
+                 loss_label: str = "loss") -> Any:
     """Plot the loss per epoch with the learning rate and, for classification, the accuracy.
 
     The loss panel gets a log axis when its values span more than 100x (a
@@ -508,6 +508,11 @@ def plot_history(records: list[dict[str, float]], path: str | os.PathLike, title
         The epoch after which early stopping stopped the run.
     loss_label : str, default="loss"
         The loss axis' label (says when the loss is in standardized units).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure written (closed).
     """
     import matplotlib
 
@@ -567,6 +572,7 @@ def plot_history(records: list[dict[str, float]], path: str | os.PathLike, title
         atomic_write(path, lambda f: fig.savefig(f, format="png"))
     finally:
         plt.close(fig)
+    return fig
 
 
 def _spans(values: list[float], factor: float) -> bool:
