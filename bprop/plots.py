@@ -26,7 +26,8 @@ from .layers.base import Layer
 from .layers.linear import Linear
 from .metrics import predict_raw
 
-__all__ = ["decision_boundary", "first_layer_weights", "first_linear", "image_shape_for"]
+__all__ = ["class_grid", "decision_boundary", "first_layer_weights", "first_linear",
+           "image_shape_for"]
 
 
 def _pyplot() -> Any:
@@ -92,14 +93,8 @@ def decision_boundary(
         raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
     if resolution < 2:
         raise ValueError(f"resolution must be >= 2, got {resolution}")
-    lo, hi = X.min(axis=0), X.max(axis=0)
-    pad = 0.1 * np.where(hi > lo, hi - lo, 1.0)
-    g0 = np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution)
-    g1 = np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution)
-    G0, G1 = np.meshgrid(g0, g1)
-    out = predict_raw(model, np.column_stack([G0.ravel(), G1.ravel()]))
-    k = max(2, out.shape[1], int(y.max()) + 1 if len(y) else 0)
-    Z = _labels(out).reshape(G0.shape)
+    G0, G1, Z, k = class_grid(model, X, resolution)
+    k = max(k, int(y.max()) + 1 if len(y) else 0)
 
     plt = _pyplot()
     cmap = plt.get_cmap("tab10")
@@ -120,6 +115,35 @@ def decision_boundary(
         fig.savefig(path, format="png")
     plt.close(fig)
     return fig
+
+
+def class_grid(model: Layer, X: np.ndarray, resolution: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The class the model predicts on a grid spanning ``X`` with a 10% margin.
+
+    Parameters
+    ----------
+    model : Layer
+    X : ndarray, shape (N, 2)
+    resolution : int
+        Grid points per axis.
+
+    Returns
+    -------
+    G0, G1 : ndarray, shape (resolution, resolution)
+        The grid's coordinates (`numpy.meshgrid`).
+    Z : ndarray of int, shape (resolution, resolution)
+        The predicted class index at each point.
+    k : int
+        The number of classes the outputs can name (at least 2).
+    """
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    pad = 0.1 * np.where(hi > lo, hi - lo, 1.0)
+    g0 = np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution)
+    g1 = np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution)
+    G0, G1 = np.meshgrid(g0, g1)
+    out = predict_raw(model, np.column_stack([G0.ravel(), G1.ravel()]))
+    return G0, G1, _labels(out).reshape(G0.shape), max(2, out.shape[1])
 
 
 def first_linear(model: Layer) -> Linear:
