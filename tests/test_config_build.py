@@ -101,3 +101,16 @@ def test_npz_images_without_flatten_are_refused_by_name(images):
     with pytest.raises(ConfigError, match=r"model: the data's samples have shape "
                                           r"\(N, 1, 8, 8\): start the model with Flatten"):
         run_of(data={"name": "npz", "path": path}, model=[{"type": "Linear", "out": 10}])
+
+
+def test_early_stopping_may_watch_the_objective_or_the_training_accuracy():
+    for metric in ("objective", "accuracy"):
+        run = run_of(data={"name": "iris"}, model=[{"type": "Linear", "out": 3}],
+                     optimizer={"type": "SGD", "lr": 0.1, "weight_decay": 0.01},
+                     train={"epochs": 3, "early_stopping": True, "monitor": metric})
+        history = run.trainer.fit(run.data.X_train, run.data.y_train, 3)
+        assert run.early_stopping.best == (min if metric == "objective" else max)(
+            history[metric])
+    with pytest.raises(ConfigError, match="train.monitor: 'accuracy' needs a classification"):
+        run_of(data={"name": "diabetes"}, model=[{"type": "Linear", "out": 1}],
+               train={"early_stopping": True, "monitor": "accuracy"})

@@ -122,8 +122,8 @@ def resolve_task(cfg: dict[str, Any], raw: data.RawData) -> str:
     if cfg["data"].get("task") == "auto":  # the resolved config says what was chosen
         cfg["data"]["task"] = task
     for path, metric in watched_metrics(cfg):
-        if metric == "val_accuracy" and task == "regression":
-            raise ConfigError(path, "'val_accuracy' needs a classification loss; "
+        if metric in ("val_accuracy", "accuracy") and task == "regression":
+            raise ConfigError(path, f"{metric!r} needs a classification loss; "
                                     "monitor 'val_loss' for regression")
     return task
 
