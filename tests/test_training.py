@@ -460,3 +460,15 @@ def test_summary_takes_a_sample_shape():
         Sequential(Linear(64, 3, rng=0)).summary((1, 8, 8))
     with pytest.raises(ValueError, match="sample shape"):
         net.summary((1, 0, 8))
+
+
+@pytest.mark.parametrize("engine", ["reference", "fused"])
+def test_training_accuracy_of_a_binary_logit(engine):
+    from bprop.losses import SigmoidCrossEntropy
+
+    X, y = _blobs(40)
+    net = Sequential(Linear(3, 1, rng=2))
+    before = ((net.forward(X)[:, 0] > 0) == y).mean()
+    history = Trainer(net, SigmoidCrossEntropy(), SGD(net.parameters(), lr=0.1),
+                      batch_size=40, shuffle=False, engine=engine).fit(X, y, 1)
+    assert history["accuracy"][0] == pytest.approx(before, rel=1e-12)

@@ -315,7 +315,8 @@ class Trainer:
         n, bs = X.shape[0], self.batch_size
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
         total, weight_total = 0.0, 0.0
-        correct = 0.0 if self.loss.is_classifier else None
+        # predicted labels, in the epoch's order, for the training accuracy at its end
+        labels: np.ndarray | None = None
         if self.drop_last:
             n -= n % bs if n >= bs else 0  # only whole batches (fit refuses n < batch_size)
         step.load()
@@ -338,8 +339,11 @@ class Trainer:
                         f"(lr={self.optimizer.lr:g}), standardized inputs, or "
                         "gradient-checking a custom layer."
                     )
-                if correct is not None:  # from the outputs the step computed, before backward
-                    correct += _correct(self.loss, step.out[: len(idx)], y[idx], sw)
+                if self.loss.is_classifier:  # the outputs the step computed, before backward
+                    pred = self.loss.predict(step.out[: len(idx)])
+                    if labels is None:
+                        labels = np.zeros((n, *pred.shape[1:]), dtype=pred.dtype)
+                    labels[start : start + len(idx)] = pred
                 step.backward()
                 stepped = True
                 w = len(idx) if sw is None else float(sw.sum())
@@ -353,7 +357,11 @@ class Trainer:
                     self._call("on_batch_end", b, loss)
         finally:
             step.store(parameters=stepped)
-        self._accuracy = None if correct is None or not weight_total else correct / weight_total
+        self._accuracy = None
+        if labels is not None and weight_total:
+            seen = order[:n]  # skipped zero-weight batches count 0: their weights are 0
+            w = None if sample_weight is None else sample_weight[seen]
+            self._accuracy = _correct(labels, y[seen], w) / weight_total
         return total / weight_total if weight_total else math.nan
 
     def l2_term(self) -> float | None:
@@ -501,13 +509,12 @@ class Trainer:
             getattr(cb, hook)(self, *args)
 
 
-def _correct(loss: Loss, out: np.ndarray, t: np.ndarray, sw: np.ndarray | None) -> float:
-    """How many of a batch's samples the outputs classify right (weighted by ``sw``).
+def _correct(pred: np.ndarray, t: np.ndarray, sw: np.ndarray | None) -> float:
+    """How many samples the predicted labels get right (weighted by ``sw``).
 
     A sample with several binary labels (SigmoidCrossEntropy on (N, K)
     targets) counts the fraction of its labels that are right.
     """
-    pred = loss.predict(out)
     if pred.ndim == 2:  # one 0/1 prediction per label
         ok = (pred == (np.asarray(t).reshape(pred.shape) > 0.5)).mean(axis=1)
     else:
