@@ -57,12 +57,16 @@ def _rows(model: Any, x: np.ndarray, prefix: str) -> tuple[list[tuple], np.ndarr
             x = layer.forward(x)
         except (ValueError, RuntimeError) as err:
             raise ValueError(f"layer {where} ({_name(layer)}) does not accept an input of "
-                             f"shape (N, {x.shape[1]}): {err}") from None
+                             f"shape {_shape(x.shape)}: {err}") from None
         trainable = sum(p.value.size for p in layer.parameters() if isinstance(p, Parameter))
         fixed = sum(b.size for b in _buffers(layer))
-        shape = "(N, " + ", ".join(str(d) for d in x.shape[1:]) + ")"
+        shape = _shape(x.shape)
         rows.append((where, _name(layer), shape, trainable + fixed, trainable))
     return rows, x
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "(N, " + ", ".join(str(d) for d in shape[1:]) + ")"
 
 
 def _bytes(n: int) -> str:
@@ -73,15 +77,16 @@ def _bytes(n: int) -> str:
     return ""  # unreachable
 
 
-def summary(model: Any, n_features: int) -> str:
+def summary(model: Any, n_features: int | tuple[int, ...]) -> str:
     """The model's layers as a table: output shape, parameters and trainable ones.
 
     Parameters
     ----------
     model : Layer
         A `Sequential` (nested ones are listed layer by layer) or one layer.
-    n_features : int
-        Width of the input rows.
+    n_features : int or tuple of int
+        Width of the input rows, or the shape of one sample, such as
+        ``(1, 8, 8)`` for a model that starts with `Flatten`.
 
     Returns
     -------
@@ -91,8 +96,9 @@ def summary(model: Any, n_features: int) -> str:
     Raises
     ------
     ValueError
-        If ``n_features`` is not a positive integer, or a layer does not
-        accept what the one before it outputs (naming that layer).
+        If ``n_features`` is not a positive integer or a tuple of them, or a
+        layer does not accept what the one before it outputs (naming that
+        layer).
 
     Notes
     -----
@@ -100,14 +106,17 @@ def summary(model: Any, n_features: int) -> str:
     row through a copy of the model, so they are right for any layer, and
     the model itself (its caches, its mode) is untouched.
     """
-    if isinstance(n_features, bool) or not isinstance(n_features, (int, np.integer)) \
-            or n_features < 1:
-        raise ValueError(f"n_features must be an integer >= 1, got {n_features!r}")
+    dims = tuple(n_features) if isinstance(n_features, (tuple, list)) else (n_features,)
+    if not dims or any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1
+                       for d in dims):
+        raise ValueError(f"n_features must be an integer >= 1 or a sample shape of them "
+                         f"(such as (1, 8, 8)), got {n_features!r}")
+    dims = tuple(int(d) for d in dims)
     params = model.parameters()
     dtype = params[0].value.dtype if params else np.float64
     probe = copy.deepcopy(model)
     probe.eval()
-    rows, _ = _rows(probe, np.zeros((1, int(n_features)), dtype=dtype), "")
+    rows, _ = _rows(probe, np.zeros((1, *dims), dtype=dtype), "")
     itemsize = np.dtype(dtype).itemsize
     total = sum(r[3] for r in rows if r[3] is not None)
     trainable = sum(r[4] for r in rows if r[4] is not None)
@@ -128,7 +137,7 @@ def summary(model: Any, n_features: int) -> str:
 
     text = [line(table[0])]
     rule = "-" * len(text[0])
-    text += [rule, *map(line, table[1:]), rule, f"Input: (N, {int(n_features)})"]
+    text += [rule, *map(line, table[1:]), rule, f"Input: {_shape((1, *dims))}"]
     for what, n in (("Total", total), ("Trainable", trainable), ("Non-trainable",
                                                                  total - trainable)):
         text.append(f"{what} params: {n:,} ({_bytes(n * itemsize)})")

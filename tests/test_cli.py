@@ -12,7 +12,6 @@ import pytest
 
 from bprop import modelfile
 from bprop.cli import main, rundir
-from bprop.training.history import History
 
 CONFIGS = sorted(glob.glob("configs/*.yaml"))
 RUN_FILES = {"config.yaml", "history.csv", "checkpoint.npz", "model.npz", "summary.json",
@@ -37,7 +36,10 @@ def test_every_shipped_config_trains(path, tmp_path):
     if "diabetes" not in path:
         assert 0 <= summary["test_accuracy"] <= 1
     lines = (out / "history.csv").read_text().splitlines()
-    assert lines[0] == "epoch,loss,val_loss,val_accuracy,lr,seconds" == ",".join(History.columns)
+    header = lines[0].split(",")
+    assert header[:2] == ["epoch", "loss"] and {"lr", "seconds", "val_loss"} <= set(header)
+    assert ("l2" in header) == ("objective" in header)  # every optimizer has a weight_decay
+    assert ("accuracy" in header) == ("diabetes" not in path)
     assert len(lines) == 1 + summary["epochs"]
 
 
@@ -236,3 +238,109 @@ def test_predict_reads_csv_as_training_does(tmp_path, capsys):
     (tmp_path / "in.csv").write_text(f"{names[1]},{names[0]}\n0.5,-0.5\n-0.5,0.5\n")
     assert main(["predict", str(run), str(tmp_path / "in.csv"), "-o", str(tmp_path / "p.csv")]) == 0
     assert len((tmp_path / "p.csv").read_text().splitlines()) == 3
+
+
+# --- what a run directory shows: history columns, diagnostics, plots, the loss curve ----
+
+
+def test_history_csv_takes_a_column_a_callback_starts_later(tmp_path):
+    from bprop.layers import Linear, Sequential
+    from bprop.losses import SoftmaxNLL
+    from bprop.optim import SGD
+    from bprop.training import Trainer
+    from bprop.training.callbacks import Callback
+
+    class Late(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            if epoch >= 2:
+                logs["late"] = 10.0 * epoch
+
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    net = Sequential(Linear(3, 2, rng=0))
+    recorder = rundir.Recorder(tmp_path)
+    Trainer(net, SoftmaxNLL(), SGD(net.parameters(), lr=0.1, weight_decay=0.01), rng=0,
+            callbacks=[Late(), recorder]).fit(X, y, 4)
+    lines = (tmp_path / "history.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    assert header == ["epoch", "loss", "l2", "objective", "accuracy", "val_loss",
+                      "val_accuracy", "lr", "seconds", "late"]
+    assert [line.split(",")[-1] for line in lines[1:]] == ["", "", "20", "30"]
+    back = rundir.read_history(tmp_path / "history.csv", epochs=4)
+    assert [r["late"] for r in back][2:] == [20.0, 30.0] and np.isnan(back[0]["late"])
+    assert back[3]["objective"] == pytest.approx(back[3]["loss"] + back[3]["l2"], rel=1e-5)
+
+
+def test_diagnostics_and_plots_in_the_run_directory(tmp_path, capsys):
+    run = tmp_path / "xor"
+    assert train("configs/xor.yaml", "--out", run, "train.epochs=3",
+                 "train.diagnostics=true") == 0
+    assert {"diagnostics.csv", "diagnostics.png"} <= set(os.listdir(run))
+    rows = (run / "diagnostics.csv").read_text().splitlines()
+    assert rows[0] == "epoch,layer,type,quantity,value"
+    assert any(",grad_norm.weight," in r for r in rows) and rows[-1].startswith("3,")
+    capsys.readouterr()
+    assert main(["plot", str(run)]) == 0
+    assert (run / "decision_boundary.png").stat().st_size > 1000
+    assert "decision_boundary.png" in capsys.readouterr().out
+
+    digits = tmp_path / "digits"
+    assert train("configs/digits.yaml", "--out", digits, "train.epochs=1") == 0
+    assert main(["plot", str(digits), "--out", str(tmp_path / "pics")]) == 0
+    assert (tmp_path / "pics" / "weights.png").is_file()
+    assert not (digits / "decision_boundary.png").exists()
+
+
+def test_plot_says_when_there_is_nothing_to_draw(tmp_path, capsys):
+    (tmp_path / "iris.yaml").write_text("data: iris\nmodel: [{type: Linear, out: 3}]\n"
+                                        "train: {epochs: 1}\n")
+    assert train(tmp_path / "iris.yaml", "--out", tmp_path / "run") == 0
+    capsys.readouterr()
+    assert main(["plot", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "nothing to plot: the data has 4 features" in err and "Traceback" not in err
+
+
+def test_loss_curve_has_log_axis_markers_and_learning_rate(tmp_path):
+    records = [{"epoch": e, "loss": loss, "val_loss": val, "lr": lr, "accuracy": 0.5,
+                "val_accuracy": 0.6}
+               for e, loss, val, lr in [(1, 1e6, 5.0, 0.1), (2, 2.0, 1.0, 0.1),
+                                        (3, 1.0, 0.5, 0.05), (4, 0.5, 0.7, 0.05)]]
+    fig = rundir.plot_history(records, tmp_path / "c.png", "t", stopped_epoch=4)
+    loss_ax, lr_ax, acc_ax = fig.axes[0], fig.axes[2], fig.axes[1]
+    assert loss_ax.get_yscale() == "log"
+    labels = loss_ax.get_legend().get_texts()
+    texts = [t.get_text() for t in labels]
+    assert "best epoch (3)" in texts  # the lowest validation loss
+    assert "early stopping (epoch 4)" in texts and "learning rate (right axis)" in texts
+    assert lr_ax.get_ylabel() == "learning rate" and lr_ax.get_yscale() == "linear"
+    assert acc_ax.get_ylabel() == "accuracy" and len(acc_ax.get_lines()) == 2
+    near = [{**r, "loss": 1.0 + r["epoch"] / 10} for r in records]
+    fig = rundir.plot_history(near, tmp_path / "d.png", "t", best_epoch=2)
+    assert fig.axes[0].get_yscale() == "linear"
+    assert "best epoch (2)" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+
+
+def test_regression_loss_curve_says_standardized(tmp_path, monkeypatch):
+    drawn = {}
+    plot = rundir.plot_history
+    monkeypatch.setattr(rundir, "plot_history",
+                        lambda *a, **kw: drawn.update(kw) or plot(*a, **kw))
+    assert train("configs/diabetes.yaml", "--out", tmp_path / "r", "train.epochs=2",
+                 "loss=Huber") == 0
+    assert drawn["loss_label"] == "loss (standardized targets)"
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["test_rmse"] > 10  # in the targets' units (diabetes: tens to hundreds)
+    header = (tmp_path / "r" / "history.csv").read_text().splitlines()[0].split(",")
+    assert "accuracy" not in header and "objective" in header
+
+
+def test_resume_a_run_made_before_the_new_train_keys(tmp_path):
+    from bprop.training import checkpoints
+
+    assert train("configs/xor.yaml", "--out", tmp_path / "a", "train.epochs=2") == 0
+    state, cfg = checkpoints.read_checkpoint(tmp_path / "a" / "checkpoint.npz")
+    for key in ("diagnostics", "drop_last"):  # an older bprop wrote neither
+        del cfg["train"][key]
+    checkpoints.save_checkpoint(tmp_path / "a" / "checkpoint.npz", state, config=cfg)
+    assert main(["train", "--resume", str(tmp_path / "a"), "train.epochs=3", "--quiet"]) == 0

@@ -275,3 +275,200 @@ def test_degenerate_data_is_rejected(X, y, w, match):
     net = _mlp(2, 3, 2)
     with pytest.raises(ValueError, match=match):
         fit(net, SoftmaxNLL(), SGD(net.parameters(), lr=0.1), X, y, epochs=1, sample_weight=w)
+
+
+# --- the epoch logs: l2, objective, accuracy, per-batch records, callbacks' columns -------
+
+
+def _blobs(n=60, seed=0):
+    g = np.random.default_rng(seed)
+    X = np.vstack([g.normal(-1, 1, (n // 2, 3)), g.normal(1, 1, (n - n // 2, 3))])
+    return X, np.repeat([0, 1], [n // 2, n - n // 2])
+
+
+@pytest.mark.parametrize("engine", ["reference", "fused"])
+def test_l2_term_and_objective_are_logged(engine):
+    X, y = _blobs()
+    net = _mlp(3, 5, 2)
+    opt = SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=0.05)
+    history = Trainer(net, SoftmaxNLL(), opt, batch_size=16, rng=0, engine=engine).fit(X, y, 3)
+    weights = [p.value for p in net.parameters() if p.decay]
+    assert len(weights) == 2  # the biases are not decayed, so not in the term
+    l2 = 0.5 * 0.05 * sum(float((W**2).sum()) for W in weights)
+    assert history["l2"][-1] == pytest.approx(l2, rel=1e-12)
+    for loss, term, objective in zip(history["loss"], history["l2"], history["objective"],
+                                     strict=True):
+        assert term > 0 and objective == pytest.approx(loss + term, rel=1e-15)
+
+
+def test_l2_term_is_zero_without_decay_and_uses_adamw_decay():
+    X, y = _blobs()
+    net = _mlp(3, 5, 2)
+    history = Trainer(net, SoftmaxNLL(), SGD(net.parameters(), lr=0.1), rng=0).fit(X, y, 2)
+    assert history["l2"] == [0.0, 0.0] and history["objective"] == history["loss"]
+    from bprop.optim import AdamW
+
+    history = Trainer(net, SoftmaxNLL(), AdamW(net.parameters(), weight_decay=0.2),
+                      rng=0).fit(X, y, 1)
+    l2 = 0.1 * sum(float((p.value**2).sum()) for p in net.parameters() if p.decay)
+    assert history["l2"][0] == pytest.approx(l2, rel=1e-12)
+
+
+@pytest.mark.parametrize("engine", ["reference", "fused"])
+def test_training_accuracy_comes_from_the_batches_as_seen(engine):
+    X, y = _blobs()
+    w = np.random.default_rng(1).uniform(0.1, 2.0, len(y))
+    net = _mlp(3, 5, 2)
+    before = np.argmax(net.forward(X), axis=1) == y  # one full batch: the outputs before its step
+    trainer = Trainer(net, SoftmaxNLL(), SGD(net.parameters(), lr=0.5), batch_size=len(y),
+                      shuffle=False, engine=engine)
+    history = trainer.fit(X, y, 2, sample_weight=w)
+    assert trainer.engine_used == engine
+    assert history["accuracy"][0] == pytest.approx(np.dot(before, w) / w.sum(), rel=1e-12)
+    assert history["accuracy"][0] != pytest.approx(before.mean())  # weighted, not plain
+
+
+def test_no_training_accuracy_for_regression():
+    X = np.linspace(-1, 1, 20).reshape(-1, 1)
+    net = _mlp(1, 4, 1)
+    history = Trainer(net, SquaredError(), SGD(net.parameters(), lr=0.1), rng=0).fit(X, X**2, 2)
+    assert "accuracy" not in history.columns and "accuracy" not in history.records[0]
+
+
+def test_batch_losses_are_recorded_when_asked():
+    X, y = _blobs(50)
+    net = _mlp(3, 5, 2)
+    trainer = Trainer(net, SoftmaxNLL(), SGD(net.parameters(), lr=0.1), batch_size=16, rng=0,
+                      record_batches=True)
+    history = trainer.fit(X, y, 3)
+    assert len(trainer.batch_history) == 3 * 4  # 16 + 16 + 16 + 2 samples
+    for epoch in (1, 2, 3):
+        rows = [r for r in trainer.batch_history if r["epoch"] == epoch]
+        assert [r["batch"] for r in rows] == [1, 2, 3, 4]
+        assert [r["samples"] for r in rows] == [16, 16, 16, 2]
+        mean = sum(r["loss"] * r["samples"] for r in rows) / 50
+        assert mean == pytest.approx(history["loss"][epoch - 1], rel=1e-12)
+    assert Trainer(net, SoftmaxNLL(), SGD(net.parameters(), lr=0.1)).batch_history == []
+
+
+def test_drop_last_leaves_out_the_smaller_batch():
+    X, y = _blobs(50)
+    net = _mlp(3, 5, 2)
+    trainer = Trainer(net, SoftmaxNLL(), SGD(net.parameters(), lr=0.1), batch_size=16, rng=0,
+                      record_batches=True, drop_last=True)
+    trainer.fit(X, y, 2)
+    assert [r["samples"] for r in trainer.batch_history] == [16] * 6
+    with pytest.raises(ValueError, match="drop_last=True with batch_size=64 leaves no batch"):
+        Trainer(net, SoftmaxNLL(), SGD(net.parameters(), lr=0.1), batch_size=64,
+                drop_last=True).fit(X, y, 1)
+
+
+class _Columns(Callback):
+    """Adds a column every epoch and another from the third epoch on."""
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        logs["double_loss"] = 2 * logs["loss"]
+        if epoch >= 2:
+            logs["late"] = float(epoch)
+
+
+def test_callbacks_add_columns_to_the_history():
+    X, y = _blobs()
+    net = _mlp(3, 5, 2)
+    history = Trainer(net, SoftmaxNLL(), SGD(net.parameters(), lr=0.1), rng=0,
+                      callbacks=[_Columns()]).fit(X, y, 4)
+    assert history.columns[-2:] == ("double_loss", "late")
+    assert history["double_loss"] == [2 * v for v in history["loss"]]
+    assert np.isnan(history["late"][:2]).all() and history["late"][2:] == [2.0, 3.0]
+    with pytest.raises(KeyError, match="unknown history column 'nope'"):
+        history["nope"]
+
+
+# --- layers that need more than one sample per batch, N-D data ------------------------
+
+
+def _bn_net(seed=0):
+    from bprop.layers import BatchNorm
+
+    return Sequential(Linear(4, 8, rng=seed), BatchNorm(8), ReLU(), Linear(8, 3, rng=seed + 1))
+
+
+def test_batchnorm_refuses_a_last_batch_of_one_before_training():
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    X, y = X[:131], y[:131]  # 5 * 26 + 1
+    net = _bn_net()
+    before = [p.value.copy() for p in net.parameters()]
+    trainer = Trainer(net, SoftmaxNLL(), SGD(net.parameters(), lr=0.1), batch_size=26, rng=0)
+    with pytest.raises(ValueError, match=r"BatchNorm needs at least 2 samples per training "
+                                         r"batch, but batch_size=26 on 131 samples leaves a "
+                                         r"batch of 1; choose another batch_size \(e.g. 27\)"):
+        trainer.fit(X, y, 2)
+    assert all((p.value == b).all() for p, b in zip(net.parameters(), before, strict=True))
+    assert trainer.epoch == 0
+    dropping = Trainer(net, SoftmaxNLL(), SGD(net.parameters(), lr=0.1), batch_size=26, rng=0,
+                       drop_last=True)
+    assert len(dropping.fit(X, y, 2)) == 2
+    with pytest.raises(ValueError, match="leaves a batch of 1"):  # one sample in all
+        Trainer(net, SoftmaxNLL(), SGD(net.parameters(), lr=0.1)).fit(X[:1], y[:1], 1)
+
+
+def test_estimators_refuse_a_batchnorm_batch_of_one():
+    from sklearn.datasets import load_iris
+
+    from bprop.estimators import MLPClassifier
+
+    X, y = load_iris(return_X_y=True)
+    est = MLPClassifier(layers=[{"type": "Linear", "out": 8}, "BatchNorm", "ReLU"],
+                        batch_size=26, max_iter=3, random_state=0)
+    with pytest.raises(ValueError, match="BatchNorm needs at least 2 samples"):
+        est.fit(X[:131], y[:131])
+    with pytest.warns(UserWarning):  # ConvergenceWarning after 3 epochs
+        assert est.set_params(batch_size=27).fit(X[:131], y[:131]).n_iter_ == 3
+
+
+def test_estimators_take_images_when_the_layers_start_with_flatten(digits):
+    import warnings
+
+    from bprop.estimators import MLPClassifier, MLPRegressor
+
+    X, _, y, _ = digits
+    X4 = X.reshape(-1, 1, 8, 8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning
+        flat = MLPClassifier(layers=[{"type": "Linear", "out": 16}, "ReLU"], max_iter=5,
+                             random_state=0).fit(X, y)
+        images = MLPClassifier(layers=["Flatten", {"type": "Linear", "out": 16}, "ReLU"],
+                               max_iter=5, random_state=0).fit(X4, y)
+        reg = MLPRegressor(layers=["Flatten", {"type": "Linear", "out": 4}], max_iter=2,
+                           random_state=0).fit(X4, y.astype(float))
+    assert images.coefs_[0].shape == (64, 16)
+    np.testing.assert_allclose(images.predict_proba(X4), flat.predict_proba(X), rtol=1e-10)
+    assert reg.predict(X4).shape == (len(y),)
+    with pytest.raises(ValueError, match="dim 4.*unless its layers= start with 'Flatten'"):
+        MLPClassifier(max_iter=1).fit(X4, y)
+
+
+def test_summary_takes_a_sample_shape():
+    from bprop.layers import Flatten
+
+    net = Sequential(Flatten(), Linear(64, 3, rng=0))
+    text = net.summary((1, 8, 8))
+    assert "Input: (N, 1, 8, 8)" in text and "(N, 64)" in text and "195" in text
+    with pytest.raises(ValueError, match="does not accept an input of shape"):
+        Sequential(Linear(64, 3, rng=0)).summary((1, 8, 8))
+    with pytest.raises(ValueError, match="sample shape"):
+        net.summary((1, 0, 8))
+
+
+@pytest.mark.parametrize("engine", ["reference", "fused"])
+def test_training_accuracy_of_a_binary_logit(engine):
+    from bprop.losses import SigmoidCrossEntropy
+
+    X, y = _blobs(40)
+    net = Sequential(Linear(3, 1, rng=2))
+    before = ((net.forward(X)[:, 0] > 0) == y).mean()
+    history = Trainer(net, SigmoidCrossEntropy(), SGD(net.parameters(), lr=0.1),
+                      batch_size=40, shuffle=False, engine=engine).fit(X, y, 1)
+    assert history["accuracy"][0] == pytest.approx(before, rel=1e-12)

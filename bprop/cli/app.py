@@ -10,6 +10,7 @@
 - ``list``: the registered layers, losses, optimizers, schedules, callbacks, data sets
 - ``init``: a commented starter config
 - ``sweep``: one config over a grid or a random search of values
+- ``plot``: a trained run's decision boundary (2-D data) or first-layer weights (images)
 - ``exercises``: the student version of the backprop exercises, and their grading
 
 Each subcommand lives in its own module with ``add_parser(subparsers)`` and
@@ -37,6 +38,7 @@ COMMANDS = [
     "bprop.cli.print_config",
     "bprop.cli.export",
     "bprop.cli.summary",
+    "bprop.cli.plot",
     "bprop.cli.listing",
     "bprop.cli.init",
     "bprop.cli.sweep",

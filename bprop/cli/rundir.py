@@ -3,12 +3,14 @@
 A run directory holds::
 
     config.yaml      the resolved config (re-runnable as is)
-    history.csv      one row per epoch, the columns of `History.columns`
+    history.csv      one row per epoch, the columns of `History.columns` (callbacks' too)
     checkpoint.npz   the trainer's state at the last checkpointed epoch
     model.npz        the trained model (`bprop.modelfile.load`), with its preprocessing
     summary.json     final metrics: test_loss always, test_accuracy for classification
     splits.npz       the test and validation parts, preprocessed (``bprop eval`` reads them)
-    loss_curve.png   training and validation loss per epoch
+    loss_curve.png   training and validation loss per epoch, the learning rate, accuracy
+    diagnostics.csv  per-layer gradient norms and activation statistics (train.diagnostics)
+    diagnostics.png  the gradient norm per layer over the epochs (train.diagnostics)
 
 A finished run directory needs nothing outside itself: it may be moved or
 copied to another machine, and ``eval`` and ``predict`` still work (the
@@ -43,7 +45,7 @@ from ..metrics import evaluate
 from ..modelfile import atomic_write
 from ..training import checkpoints
 from ..training.callbacks import Callback
-from ..training.history import History
+from ..training.history import columns_of
 
 if TYPE_CHECKING:
     from ..config.build import Run
@@ -202,8 +204,10 @@ def read_history(path: Path, epochs: int) -> list[dict[str, float]]:
     try:
         with open(path, newline="", encoding="utf-8") as f:
             for row in csv.DictReader(f):
-                try:
-                    rec = {c: float(row.get(c) or "nan") for c in History.columns}
+                try:  # every column of the header, empty cells as NaN
+                    rec = {c: float(v or "nan") for c, v in row.items() if c is not None}
+                    if None in row or any(v is None for v in row.values()):
+                        raise ValueError("a row cut short")
                 except (TypeError, ValueError):
                     break  # a line cut short by a crash: the rows before it stand
                 if rec["epoch"] > epochs:
@@ -214,30 +218,40 @@ def read_history(path: Path, epochs: int) -> list[dict[str, float]]:
     return records
 
 
-def history_csv(records: list[dict[str, float]]) -> str:
+def history_csv(records: list[dict[str, float]],
+                columns: tuple[str, ...] | None = None) -> str:
     """The history as CSV text, one row per epoch.
 
     Parameters
     ----------
     records : list of dict
         `History.records`.
+    columns : tuple of str, optional
+        The header; default the records' own (`History.columns`).
 
     Returns
     -------
     str
-        A header of `History.columns`, then one line per epoch; missing values
-        (no validation data) left empty, numbers with 6 significant digits.
+        A header of the columns, then one line per epoch; missing values
+        (no validation data, a column a callback added later) left empty,
+        numbers with 6 significant digits.
     """
+    if columns is None:
+        columns = columns_of(records)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(History.columns)
+    writer.writerow(columns)
     for r in records:
-        writer.writerow([_cell(c, r.get(c, math.nan)) for c in History.columns])
+        writer.writerow([_cell(c, r.get(c, math.nan)) for c in columns])
     return buf.getvalue()
 
 
-def _cell(column: str, v: float) -> str | int:
-    if isinstance(v, float) and math.isnan(v):
+def _cell(column: str, v: Any) -> str | int:
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return ""  # not a number: history.csv holds numbers only
+    if math.isnan(v):
         return ""  # no validation data
     return int(v) if column == "epoch" else f"{v:.6g}"
 
@@ -269,6 +283,7 @@ class Recorder(Callback):
         self.last = None if state is None else _without_history(state)
         self.saved_epoch: int | None = None if state is None else state["epoch"]
         self._rows: int | None = None  # history rows known to be in history.csv
+        self._columns: tuple[str, ...] | None = None  # its header
 
     def state_dict(self) -> dict[str, Any]:
         """Nothing to resume: the run directory is the record."""
@@ -289,13 +304,16 @@ class Recorder(Callback):
 
     def _write_history(self, records: list[dict[str, float]]) -> None:
         path = self.run_dir / "history.csv"
-        if self._rows is None or self._rows > len(records):
-            # once per session, the whole file: drops rows of epochs after the checkpoint
-            atomic_write(path, history_csv(records))
+        fresh = self._rows is None or self._rows > len(records)
+        columns = columns_of(records if fresh else records[self._rows:], self._columns or ())
+        if self._rows is None or self._rows > len(records) or columns != self._columns:
+            # the whole file: once per session (drops rows of epochs after the checkpoint),
+            # and when a callback starts a new column (earlier rows get an empty cell)
+            atomic_write(path, history_csv(records, columns))
         else:
             with open(path, "a", encoding="utf-8", newline="") as f:
-                f.write(history_csv(records[self._rows:]).partition("\n")[2])
-        self._rows = len(records)
+                f.write(history_csv(records[self._rows:], columns).partition("\n")[2])
+        self._rows, self._columns = len(records), columns
 
     def save(self) -> int | None:
         """Write the last completed epoch's state as the checkpoint (once per epoch).
@@ -356,6 +374,8 @@ def write_results(run: Run, run_dir: Path, seconds: float, *,
         scores = evaluate(run.model, run.loss, X, y, decode=ds.prep.decode_output)
         summary.update({prefix + k: v for k, v in scores.items()})
     summary["train_loss"] = records[-1]["loss"] if records else math.nan
+    if records and "accuracy" in records[-1]:
+        summary["train_accuracy"] = records[-1]["accuracy"]
     stopping = run.early_stopping
     if stopping is not None and stopping.stopped_epoch is not None:
         summary["stopped_early_at"] = stopping.stopped_epoch
@@ -365,7 +385,14 @@ def write_results(run: Run, run_dir: Path, seconds: float, *,
     summary["seconds"] = round(seconds + earlier, 3)
     atomic_write(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     if records:
-        plot_history(records, run_dir / "loss_curve.png", run.config["name"])
+        standardized = ds.task == "regression" and ds.prep.y_mean is not None
+        plot_history(records, run_dir / "loss_curve.png", run.config["name"],
+                     best_epoch=summary.get("best_epoch"),
+                     stopped_epoch=summary.get("stopped_early_at"),
+                     loss_label="loss (standardized targets)" if standardized else "loss")
+    if run.diagnostics is not None:
+        run.diagnostics.to_csv(run_dir / "diagnostics.csv")
+        run.diagnostics.plot(run_dir / "diagnostics.png")
     return summary
 
 
@@ -478,8 +505,18 @@ def load_splits(run_dir: str | os.PathLike) -> dict[str, Any] | None:
     return arrays
 
 
-def plot_history(records: list[dict[str, float]], path: str | os.PathLike, title: str) -> None:
-    """Plot the loss per epoch and, for classification, the validation accuracy.
+def plot_history(records: list[dict[str, float]], path: str | os.PathLike, title: str, *,
+                 best_epoch: int | None = None, stopped_epoch: int | None = None,
+                 loss_label: str = "loss") -> Any:
+    """Plot the loss per epoch with the learning rate and, for classification, the accuracy.
+
+    The loss panel gets a log axis when its values span more than 100x (a
+    diverging first epoch would flatten everything else), a marker at the
+    best epoch (``best_epoch``, else the lowest validation loss, else the
+    lowest training loss), a vertical line where early stopping stopped, and
+    the learning rate per epoch on a second, right-hand axis (log scale when
+    it spans more than 100x). The accuracy panel shows the training and the
+    validation accuracy.
 
     Parameters
     ----------
@@ -489,6 +526,17 @@ def plot_history(records: list[dict[str, float]], path: str | os.PathLike, title
         The PNG to write (atomically), about 600 x 340 pixels (900 with accuracy).
     title : str
         The run's name.
+    best_epoch : int, optional
+        The epoch early stopping found best (1-based).
+    stopped_epoch : int, optional
+        The epoch after which early stopping stopped the run.
+    loss_label : str, default="loss"
+        The loss axis' label (says when the loss is in standardized units).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure written (closed).
     """
     import matplotlib
 
@@ -496,21 +544,51 @@ def plot_history(records: list[dict[str, float]], path: str | os.PathLike, title
     import matplotlib.pyplot as plt
 
     def column(key: str) -> list[float] | None:
-        values = [r.get(key, math.nan) for r in records]
+        values = [float(r.get(key, math.nan)) for r in records]
         return None if all(math.isnan(v) for v in values) else values
 
-    epochs, acc = [r["epoch"] for r in records], column("val_accuracy")
-    fig, axes = plt.subplots(1, 2 if acc else 1, figsize=(9 if acc else 6, 3.4), dpi=100,
+    epochs = [r["epoch"] for r in records]
+    acc, train_acc = column("val_accuracy"), column("accuracy")
+    panels = 2 if (acc or train_acc) else 1
+    fig, axes = plt.subplots(1, panels, figsize=(9 if panels == 2 else 6, 3.4), dpi=100,
                              squeeze=False)
     ax = axes[0, 0]
-    ax.plot(epochs, column("loss"), label="training (mean over the epoch)")
-    if column("val_loss"):
-        ax.plot(epochs, column("val_loss"), label="validation (end of epoch)")
-    ax.set(xlabel="epoch", ylabel="loss", title=f"{title}: loss")
-    ax.legend()
-    if acc:
-        axes[0, 1].plot(epochs, acc, color="C1")
-        axes[0, 1].set(xlabel="epoch", ylabel="accuracy", title=f"{title}: validation accuracy")
+    loss, val = column("loss"), column("val_loss")
+    ax.plot(epochs, loss, label="training (mean over the epoch)")
+    if val:
+        ax.plot(epochs, val, label="validation (end of epoch)")
+    if _spans(loss + (val or []), 100):
+        ax.set_yscale("log")
+    watched = val or loss
+    if best_epoch is None and watched and not all(math.isnan(v) for v in watched):
+        best_epoch = epochs[int(np_nanargmin(watched))]
+    if best_epoch is not None and best_epoch in epochs:
+        i = epochs.index(best_epoch)
+        ax.plot([best_epoch], [watched[i]], marker="*", ms=12, color="C3", linestyle="none",
+                label=f"best epoch ({best_epoch})")
+    if stopped_epoch is not None:
+        ax.axvline(stopped_epoch, color="0.4", linestyle=":",
+                   label=f"early stopping (epoch {stopped_epoch})")
+    ax.set(xlabel="epoch", ylabel=loss_label, title=f"{title}: loss")
+    lr = column("lr")
+    handles, labels = ax.get_legend_handles_labels()
+    if lr:
+        ax2 = ax.twinx()
+        (line,) = ax2.step(epochs, lr, where="post", color="0.55", linestyle="--", lw=1)
+        ax2.set_ylabel("learning rate", color="0.4")
+        if _spans(lr, 100):
+            ax2.set_yscale("log")
+        else:  # from 0: a constant rate is a flat line, not a zoomed-in wiggle
+            ax2.set_ylim(0, 1.15 * max(v for v in lr if math.isfinite(v)))
+        handles, labels = handles + [line], labels + ["learning rate (right axis)"]
+    ax.legend(handles, labels, fontsize="small")
+    if panels == 2:
+        if train_acc:
+            axes[0, 1].plot(epochs, train_acc, color="C0", label="training (during the epoch)")
+        if acc:
+            axes[0, 1].plot(epochs, acc, color="C1", label="validation (end of epoch)")
+        axes[0, 1].set(xlabel="epoch", ylabel="accuracy", title=f"{title}: accuracy")
+        axes[0, 1].legend(fontsize="small")
     for a in axes.flat:
         a.grid(alpha=0.3)
     fig.tight_layout()
@@ -518,3 +596,15 @@ def plot_history(records: list[dict[str, float]], path: str | os.PathLike, title
         atomic_write(path, lambda f: fig.savefig(f, format="png"))
     finally:
         plt.close(fig)
+    return fig
+
+
+def _spans(values: list[float], factor: float) -> bool:
+    """Whether the positive finite values span more than ``factor`` times."""
+    pos = [v for v in values if v > 0 and math.isfinite(v)]
+    return bool(pos) and max(pos) > factor * min(pos)
+
+
+def np_nanargmin(values: list[float]) -> int:
+    """The index of the smallest non-NaN value."""
+    return min((v, i) for i, v in enumerate(values) if not math.isnan(v))[1]

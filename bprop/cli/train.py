@@ -161,6 +161,10 @@ def resume(args: argparse.Namespace) -> int:
     cfg = resolve(apply_overrides(load_yaml(str(run_dir / "config.yaml")), overrides))
     state, trained = read_checkpoint(run_dir / CHECKPOINT)
     if trained is not None:
+        # keys added to bprop since the run began (train.diagnostics, ...) take their
+        # defaults in both configs: only a real edit counts as a difference
+        with contextlib.suppress(ConfigError):
+            trained = resolve(trained, find_files=False)
         changed = config_differences(trained, cfg, ignore=("train.epochs",))
         if changed:
             raise ConfigError(str(run_dir / "config.yaml"),
@@ -291,7 +295,7 @@ def train_in(prepared: Run, run_dir: Path, *, quiet: bool, state: dict | None = 
     ds, start = prepared.data, time.perf_counter()
     if not quiet:
         print(describe_task(prepared), flush=True)
-        print(prepared.model.summary(ds.n_features), flush=True)
+        print(prepared.model.summary(ds.X_train.shape[1:]), flush=True)
     resumed_at = prepared.trainer.epoch
     val = (ds.X_val, ds.y_val) if ds.X_val is not None else None
     try:

@@ -24,6 +24,7 @@ from ..losses.base import Loss
 from ..optim.base import Optimizer
 from ..optim.schedules import Schedule
 from ..training.callbacks import Callback, EarlyStopping
+from ..training.diagnostics import Diagnostics
 from ..training.trainer import Trainer
 from . import data, entries
 from .fields import ConfigError, join_path
@@ -54,6 +55,9 @@ class Run:
     trainer : Trainer
         Holds the schedule, early stopping, the config's callbacks and any
         extra ones.
+    diagnostics : Diagnostics or None
+        When ``train.diagnostics`` is on (its probe: the first 256 training
+        samples); the run directory gets its CSV and plot.
     """
 
     config: dict[str, Any]
@@ -65,6 +69,7 @@ class Run:
     early_stopping: EarlyStopping | None
     callbacks: list[Callback]
     trainer: Trainer
+    diagnostics: Diagnostics | None = None
 
 
 def _seeds(seed: int) -> list[np.random.SeedSequence]:
@@ -117,8 +122,8 @@ def resolve_task(cfg: dict[str, Any], raw: data.RawData) -> str:
     if cfg["data"].get("task") == "auto":  # the resolved config says what was chosen
         cfg["data"]["task"] = task
     for path, metric in watched_metrics(cfg):
-        if metric == "val_accuracy" and task == "regression":
-            raise ConfigError(path, "'val_accuracy' needs a classification loss; "
+        if metric in ("val_accuracy", "accuracy") and task == "regression":
+            raise ConfigError(path, f"{metric!r} needs a classification loss; "
                                     "monitor 'val_loss' for regression")
     return task
 
@@ -191,10 +196,10 @@ def prepare(cfg: dict[str, Any], *, progress: bool = False,
     raw = data.load(cfg["data"], seed=_int_seed(s_data))
     task = resolve_task(cfg, raw)
     dtype = dtype or cfg["train"]["dtype"]
-    # Standardized targets suit squared error; a Poisson loss needs counts as they are.
     dcfg = {**cfg["data"], "standardize_target": cfg["data"]["standardize_target"]
-            and _name(cfg["loss"]) == "SquaredError"}
+            and standardizes_target(cfg["loss"])}
     ds = data.split(raw, dcfg, task=task, seed=_int_seed(s_split)).astype(dtype)
+    _check_input_shape(cfg, ds)
     model, out_dim = entries.build_model(cfg["model"], ds.n_features, dtype=dtype,
                                          seed_seq=s_model)
     _check_output(cfg, ds, out_dim)
@@ -209,8 +214,56 @@ def prepare(cfg: dict[str, Any], *, progress: bool = False,
                                  restore_best_weights=t["restore_best_weights"])
     named = [entries.build("callback", spec, join_path("callbacks", i))
              for i, spec in enumerate(cfg.get("callbacks", []))]
+    diagnostics = None
+    if t["diagnostics"]:
+        if t["engine"] == "fused":
+            raise ConfigError("train.diagnostics", "reads every layer's gradients, which the "
+                                                   "fused engine never forms; use train.engine: "
+                                                   "auto or reference")
+        diagnostics = Diagnostics(ds.X_train)
     own = [schedule] + ([stopping] if stopping else []) + named
+    own += [diagnostics] if diagnostics else []
     trainer = Trainer(model, loss, optimizer, batch_size=t["batch_size"], shuffle=t["shuffle"],
                       rng=np.random.default_rng(s_train), callbacks=[*own, *callbacks],
-                      progress=progress, engine=t["engine"])
-    return Run(cfg, ds, model, loss, optimizer, schedule, stopping, named, trainer)
+                      progress=progress, engine=t["engine"], drop_last=t["drop_last"])
+    try:  # a batch a layer cannot train on (BatchNorm and one sample), before any step
+        trainer.check_batches(ds.X_train.shape[0], drop_last_option="train.drop_last: true")
+    except ValueError as err:
+        raise ConfigError("train.batch_size", str(err)) from None
+    return Run(cfg, ds, model, loss, optimizer, schedule, stopping, named, trainer, diagnostics)
+
+
+def standardizes_target(loss: str | dict[str, Any] | None) -> bool:
+    """Whether ``data.standardize_target`` applies to a regression loss.
+
+    Every regression loss trains on standardized targets (SquaredError,
+    AbsoluteError, Huber, whose ``delta`` then counts in standard
+    deviations), and the run's metrics (``test_rmse``, ``test_r2``) are
+    reported in the targets' units; `PoissonDeviance` needs the counts as
+    they are (non-negative, on their own scale), so they are left raw.
+
+    Parameters
+    ----------
+    loss : str or dict or None
+        The config's loss entry.
+
+    Returns
+    -------
+    bool
+    """
+    if loss is None:
+        return True
+    return registry.lookup("loss", _name(loss)).__name__ != "PoissonDeviance"
+
+
+def _check_input_shape(cfg: dict[str, Any], ds: data.Dataset) -> None:
+    """N-D samples (images, shape (N, C, H, W)) need a model that starts with Flatten."""
+    if ds.X_train.ndim <= 2:
+        return
+    first = _name(cfg["model"][0]) if cfg["model"] else None
+    if first is None or registry.lookup("layer", first).__name__ != "Flatten":
+        shape = "(N, " + ", ".join(map(str, ds.X_train.shape[1:])) + ")"
+        raise ConfigError("model", f"the data's samples have shape {shape}: start the model "
+                                   "with Flatten (model: [Flatten, {type: Linear, out: ...}, "
+                                   "...]) to read them as rows of "
+                                   f"{ds.n_features} features")

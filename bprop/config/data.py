@@ -47,9 +47,10 @@ COMMON = {
 class RawData:
     """Arrays as loaded, before splitting: ``X`` (n, d) floats, ``y`` (n,) or (n, k).
 
-    ``X`` is an ndarray of float64, a scipy.sparse CSR matrix (``sparse``,
-    ``svmlight``: kept sparse) or a read-only `numpy.memmap` (``npy``: never
-    read whole).
+    ``X`` is an ndarray of float64 (N-D samples, such as (n, 1, 8, 8) images
+    from an .npz file, are kept so for a model that starts with Flatten), a
+    scipy.sparse CSR matrix (``sparse``, ``svmlight``: kept sparse) or a
+    read-only `numpy.memmap` (``npy``: never read whole).
     """
 
     X: np.ndarray
@@ -117,7 +118,8 @@ def load(cfg: dict[str, Any], seed: int) -> RawData:
     Returns
     -------
     RawData
-        ``X`` of shape (N, D) as float64, ``y`` of shape (N,) or (N, K).
+        ``X`` of shape (N, D) as float64 (an .npz file's N-D samples, (N, C, H, W)
+        images, keep their shape), ``y`` of shape (N,) or (N, K).
 
     Raises
     ------
@@ -131,7 +133,8 @@ def load(cfg: dict[str, Any], seed: int) -> RawData:
         X = X.tocsr().astype(np.float64, copy=False)
     elif not isinstance(X, np.memmap):  # a memory map is read in chunks, never whole
         X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[0] != len(y):
+    dense_nd = isinstance(X, np.ndarray) and not isinstance(X, np.memmap)
+    if X.ndim < 2 or (X.ndim > 2 and not dense_nd) or X.shape[0] != len(y):
         raise ConfigError(
             "data", f"expected X of shape (n, d) and y of length n, got {X.shape} and {np.shape(y)}"
         )
@@ -143,7 +146,9 @@ def load(cfg: dict[str, Any], seed: int) -> RawData:
     else:
         step = max(1, RELEASE_BYTES // max(1, X[:1].nbytes))
         for start in range(0, X.shape[0], step):
-            _check_finite(X[start : start + step], feature_names, where, start)
+            # N-D samples: checked as rows of their features
+            chunk = X[start : start + step]
+            _check_finite(chunk.reshape(len(chunk), -1), feature_names, where, start)
             release_pages(X)
     y = np.asarray(y)
     if np.issubdtype(y.dtype, np.number) and not np.isfinite(y).all():
@@ -205,31 +210,41 @@ class Preprocessor:
     target_names: list[str] = field(default_factory=list)
     y_mean: np.ndarray | None = None
     y_scale: np.ndarray | None = None
+    input_shape: list[int] | None = None
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Standardize features with the training statistics.
 
+        N-D samples (``input_shape``, e.g. (1, 8, 8) images) are standardized
+        per feature of their flattened view, that is per pixel and channel,
+        each with its own training mean and scale (a constant border pixel
+        keeps scale 1); the result has the shape of the input.
+
         Parameters
         ----------
-        X : array-like or scipy.sparse matrix, shape (N, D)
+        X : array-like or scipy.sparse matrix, shape (N, D) or (N, *input_shape)
             A sparse X is only scaled (its ``x_mean`` is 0: centering would
             make every zero non-zero) and stays sparse.
 
         Returns
         -------
-        ndarray of float64 or CSR matrix, shape (N, D)
+        ndarray of float64 (the shape of X) or CSR matrix, shape (N, D)
 
         Raises
         ------
         ConfigError
-            If X does not have D columns.
+            If X has neither D columns nor samples of ``input_shape``.
         """
         if issparse(X):
             return self._transform_sparse(X)
         X = np.asarray(X, dtype=np.float64)
+        if self.input_shape and X.ndim > 2 and list(X.shape[1:]) == list(self.input_shape):
+            return self.transform(X.reshape(len(X), -1)).reshape(X.shape)
         if X.ndim != 2 or X.shape[1] != len(self.x_mean):
+            want = "" if not self.input_shape else \
+                f" (or samples of shape {tuple(self.input_shape)})"
             raise ConfigError(
-                "input", f"expected {len(self.x_mean)} feature columns, got shape {X.shape}"
+                "input", f"expected {len(self.x_mean)} feature columns{want}, got shape {X.shape}"
             )
         bad = np.argwhere(~np.isfinite(X))
         if len(bad):
@@ -332,6 +347,7 @@ class Preprocessor:
             d["feature_names"],
             classes=d.get("classes"),
             target_names=d.get("target_names", []),
+            input_shape=d.get("input_shape"),
             **arrays,
         )
 
@@ -430,8 +446,9 @@ class MappedRows:
 class Dataset:
     """Train, validation (may be None) and test parts, preprocessed.
 
-    ``X_*`` have shape (N_part, D); ``y_*`` are class indices of shape
-    (N_part,) or standardized targets of shape (N_part, K).
+    ``X_*`` have shape (N_part, D), or (N_part, ...) for N-D samples; ``y_*``
+    are class indices of shape (N_part,) or standardized targets of shape
+    (N_part, K).
     """
 
     X_train: np.ndarray
@@ -454,8 +471,8 @@ class Dataset:
 
     @property
     def n_features(self) -> int:
-        """D, the number of input features."""
-        return self.X_train.shape[1]
+        """D, the number of input features (of a sample's flattened view)."""
+        return int(np.prod(self.X_train.shape[1:]))
 
     @property
     def n_outputs(self) -> int:
@@ -579,19 +596,21 @@ def split(raw: RawData, cfg: dict[str, Any], *, task: str, seed: int) -> Dataset
 def _fit_preprocessor(
     raw: RawData, cfg: dict[str, Any], task: str, classes: list[Any] | None, train: np.ndarray
 ) -> Preprocessor:
-    d = raw.X.shape[1]
+    # N-D samples: one feature per pixel (sparse and memory-mapped X are 2-D)
+    d = int(np.prod(raw.X.shape[1:]))
     x_mean, x_scale = np.zeros(d), np.ones(d)
     if cfg["standardize"] and issparse(raw.X):
         x_scale = _sparse_scale(raw.X[train])
     elif cfg["standardize"] and isinstance(raw.X, np.memmap):
         x_mean, x_scale = _mean_scale_chunked(raw.X, np.sort(train))
     elif cfg["standardize"]:
-        x_mean, x_scale = _mean_scale(raw.X[train])
+        x_mean, x_scale = _mean_scale(raw.X.reshape(raw.X.shape[0], -1)[train])
     y_mean = y_scale = None
     if task == "regression" and cfg["standardize_target"]:
         y_mean, y_scale = _mean_scale(raw.y[train].astype(np.float64).reshape(len(train), -1))
     return Preprocessor(
-        task, raw.feature_names, x_mean, x_scale, classes, raw.target_names, y_mean, y_scale
+        task, raw.feature_names, x_mean, x_scale, classes, raw.target_names, y_mean, y_scale,
+        list(raw.X.shape[1:]) if raw.X.ndim > 2 else None,
     )
 
 

@@ -448,13 +448,16 @@ def _read_npz(p: dict[str, Any], seed: int) -> Loaded:
                 f"{did_you_mean(p[key], arrays)}; arrays: {', '.join(arrays)}",
             )
     X, y = arrays[p["x_key"]], arrays[p["y_key"]]
-    if X.ndim != 2 or not np.issubdtype(X.dtype, np.number):
+    # (N, D) rows, or N-D samples (N, C, H, W images) for a model that starts with Flatten
+    if X.ndim < 2 or not np.issubdtype(X.dtype, np.number):
         raise ConfigError(
             "data.x_key",
-            f"{p['x_key']!r} must be a 2-D numeric array, got shape {X.shape}, dtype {X.dtype}",
+            f"{p['x_key']!r} must be a numeric array of shape (n_samples, n_features) or "
+            f"(n_samples, ...) for a model that starts with Flatten; got shape {X.shape}, "
+            f"dtype {X.dtype}",
         )
     names = ["target"] if y.ndim == 1 else [f"y{i}" for i in range(y.shape[1])]
-    return X, y, _names(X.shape[1]), names
+    return X, y, _names(int(np.prod(X.shape[1:]))), names
 
 
 def _read_npy(path: str, key: str, *, mmap: bool = False) -> np.ndarray:

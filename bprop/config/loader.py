@@ -20,6 +20,9 @@ The format (every key but ``model`` has a default; see ``configs/*.yaml``)::
     schedule: Constant      # or {type: StepDecay, step_size: 10, gamma: 0.5}, ...
     callbacks: []           # registered callbacks, e.g. [{type: EarlyStopping, patience: 5}]
     train: {epochs: 30, batch_size: 32, dtype: float32}
+    # train also takes: shuffle, early_stopping, monitor, patience, min_delta,
+    # restore_best_weights, checkpoint_every, engine, drop_last (leave out each epoch's
+    # last, smaller batch) and diagnostics (write diagnostics.csv/.png into the run)
     sweep: {params: {optimizer.lr: [0.01, 0.1]}}   # `bprop sweep` only (config.sweep)
 """
 
@@ -42,12 +45,15 @@ TRAIN = {
     "dtype": Field(str, "float64", choices=("float32", "float64")),
     "shuffle": Field(bool, True),
     "early_stopping": Field(bool, False),
-    "monitor": Field(str, "val_loss", choices=("val_loss", "val_accuracy", "loss")),
+    "monitor": Field(str, "val_loss", choices=("val_loss", "val_accuracy", "loss", "objective",
+                                               "accuracy")),
     "patience": Field(int, 10, low=1),
     "min_delta": Field(float, 0.0, low=0),
     "restore_best_weights": Field(bool, False),
     "checkpoint_every": Field(int, 1, low=1),
     "engine": Field(str, "auto", choices=("auto", "reference", "fused")),
+    "drop_last": Field(bool, False),
+    "diagnostics": Field(bool, False),
 }
 TOP = ("name", "seed", "data", "model", "loss", "optimizer", "schedule", "callbacks", "train",
        "sweep")

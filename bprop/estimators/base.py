@@ -39,7 +39,7 @@ from .constraints import (
     validate_params,
 )
 from .lbfgs import fit_lbfgs
-from .network import build_network, flat_layers, linear_layers
+from .network import build_network, flat_layers, linear_layers, nd_allowed
 from .stochastic import (
     HeldOut,
     Record,
@@ -187,7 +187,7 @@ class BaseMLP(BaseEstimator):
         self.out_activation_, loss_name = self._output_layer()
         self._loss = lookup("loss", loss_name)()
         self.model_ = build_network(
-            X.shape[1],
+            int(np.prod(X.shape[1:])),  # N-D samples: the width Flatten makes of them
             self.n_outputs_,
             hidden_layer_sizes=self.hidden_layer_sizes,
             activation=self.activation,
@@ -314,9 +314,11 @@ class BaseMLP(BaseEstimator):
         self.best_validation_score_ = record.best_validation_score
 
     def _check_X(self, X: Any, reset: bool) -> Any:
-        # a sparse X stays sparse: the first Linear multiplies it as it is
+        # a sparse X stays sparse: the first Linear multiplies it as it is;
+        # N-D samples only when the layers start with Flatten
         return validate_data(
-            self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=reset
+            self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=reset,
+            allow_nd=nd_allowed(X, self.layers, type(self).__name__),
         )
 
     # --------------------------------------------------------------- prediction

@@ -17,6 +17,7 @@ from ..layers.activations import class_probabilities
 from .base import BaseMLP
 from .constraints import NONE, InstanceOf, Options
 from .docs import BPROP_PARAMETERS, SHARED_ATTRIBUTES, SKLEARN_PARAMETERS
+from .network import nd_allowed
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):
@@ -110,6 +111,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             multi_output=True,
             dtype=(np.float64, np.float32),
             reset=reset,
+            allow_nd=nd_allowed(X, self.layers, type(self).__name__),  # images, then Flatten
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)

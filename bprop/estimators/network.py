@@ -32,6 +32,60 @@ from ..metrics import layers_of
 from ..registry import lookup
 
 
+def starts_with_flatten(layers: Sequence[Any] | None) -> bool:
+    """Whether a custom ``layers=`` stack starts with `Flatten` (so N-D X is accepted).
+
+    Parameters
+    ----------
+    layers : sequence or None
+        The estimator's ``layers`` parameter: names, ``{"type": ...}`` dicts or
+        Layer objects.
+
+    Returns
+    -------
+    bool
+    """
+    if not layers:
+        return False
+    first = layers[0]
+    name = first if isinstance(first, str) else (
+        first.get("type") if isinstance(first, dict) else type(first).__name__)
+    try:
+        return isinstance(name, str) and lookup("layer", name).__name__ == "Flatten"
+    except (KeyError, ValueError):
+        return False
+
+
+def nd_allowed(X: Any, layers: Sequence[Any] | None, estimator: str) -> bool:
+    """Whether N-D ``X`` may pass (the stack starts with Flatten); refuses it clearly if not.
+
+    Parameters
+    ----------
+    X : array-like
+    layers : sequence or None
+        The estimator's ``layers``.
+    estimator : str
+        Its class name, for the message.
+
+    Returns
+    -------
+    bool
+        ``allow_nd`` for scikit-learn's ``validate_data``.
+
+    Raises
+    ------
+    ValueError
+        For X of more than 2 dimensions without a leading Flatten.
+    """
+    allowed = starts_with_flatten(layers)
+    ndim = getattr(X, "ndim", None)
+    if ndim is not None and ndim > 2 and not allowed:
+        raise ValueError(f"Found array with dim {ndim}, while dim <= 2 is required by "
+                         f"{estimator}, unless its layers= start with 'Flatten' "
+                         "(layers=['Flatten', {'type': 'Linear', 'out': 64}, 'ReLU'])")
+    return allowed
+
+
 def build_network(
     n_features: int,
     n_outputs: int,

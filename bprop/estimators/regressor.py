@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from .base import BaseMLP
 from .constraints import Options
 from .docs import BPROP_PARAMETERS, SHARED_ATTRIBUTES, SKLEARN_PARAMETERS
+from .network import nd_allowed
 
 
 class MLPRegressor(RegressorMixin, BaseMLP):
@@ -102,6 +103,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             y_numeric=True,
             dtype=(np.float64, np.float32),
             reset=reset,
+            allow_nd=nd_allowed(X, self.layers, type(self).__name__),  # images, then Flatten
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)

@@ -17,6 +17,17 @@ from .base import Layer, check_input
 def check_sparse(x: spmatrix, layer: Layer) -> spmatrix:
     """A sparse layer input as CSR or CSC of floats (an integer matrix becomes float64).
 
+    Parameters
+    ----------
+    x : scipy.sparse matrix, shape (N, D_in)
+    layer : Layer
+        The layer that receives it, named in messages.
+
+    Returns
+    -------
+    scipy.sparse matrix, shape (N, D_in)
+        ``x`` itself, or a float64 copy of an integer matrix.
+
     Raises
     ------
     ValueError

@@ -99,6 +99,9 @@ class BatchNorm(Layer):
 
     #: what a config may set beyond the signature's types (read by bprop.config)
     config_fields = {"momentum": "[0, 1)", "eps": "> 0"}
+    #: samples a training batch needs (a variance of one sample is 0): the Trainer
+    #: refuses a batch_size that leaves a smaller batch before the first step
+    min_batch = 2
 
     def __init__(
         self, n_in: int, *, momentum: float = 0.1, eps: float = 1e-5, dtype: Any = np.float64

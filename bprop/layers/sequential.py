@@ -134,13 +134,13 @@ class Sequential(Layer):
         self.layers.append(layer)
         return self
 
-    def summary(self, n_features: int) -> str:
+    def summary(self, n_features: int | tuple[int, ...]) -> str:
         """Keras-style table of layers, output shapes and parameters (`bprop.summary.summary`).
 
         Parameters
         ----------
-        n_features : int
-            D_in of the first layer.
+        n_features : int or tuple of int
+            D_in of the first layer, or one sample's shape, such as ``(1, 8, 8)``.
 
         Returns
         -------

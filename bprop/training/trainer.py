@@ -33,7 +33,8 @@ from ..optim.base import Optimizer
 from ..optim.schedules import Schedule
 from ..validation import check_data, check_int
 from .callbacks import Callback, ProgressBar, ScheduleCallback
-from .history import History
+from .diagnostics import leaf_layers
+from .history import History, Record
 from .rngstate import dump_rng_state, load_rng_state
 
 
@@ -59,6 +60,7 @@ class ReferenceStep:
         # one buffer reused by every batch (the model's inputs are never modified)
         self.batch = (np.empty((min(batch_size, X.shape[0]), *X.shape[1:]), dtype=X.dtype)
                       if isinstance(X, np.ndarray) else None)
+        self.out: np.ndarray | None = None
 
     def forward(self, idx: np.ndarray, sw: np.ndarray | None) -> float:
         """The loss on the samples ``X[idx]`` (weights ``sw`` or None), caching for backward."""
@@ -66,7 +68,8 @@ class ReferenceStep:
             x = self.X[idx]
         else:  # mode="clip" skips numpy's extra bounds-checked copy (idx is a permutation)
             x = np.take(self.X, idx, axis=0, out=self.batch[: len(idx)], mode="clip")
-        return self.loss.forward(self.model.forward(x), self.y[idx], sw)
+        self.out = self.model.forward(x)  # the batch's outputs, for the training accuracy
+        return self.loss.forward(self.out, self.y[idx], sw)
 
     def backward(self) -> None:
         """Set every ``.grad`` (bprop) and step the optimizer."""
@@ -97,6 +100,10 @@ class Trainer:
         Built on ``model.parameters()``.
     batch_size : int, default=32
         Samples per step; the last batch of an epoch may be smaller.
+    drop_last : bool, default=False
+        Leave out each epoch's last batch when it is smaller than
+        ``batch_size`` (as PyTorch's ``DataLoader(drop_last=True)``; the
+        samples left out change from epoch to epoch when shuffling).
     shuffle : bool, default=True
         Draw a new permutation of the samples every epoch.
     rng : int, numpy Generator or None
@@ -124,6 +131,35 @@ class Trainer:
         sample weights). It sets the optimizer's ``weight_decay`` to
         ``l2 / sum_i w_i`` before each step, and the logged loss includes the
         penalty. 0 leaves the optimizer's ``weight_decay`` alone.
+    record_batches : bool, default=False
+        Keep every minibatch's loss in `batch_history`.
+
+    Notes
+    -----
+    The epoch logs (`History`, ``history.csv``) hold, besides ``epoch``,
+    ``lr`` and ``seconds``:
+
+    - ``loss``: the data loss, the mean over the epoch's minibatches of each
+      minibatch's loss before its step, weighted by the minibatches' sample
+      counts (or sample-weight sums); no regularization term (with ``l2``,
+      scikit-learn's per-batch penalty is included, as in its ``loss_``);
+    - ``l2`` (for an optimizer with a ``weight_decay``): the L2 term
+      ``0.5 * weight_decay * sum ||W||^2`` over the parameters with
+      ``p.decay``, at the end of the epoch. For `AdamW` the same number: its
+      decoupled step ``W -= lr * wd * W`` is a plain gradient step on this
+      term (outside Adam's scaling), so AdamW does not minimize
+      ``loss + l2`` exactly, but the term is what its decay pulls down;
+    - ``objective = loss + l2``, what SGD, Adam, RMSProp and AdaGrad with
+      ``weight_decay`` minimize;
+    - ``accuracy`` (classification losses): the training accuracy, weighted by
+      ``sample_weight``, computed from the outputs each training step already
+      computed (both engines), so at no extra forward pass. As Keras' training
+      accuracy, it is measured while the weights change during the epoch, in
+      training mode (Dropout on): compare it with ``val_accuracy`` knowing so;
+    - ``val_loss``, ``val_accuracy`` with validation data;
+    - any number a callback adds to ``logs`` in its ``on_epoch_end``: the
+      history holds the logs dict itself, so the column appears in
+      ``history[key]`` and in a run's ``history.csv``.
 
     Raises
     ------
@@ -150,6 +186,11 @@ class Trainer:
         ``0.5 * l2 * ||W||^2 / weight`` with W before the step; 0 without
         ``l2``). Filled at no copying cost under either engine, for
         callbacks that need per-batch numbers at the epoch's end.
+    batch_history : list of dict
+        With ``record_batches=True``: one ``{"epoch", "batch", "loss",
+        "samples"}`` record per minibatch step (epoch and batch counted from
+        1; ``samples`` its sample count or weight sum). Not kept in
+        checkpoints.
     """
 
     def __init__(
@@ -165,6 +206,8 @@ class Trainer:
         progress: bool = False,
         engine: str = "auto",
         l2: float = 0.0,
+        drop_last: bool = False,
+        record_batches: bool = False,
     ) -> None:
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
@@ -177,6 +220,8 @@ class Trainer:
         self.model, self.loss, self.optimizer = model, loss, optimizer
         self.batch_size = check_int("batch_size", batch_size)
         self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.record_batches = bool(record_batches)
         self.rng = as_rng(rng)
         self.callbacks = [
             ScheduleCallback(cb) if isinstance(cb, Schedule) else cb for cb in callbacks
@@ -189,8 +234,10 @@ class Trainer:
         self.epoch = 0
         self.target_epochs = 0
         self.history = History()
+        self.batch_history: list[dict[str, float]] = []
         self.stop_training = False
         self.batch_indices: np.ndarray | None = None
+        self._accuracy: float | None = None
         self.engine = engine
         self.engine_used: str | None = None
         self.l2 = float(l2)
@@ -251,6 +298,7 @@ class Trainer:
         X, y, sample_weight = self.check_data(X, y, sample_weight)
         if validation_data is not None:
             validation_data = self.check_data(*validation_data, None, name="validation data")[:2]
+        self.check_batches(X.shape[0])
         self.target_epochs, self.stop_training = int(epochs), False
         self._step = self._runner(X, y)
         self._call("on_train_begin")
@@ -258,13 +306,19 @@ class Trainer:
             while self.epoch < self.target_epochs and not self.stop_training:
                 self._call("on_epoch_begin", self.epoch)
                 lr, start = self.optimizer.lr, time.perf_counter()
-                logs: dict[str, float] = {"epoch": self.epoch + 1, "lr": lr}
+                logs = Record(epoch=self.epoch + 1, lr=lr)
                 logs["loss"] = self.run_epoch(X, y, sample_weight)
+                l2 = self.l2_term()
+                if l2 is not None:
+                    logs["l2"], logs["objective"] = l2, logs["loss"] + l2
+                if self._accuracy is not None:
+                    logs["accuracy"] = self._accuracy
                 if validation_data is not None:
                     val = self.evaluate(*validation_data)
                     logs.update({f"val_{k}": v for k, v in val.items()})
                 logs["seconds"] = time.perf_counter() - start
                 self.epoch += 1
+                # the history keeps logs itself: a key a callback adds below is recorded too
                 self.history.append(logs)
                 self._call("on_epoch_end", self.epoch - 1, logs)
         finally:
@@ -278,7 +332,9 @@ class Trainer:
         """One pass over the data in minibatches; returns the mean training loss.
 
         Expects data already checked by `check_data` (as `fit` does); outside
-        ``fit`` it runs the reference step.
+        ``fit`` it runs the reference step. For a classification loss the
+        epoch's training accuracy (weighted as the loss) is left in
+        ``self._accuracy`` (None otherwise).
         """
         step = self._step or ReferenceStep(
             self.model, self.loss, self.optimizer, X, y, self.batch_size
@@ -291,6 +347,10 @@ class Trainer:
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
         total, weight_total = 0.0, 0.0
         log = self.batch_log = {"rows": [], "weight": [], "loss": [], "l2": []}
+        # predicted labels, in the epoch's order, for the training accuracy at its end
+        labels: np.ndarray | None = None
+        if self.drop_last:
+            n -= n % bs if n >= bs else 0  # only whole batches (fit refuses n < batch_size)
         step.load()
         stepped = False  # whether the step's own buffers are newer than the Parameters
         try:
@@ -311,6 +371,11 @@ class Trainer:
                         f"(lr={self.optimizer.lr:g}), standardized inputs, or "
                         "gradient-checking a custom layer."
                     )
+                if self.loss.is_classifier:  # the outputs the step computed, before backward
+                    pred = self.loss.predict(step.out[: len(idx)])
+                    if labels is None:
+                        labels = np.zeros((n, *pred.shape[1:]), dtype=pred.dtype)
+                    labels[start : start + len(idx)] = pred
                 w = len(idx) if sw is None else float(sw.sum())
                 penalty = 0.0
                 if self.l2:  # before the step: the penalty of the weights that made the loss
@@ -321,13 +386,84 @@ class Trainer:
                 total, weight_total = total + (loss + penalty) * w, weight_total + w
                 for key, value in zip(log, (len(idx), w, loss, penalty), strict=True):
                     log[key].append(value)
+                if self.record_batches:
+                    self.batch_history.append({"epoch": self.epoch + 1, "batch": b + 1,
+                                               "loss": float(loss), "samples": w})
                 if per_batch:
                     step.store(state=False)
                     stepped = False
                     self._call("on_batch_end", b, loss)
         finally:
             step.store(parameters=stepped)
+        self._accuracy = None
+        if labels is not None and weight_total:
+            seen = order[:n]  # skipped zero-weight batches count 0: their weights are 0
+            w = None if sample_weight is None else sample_weight[seen]
+            self._accuracy = _correct(labels, y[seen], w) / weight_total
         return total / weight_total if weight_total else math.nan
+
+    def l2_term(self) -> float | None:
+        """The L2 term ``0.5 * weight_decay * sum ||W||^2`` of the current weights.
+
+        Returns
+        -------
+        float or None
+            Summed over the parameters with ``p.decay`` (weights, not biases);
+            None for an optimizer without a ``weight_decay`` (0.0 when it is 0).
+        """
+        wd = getattr(self.optimizer, "weight_decay", None)
+        if wd is None:
+            return None
+        if not wd:
+            return 0.0
+        # np.vdot: a sum of squares without a temporary the size of W
+        return 0.5 * float(wd) * sum(float(np.vdot(p.value, p.value))
+                                     for p in self.model.parameters() if p.decay)
+
+    def check_batches(self, n: int, *, drop_last_option: str = "drop_last=True") -> None:
+        """Refuse batches a layer cannot train on, before the first step.
+
+        BatchNorm estimates a variance per batch in training mode and needs
+        at least 2 samples (its ``min_batch``): a last batch of 1 would stop
+        the run in the middle of an epoch. `fit` calls this; a config checks
+        it before making the run directory.
+
+        Parameters
+        ----------
+        n : int
+            The number of training samples.
+        drop_last_option : str, default="drop_last=True"
+            How the message names the option (a config says
+            ``train.drop_last: true``).
+
+        Raises
+        ------
+        ValueError
+            Naming the layer and the batch size, and suggesting another
+            ``batch_size`` or ``drop_last=True``; or for ``drop_last=True``
+            with fewer samples than one batch.
+        """
+        if self.drop_last and n < self.batch_size:
+            raise ValueError(f"drop_last=True with batch_size={self.batch_size} leaves no batch "
+                             f"of the {n} samples; use a batch_size <= {n}")
+        need = max((getattr(layer, "min_batch", 1) for layer in leaf_layers(self.model)),
+                   default=1)
+        if need < 2:
+            return
+        sizes = [min(self.batch_size, n)]
+        if not self.drop_last and n % self.batch_size and n > self.batch_size:
+            sizes.append(n % self.batch_size)
+        if min(sizes) < need:
+            name = next(type(la).__name__ for la in leaf_layers(self.model)
+                        if getattr(la, "min_batch", 1) >= 2)
+            better = next((b for b in range(self.batch_size + 1, n + 1)
+                           if n % b == 0 or n % b >= need), n)
+            raise ValueError(
+                f"{name} needs at least {need} samples per training batch, but "
+                f"batch_size={self.batch_size} on {n} samples leaves a batch of {min(sizes)}; "
+                f"choose another batch_size (e.g. {better}), or drop the last, smaller batch "
+                f"of each epoch with {drop_last_option}"
+            )
 
     def predict_raw(self, X: Any, chunk: int = CHUNK) -> np.ndarray:
         """The network's outputs in evaluation mode, computed in chunks (`metrics.predict_raw`).
@@ -393,7 +529,7 @@ class Trainer:
             "params": [p.value.copy() for p in self.model.parameters()],
             "buffers": {name: b.copy() for name, b in self.model.buffers().items()},
             "optimizer": self.optimizer.state_dict(),
-            "history": [dict(r) for r in self.history.records],
+            "history": self.history.plain_records(),
             "rng": dump_rng_state(self.rng),
             "layer_rngs": [dump_rng_state(g) for g in layer_rngs(self.model)],
             "callbacks": {key: cb.state_dict() for key, cb in self._keyed_callbacks()},
@@ -440,6 +576,19 @@ class Trainer:
     def _call(self, hook: str, *args: Any) -> None:
         for cb in self.callbacks:
             getattr(cb, hook)(self, *args)
+
+
+def _correct(pred: np.ndarray, t: np.ndarray, sw: np.ndarray | None) -> float:
+    """How many samples the predicted labels get right (weighted by ``sw``).
+
+    A sample with several binary labels (SigmoidCrossEntropy on (N, K)
+    targets) counts the fraction of its labels that are right.
+    """
+    if pred.ndim == 2:  # one 0/1 prediction per label
+        ok = (pred == (np.asarray(t).reshape(pred.shape) > 0.5)).mean(axis=1)
+    else:
+        ok = pred == np.asarray(t).reshape(-1)
+    return float(ok.sum()) if sw is None else float(np.dot(ok, sw))
 
 
 def _overrides(callback: Callback, hook: str) -> bool:
