@@ -154,7 +154,7 @@ def first_linear(model: Layer) -> Linear:
     ValueError
         If the model has none.
     """
-    from .training.diagnostics import leaf_layers
+    from .layers.base import leaf_layers
 
     for layer in leaf_layers(model):
         if isinstance(layer, Linear):

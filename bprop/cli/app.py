@@ -30,20 +30,21 @@ from collections.abc import Sequence
 
 from ..config.fields import ConfigError
 
-COMMANDS = [
-    "bprop.cli.train",
-    "bprop.cli.evaluate",
-    "bprop.cli.predict",
-    "bprop.cli.gradcheck",
-    "bprop.cli.print_config",
-    "bprop.cli.export",
-    "bprop.cli.summary",
-    "bprop.cli.plot",
-    "bprop.cli.listing",
-    "bprop.cli.init",
-    "bprop.cli.sweep",
-    "bprop.exercises.cli",
-]
+#: each command's name and the module that adds its subparser and runs it
+COMMANDS = {
+    "train": "bprop.cli.train",
+    "eval": "bprop.cli.evaluate",
+    "predict": "bprop.cli.predict",
+    "gradcheck": "bprop.cli.gradcheck",
+    "print-config": "bprop.cli.print_config",
+    "export": "bprop.cli.export",
+    "summary": "bprop.cli.summary",
+    "plot": "bprop.cli.plot",
+    "list": "bprop.cli.listing",
+    "init": "bprop.cli.init",
+    "sweep": "bprop.cli.sweep",
+    "exercises": "bprop.exercises.cli",
+}
 
 
 def _version() -> str:
@@ -57,8 +58,15 @@ def _version() -> str:
         return getattr(bprop, "__version__", "unknown")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every subcommand of `COMMANDS` registered.
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser with the subcommands of `COMMANDS` registered.
+
+    Parameters
+    ----------
+    command : str, optional
+        A command name of `COMMANDS`: only its module is imported (``bprop
+        train`` never loads the grader or the exporter). None, or an unknown
+        name: every command, as ``bprop --help`` shows them.
 
     Returns
     -------
@@ -71,8 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"bprop {_version()}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(name).add_parser(subparsers)
+    names = [command] if command in COMMANDS else list(COMMANDS)
+    for name in names:
+        importlib.import_module(COMMANDS[name]).add_parser(subparsers)
     return parser
 
 
@@ -91,7 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         or an operating-system error on a file (one line on stderr, no
         traceback), 130 on Ctrl-C, or the command's own.
     """
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv else None)
     # Overrides may come after options (train CONFIG --out DIR lr=0.1), which a
     # plain parse_args rejects: collect the key=value leftovers by hand.
     args, extra = parser.parse_known_args(argv)

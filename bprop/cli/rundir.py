@@ -40,7 +40,7 @@ from .. import modelfile
 from ..config.data import Preprocessor
 from ..config.fields import ConfigError
 from ..config.loader import load_yaml, resolve
-from ..layers.base import Layer
+from ..layers.base import Layer, leaf_layers
 from ..metrics import evaluate
 from ..modelfile import atomic_write
 from ..training import checkpoints
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from ..config.build import Run
     from ..training.trainer import Trainer
 
-__all__ = ["CHECKPOINT", "Recorder", "SavedRun", "load_checkpoint", "load_run", "load_splits",
+__all__ = ["CHECKPOINT", "Recorder", "SavedRun", "load_run", "load_splits",
            "new_run_dir", "read_checkpoint", "save_checkpoint", "save_splits", "write_results"]
 
 CHECKPOINT = "checkpoint.npz"
@@ -129,27 +129,6 @@ def os_reason(err: OSError) -> str:
     return f"{reason}: {str(err.filename)!r}" if err.filename else reason
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """The trainer state in a run's checkpoint, for ``bprop train --resume``.
-
-    Parameters
-    ----------
-    path : str or PathLike
-
-    Returns
-    -------
-    dict
-        What `Trainer.load_state_dict` takes (its history read back from the
-        run's history.csv when the checkpoint does not hold it).
-
-    Raises
-    ------
-    ConfigError
-        Naming the file, if it is missing, damaged or not a bprop checkpoint.
-    """
-    return read_checkpoint(path)[0]
-
-
 def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """A run's checkpoint: the trainer state and the resolved config it trained with.
 
@@ -161,7 +140,8 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, 
     Returns
     -------
     state : dict
-        As `load_checkpoint`.
+        What `Trainer.load_state_dict` takes (its history read back from the
+        run's history.csv when the checkpoint does not hold it).
     config : dict or None
         None for checkpoints written before bprop recorded it.
 
@@ -445,18 +425,12 @@ def _check_consistent(path: Path, model: Any, prep: Preprocessor) -> None:
     names and scales as the first Linear has inputs (a hand-edited or damaged file
     would otherwise blame the user's CSV)."""
     sizes = {len(prep.feature_names), len(prep.x_mean), len(prep.x_scale)}
-    first = next((layer for layer in _flat(model) if hasattr(layer, "n_in")), None)
+    first = next((layer for layer in leaf_layers(model) if hasattr(layer, "n_in")), None)
     if len(sizes) != 1 or (first is not None and first.n_in not in sizes):
         raise ConfigError(str(path), "cannot load the model: its preprocessing records "
                                      f"{len(prep.feature_names)} feature names and "
                                      f"{len(prep.x_mean)} scales, its network takes "
                                      f"{getattr(first, 'n_in', '?')} inputs")
-
-
-def _flat(layer: Any) -> list[Any]:
-    """The layers of a (nested) Sequential, in order."""
-    subs = getattr(layer, "layers", None)
-    return [leaf for sub in subs for leaf in _flat(sub)] if subs is not None else [layer]
 
 
 def save_splits(ds: Any, run_dir: Path) -> None:

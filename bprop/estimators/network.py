@@ -28,7 +28,7 @@ import numpy as np
 from ..config.entries import build_model, check_model
 from ..config.fields import ConfigError
 from ..layers import Dropout, Layer, Linear, Sequential
-from ..metrics import layers_of
+from ..layers.base import leaf_layers
 from ..registry import lookup
 
 
@@ -311,7 +311,7 @@ def flat_layers(model: Sequential) -> list[Layer]:
     -------
     list of Layer
     """
-    return [layer for layer in layers_of(model) if not isinstance(layer, Sequential)]
+    return leaf_layers(model)
 
 
 def linear_layers(model: Sequential) -> list[Linear]:

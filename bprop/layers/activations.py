@@ -52,7 +52,7 @@ class Sigmoid(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._y = sigmoid(check_input(x, self))
-        return self._y
+        return self._y.copy()  # a fresh output: the caller may change it, backward keeps y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         y = self._cached("_y")
@@ -68,7 +68,7 @@ class Tanh(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._y = np.tanh(check_input(x, self))
-        return self._y
+        return self._y.copy()  # a fresh output: the caller may change it, backward keeps y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         y = self._cached("_y")
@@ -202,7 +202,7 @@ class Softmax(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._y = softmax(check_input(x, self))
-        return self._y
+        return self._y.copy()  # a fresh output: the caller may change it, backward keeps y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         y = self._cached("_y")

@@ -243,6 +243,25 @@ def check_input(x: Any, layer: Layer) -> np.ndarray:
     return x
 
 
+def leaf_layers(model: Layer) -> list[Layer]:
+    """Every layer of ``model`` that is not a container, in forward order.
+
+    Parameters
+    ----------
+    model : Layer
+        A layer, or a stack (anything with ``layers``), nested stacks opened.
+
+    Returns
+    -------
+    list of Layer
+        ``[model]`` for a plain layer.
+    """
+    inner = getattr(model, "layers", None)
+    if inner is None:
+        return [model]
+    return [leaf for layer in inner for leaf in leaf_layers(layer)]
+
+
 def layer_rngs(layer: Layer) -> list[np.random.Generator]:
     """Every random generator a layer (or a stack, recursively) draws from.
 

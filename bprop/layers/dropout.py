@@ -35,23 +35,19 @@ class Dropout(Layer):
     def __init__(self, p: float = 0.5, *, rng: int | np.random.Generator | None = None) -> None:
         self.p = check_unit_interval("Dropout: p", p)
         self.rng = as_rng(rng)
+        self._scale: np.ndarray | float | None = None  # mask / (1 - p), set by forward
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = check_input(x, self)
         if not self.training or self.p == 0:
-            self._scale = None
+            self._scale = 1.0  # the identity: every unit kept, nothing rescaled
             return x.copy()  # a fresh array, as every layer's output
         keep = self.rng.random(x.shape) >= self.p
         self._scale = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)
         return x * self._scale
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        if not hasattr(self, "_scale"):
-            raise RuntimeError(
-                "Dropout.backward() called before forward(): call forward(x) first, then "
-                "backward(dy)"
-            )
-        return np.array(dy, copy=True) if self._scale is None else dy * self._scale
+        return dy * self._cached("_scale")
 
     def get_config(self) -> dict[str, Any]:
         return {"p": self.p}

@@ -38,7 +38,8 @@ class Flatten(Layer):
             )
         self._shape = x.shape
         # the usual 2-D checks (numeric, ints to float) on the flattened view
-        return check_input(x.reshape(x.shape[0], -1), self)
+        # a copy: the output is the caller's to change, never a view of x
+        return check_input(x.reshape(x.shape[0], -1), self).copy()
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         return dy.reshape(self._cached("_shape"))

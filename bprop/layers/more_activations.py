@@ -54,7 +54,7 @@ class ELU(Layer):
         self._mask = x > 0
         # expm1 is exact near 0; the minimum keeps exp from overflowing on the unused branch
         self._y = np.where(self._mask, x, self.alpha * np.expm1(np.minimum(x, 0)))
-        return self._y
+        return self._y.copy()  # a fresh output: the caller may change it, backward keeps y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         y = self._cached("_y")

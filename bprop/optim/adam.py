@@ -37,6 +37,9 @@ class Adam(Optimizer):
     eps : float, default=1e-8
         > 0.
     weight_decay : float, default=0.0
+        L2 coefficient, >= 0, added to the gradient as in `SGD`.
+    clip_norm, clip_value : float or None, default=None
+        Gradient clipping before the update (`bprop.optim.clipping`).
 
     Attributes
     ----------

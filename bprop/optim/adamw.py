@@ -8,12 +8,11 @@ import numpy as np
 
 from ..parameter import Parameter
 from ..registry import register
-from ..validation import check_positive, check_unit_interval
-from .base import Optimizer
+from .adam import Adam
 
 
 @register("optimizer")
-class AdamW(Optimizer):
+class AdamW(Adam):
     """AdamW (Loshchilov & Hutter, 2019), as PyTorch's ``AdamW``.
 
     At step t (counting from 1), for every parameter W with gradient g::
@@ -50,9 +49,6 @@ class AdamW(Optimizer):
     array([0.9])
     """
 
-    #: what a config may set beyond the signature's types (read by bprop.config)
-    config_fields = {"beta1": "[0, 1)", "beta2": "[0, 1)", "eps": "> 0"}
-
     def __init__(
         self,
         params: Iterable[Parameter],
@@ -65,32 +61,25 @@ class AdamW(Optimizer):
         clip_norm: float | None = None,
         clip_value: float | None = None,
     ) -> None:
-        super().__init__(params, lr, weight_decay, clip_norm=clip_norm, clip_value=clip_value)
-        self.beta1 = check_unit_interval("beta1", beta1)
-        self.beta2 = check_unit_interval("beta2", beta2)
-        self.eps = check_positive("eps", eps)
-        #: first and second moment estimates of each parameter, in ``params`` order
-        self.m = [np.zeros_like(p.value) for p in self.params]
-        self.v = [np.zeros_like(p.value) for p in self.params]
+        super().__init__(params, lr, beta1=beta1, beta2=beta2, eps=eps,
+                         weight_decay=weight_decay, clip_norm=clip_norm, clip_value=clip_value)
 
-    def step(self) -> None:
-        self.clip_gradients()
-        self.t += 1
+    def regularized_grad(self, p: Parameter) -> np.ndarray:
+        """The raw gradient: AdamW's decay is a step of its own, never part of g."""
+        return p.grad
+
+    def update(self, i: int, p: Parameter, g: np.ndarray) -> None:
         b1, b2, t = self.beta1, self.beta2, self.t
-        for p, m, v in zip(self.params, self.m, self.v, strict=True):
-            g = p.grad  # the decay is not part of the gradient
-            if self.weight_decay and p.decay:
-                p.value *= 1 - self.lr * self.weight_decay
-            m *= b1
-            m += (1 - b1) * g
-            v *= b2
-            v += (1 - b2) * g * g
-            m_hat = m / (1 - b1**t)
-            v_hat = v / (1 - b2**t)
-            p.value -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
-
-    def _buffers(self) -> dict[str, list[np.ndarray]]:
-        return {"m": self.m, "v": self.v}
+        if self.weight_decay and p.decay:
+            p.value *= 1 - self.lr * self.weight_decay  # decoupled: W -= lr * wd * W
+        m, v = self.m[i], self.v[i]
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * g * g
+        m_hat = m / (1 - b1**t)
+        v_hat = v / (1 - b2**t)
+        p.value -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
     def __repr__(self) -> str:
         return (

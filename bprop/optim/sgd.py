@@ -38,9 +38,9 @@ class SGD(Optimizer):
     nesterov : bool, default=False
         Use Nesterov's look-ahead form (needs momentum > 0 to differ).
     weight_decay : float, default=0.0
+        L2 coefficient, >= 0.
     clip_norm, clip_value : float or None, default=None
         Gradient clipping before the update (`bprop.optim.clipping`).
-        L2 coefficient, >= 0.
 
     Attributes
     ----------

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..layers.activations import ReLU, Sigmoid, Tanh
-from ..layers.base import Layer
+from ..layers.base import Layer, leaf_layers
 from ..registry import register
 from ..validation import check_unit_interval
 from .callbacks import Callback
@@ -41,14 +41,6 @@ if TYPE_CHECKING:
     from .trainer import Trainer
 
 COLUMNS = ("epoch", "layer", "type", "quantity", "value")
-
-
-def leaf_layers(model: Layer) -> list[Layer]:
-    """Every non-container layer of ``model`` in forward order (nested Sequentials opened)."""
-    inner = getattr(model, "layers", None)
-    if inner is None:
-        return [model]
-    return [leaf for layer in inner for leaf in leaf_layers(layer)]
 
 
 @register("callback")

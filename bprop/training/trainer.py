@@ -26,14 +26,13 @@ import numpy as np
 
 from .. import fused
 from ..init import as_rng
-from ..layers.base import Layer, layer_rngs
+from ..layers.base import Layer, layer_rngs, leaf_layers
 from ..losses.base import Loss
 from ..metrics import CHUNK, evaluate, predict_raw
 from ..optim.base import Optimizer
 from ..optim.schedules import Schedule
 from ..validation import check_data, check_int
 from .callbacks import Callback, ProgressBar, ScheduleCallback
-from .diagnostics import leaf_layers
 from .history import History, Record
 from .rngstate import dump_rng_state, load_rng_state
 
