@@ -680,7 +680,7 @@ def test_k9_preprocessing_that_does_not_fit_the_network_is_the_files_fault(wine,
     write_csv(wine / "new.csv", names, X[:4], labels[:4])
     assert main(["predict", str(run), "new.csv"]) == 2
     err = err_line(capsys)
-    assert "model.npz" in err and "5 feature names" in err and "13 inputs" in err
+    assert "model.npz" in err and "5 feature names" in err and "13 means" in err
 
 
 def test_k2_a_directory_given_as_data_is_named_as_one(wine, capsys):
@@ -706,3 +706,80 @@ def test_k9_loading_draws_no_random_weights(tmp_path, monkeypatch):
     loaded = bprop.load(path)
     assert repr(loaded) == repr(net) and loaded[0].init == "he_normal"
     np.testing.assert_array_equal(loaded[0].weight.value, net[0].weight.value)
+
+
+# ------------------------------------------- a second break-it review's inputs
+
+
+def _edit_metadata(run, edit):
+    model = bprop.load(run / "model.npz")
+    meta = modelfile.load_metadata(run / "model.npz")
+    edit(meta["preprocessing"])
+    modelfile.save(model, run / "model.npz", metadata=meta)
+
+
+@pytest.mark.parametrize("edit,words", [
+    (lambda p: p["x_scale"].__setitem__(0, -1.0), "must be > 0"),
+    (lambda p: p["x_scale"].__setitem__(0, 0.0), "must be > 0"),
+    (lambda p: p["x_scale"].__setitem__(0, float("nan")), "non-finite"),
+    (lambda p: p.__setitem__("x_mean", None), "no 'x_mean'"),
+    (lambda p: p.__setitem__("classes", ["a", "a", "b"]), "repeat a class"),
+    (lambda p: p.__setitem__("classes", ["a", "b"]), "2 classes, its network has 3 outputs"),
+    (lambda p: p.__setitem__("task", "regression"), "1 regression target(s)"),
+    (lambda p: p["feature_names"].__setitem__(1, p["feature_names"][0]), "repeats a feature"),
+])
+def test_k9_model_metadata_that_cannot_be_right_is_the_files_fault(wine, capsys, edit, words):
+    run = trained_run(wine, capsys)
+    _edit_metadata(run, edit)
+    names, X, labels = wine_table()
+    write_csv(wine / "new.csv", names, X[:4], labels[:4])
+    assert main(["predict", str(run), "new.csv", "-o", "p.csv"]) == 2
+    err = err_line(capsys)
+    assert "model.npz" in err and words in err
+    assert not (wine / "p.csv").exists()
+
+
+def test_k6_a_checkpoint_with_nan_weights_or_impossible_epochs_is_refused(wine, capsys):
+    from bprop.training.checkpoints import read_checkpoint, save_checkpoint
+
+    assert main(["train", "base.yaml", "--out", "run", "--quiet", "train.epochs=2"]) == 0
+    capsys.readouterr()
+    run = wine / "run"
+    state, config = read_checkpoint(run / "checkpoint.npz")
+    bad = {**state, "params": [np.full_like(state["params"][0], np.nan), *state["params"][1:]]}
+    save_checkpoint(run / "checkpoint.npz", bad, config=config)
+    (run / "model.npz").unlink()
+    assert main(["train", "--resume", str(run)]) == 2
+    assert "NaN or infinite" in err_line(capsys)
+    assert not (run / "model.npz").exists()
+    save_checkpoint(run / "checkpoint.npz", {**state, "epoch": 10**9}, config=config)
+    assert main(["train", "--resume", str(run)]) == 2
+    assert "damaged" in err_line(capsys)
+
+
+def test_k8_predict_never_writes_over_a_run_file_and_eval_split_with_data(wine, capsys):
+    run = trained_run(wine, capsys)
+    names, X, labels = wine_table()
+    write_csv(wine / "new.csv", names, X[:4], labels[:4])
+    before = (run / "config.yaml").read_text()
+    assert main(["predict", str(run), "new.csv", "-o", str(run / "config.yaml")]) == 2
+    assert "run's own files" in err_line(capsys)
+    assert (run / "config.yaml").read_text() == before
+    assert main(["eval", str(run), "--data", "wine.csv", "--split", "val"]) == 2
+    assert "--split" in err_line(capsys)
+
+
+def test_k11_coefs_keep_their_length_and_need_a_fit(rng):
+    from sklearn.exceptions import NotFittedError
+
+    from bprop.estimators import MLPClassifier
+
+    with pytest.raises(NotFittedError, match="coefs_"):
+        MLPClassifier().coefs_  # noqa: B018
+    X = rng.normal(size=(30, 3))
+    clf = MLPClassifier(max_iter=3, random_state=0).fit(X, (X[:, 0] > 0).astype(int))
+    for change in (lambda c: c.append(np.zeros((2, 2))), lambda c: c.pop(),
+                   lambda c: c.__delitem__(0)):
+        with pytest.raises(TypeError, match="one array per layer"):
+            change(clf.coefs_)
+    assert len(clf.coefs_) == 2

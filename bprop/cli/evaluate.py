@@ -36,7 +36,7 @@ def add_parser(subparsers: Any) -> None:
                    help="a data set name (iris, moons, ...) or a .csv/.npz file")
     p.add_argument("--target", metavar="COLUMN",
                    help="the target column of a --data csv (name or index)")
-    p.add_argument("--split", choices=("test", "val", "train"), default="test",
+    p.add_argument("--split", choices=("test", "val", "train"), default=None,
                    help="which part of the run's own data (default: test; test and val are "
                         "stored in the run directory, train is rebuilt from the data file)")
     p.add_argument("--delimiter", metavar="CHAR",
@@ -123,6 +123,10 @@ def run(args: argparse.Namespace) -> int:
         For a directory that is not a finished run, unknown data, or a
         validation split the run does not have.
     """
+    if args.data is not None and args.split is not None:
+        raise ConfigError("--split", "chooses a part of the run's own data; with --data every "
+                                     "row of that data is evaluated: give one or the other")
+    args.split = args.split or "test"
     cfg, model, prep = load_run(args.run_dir)
     if args.data is None:
         stored = load_splits(args.run_dir) if args.split != "train" else None

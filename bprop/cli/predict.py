@@ -79,6 +79,11 @@ def read_features(path: str, names: list[str], *, delimiter: str = ",",
                          header=header is not None)
 
 
+#: what a run directory holds (`bprop.cli.rundir`): never overwritten by predictions
+RUN_FILES = ("config.yaml", "model.npz", "checkpoint.npz", "history.csv", "summary.json",
+             "splits.npz", "loss_curve.png", "diagnostics.csv", "diagnostics.png")
+
+
 def run(args: argparse.Namespace) -> int:
     """Write one csv row of predictions per input row.
 
@@ -98,6 +103,11 @@ def run(args: argparse.Namespace) -> int:
         For a directory that is not a finished run, or an input file that
         does not hold the training features.
     """
+    if args.output and os.path.basename(args.output) in RUN_FILES and os.path.isdir(
+            args.run_dir) and os.path.samefile(
+            os.path.dirname(os.path.abspath(args.output)), args.run_dir):
+        raise ConfigError("-o", f"{args.output!r} is one of the run's own files; "
+                                "write predictions elsewhere")
     cfg, model, prep = load_run(args.run_dir)
     delimiter = args.delimiter or cfg["data"].get("delimiter", ",")
     X = read_features(args.input, prep.feature_names, delimiter=delimiter,

@@ -409,7 +409,8 @@ def load_run(run_dir: str) -> SavedRun:
     cfg = resolve(load_yaml(str(path / "config.yaml")), find_files=False)
     try:
         model = modelfile.load(path / "model.npz")
-        prep = Preprocessor.from_dict(modelfile.load_metadata(path / "model.npz")["preprocessing"])
+        meta = modelfile.load_metadata(path / "model.npz")
+        prep = Preprocessor.from_dict(meta.get("preprocessing"))
     except FileNotFoundError:
         raise ConfigError(run_dir, "no model.npz: the run has not finished "
                                    f"(bprop train --resume {run_dir} continues it, or writes "
@@ -431,6 +432,18 @@ def _check_consistent(path: Path, model: Any, prep: Preprocessor) -> None:
                                      f"{len(prep.feature_names)} feature names and "
                                      f"{len(prep.x_mean)} scales, its network takes "
                                      f"{getattr(first, 'n_in', '?')} inputs")
+    last = next((layer for layer in reversed(leaf_layers(model)) if hasattr(layer, "n_out")), None)
+    if last is None:
+        return
+    if prep.task == "classification":
+        k = len(prep.classes)
+        if last.n_out != k and not (k == 2 and last.n_out == 1):
+            raise ConfigError(str(path), f"cannot load the model: its preprocessing records {k} "
+                                         f"classes, its network has {last.n_out} outputs")
+    elif last.n_out != max(1, len(prep.target_names)):
+        raise ConfigError(str(path), "cannot load the model: its preprocessing records "
+                                     f"{max(1, len(prep.target_names))} regression target(s), "
+                                     f"its network has {last.n_out} outputs")
 
 
 def save_splits(ds: Any, run_dir: Path) -> None:

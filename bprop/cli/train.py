@@ -181,6 +181,11 @@ def resume(args: argparse.Namespace) -> int:
         raise ConfigError(str(run_dir / CHECKPOINT), f"does not fit this run's model and "
                                                      f"optimizer: {str(err)[:200]}") from None
     trainer, epochs = prepared.trainer, cfg["train"]["epochs"]
+    if trainer.epoch > max(epochs, len(trainer.history)):
+        raise ConfigError(str(run_dir / CHECKPOINT), f"says {trainer.epoch} epochs were trained, "
+                                                     f"but the run was configured for {epochs} "
+                                                     f"and its history holds "
+                                                     f"{len(trainer.history)}: the file is damaged")
     before = trained["train"]["epochs"] if trained is not None else (
         trainer.epoch if (run_dir / "summary.json").exists() else None)
     stopped = prepared.early_stopping is not None and \

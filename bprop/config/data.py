@@ -337,15 +337,51 @@ class Preprocessor:
         Returns
         -------
         Preprocessor
+
+        Raises
+        ------
+        ValueError
+            When ``d`` is not what `to_dict` writes (a hand-edited or damaged
+            model file): a missing entry, statistics that are not finite
+            numbers, a scale that is not > 0, lengths that disagree, repeated
+            feature names or classes.
         """
-        arrays = {
-            k: None if d.get(k) is None else np.asarray(d[k], dtype=np.float64)
-            for k in ("x_mean", "x_scale", "y_mean", "y_scale")
-        }
+        if not isinstance(d, dict):
+            raise ValueError("its preprocessing record is missing")
+        for key in ("task", "feature_names", "x_mean", "x_scale"):
+            if d.get(key) is None:
+                raise ValueError(f"its preprocessing record has no {key!r}")
+        if d["task"] not in ("classification", "regression"):
+            raise ValueError(f"its preprocessing task is {d['task']!r}, "
+                             "not 'classification' or 'regression'")
+        arrays = {}
+        for k in ("x_mean", "x_scale", "y_mean", "y_scale"):
+            try:
+                arrays[k] = None if d.get(k) is None else np.asarray(d[k], dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(f"its preprocessing {k} is not a list of numbers") from None
+        names = list(d["feature_names"])
+        for k in ("x_mean", "x_scale", "y_mean", "y_scale"):
+            a = arrays[k]
+            if a is not None and not np.isfinite(a).all():
+                raise ValueError(f"its preprocessing {k} holds non-finite values")
+        for k in ("x_scale", "y_scale"):
+            if arrays[k] is not None and not (arrays[k] > 0).all():
+                raise ValueError(f"its preprocessing {k} holds values <= 0 (a scale must be > 0)")
+        if not (arrays["x_mean"].ndim == arrays["x_scale"].ndim == 1
+                and len(arrays["x_mean"]) == len(arrays["x_scale"]) == len(names)):
+            raise ValueError(f"its preprocessing records {len(names)} feature names, "
+                             f"{arrays['x_mean'].size} means and {arrays['x_scale'].size} scales")
+        if len(set(map(str, names))) != len(names):
+            raise ValueError("its preprocessing repeats a feature name")
+        classes = d.get("classes")
+        if d["task"] == "classification":
+            if not classes or len(set(map(str, classes))) != len(classes):
+                raise ValueError("its preprocessing classes are missing or repeat a class")
         return cls(
             d["task"],
-            d["feature_names"],
-            classes=d.get("classes"),
+            names,
+            classes=classes,
             target_names=d.get("target_names", []),
             input_shape=d.get("input_shape"),
             **arrays,

@@ -175,8 +175,10 @@ def check_delimiter(delimiter: Any, key: str = "data.delimiter") -> str:
     ConfigError
     """
     if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\"\r\n":
-        raise ConfigError(key, f"must be one character such as ',' ';' or '\\t', "
-                               f"got {short(delimiter)}")
+        hint = (" (a tab is one character: \"\\t\" in double quotes in YAML, $'\\t' in a "
+                "shell)" if delimiter in ("\\t", "tab") else "")
+        raise ConfigError(key, f"must be one character such as ',' or ';', "
+                               f"got {short(delimiter)}{hint}")
     return delimiter
 
 

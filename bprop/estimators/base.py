@@ -375,7 +375,8 @@ class BaseMLP(BaseEstimator):
         model; ``coefs_[i] = W`` copies W into layer i (same shape), and
         assigning a new list copies every value in.
         """
-        return _WriteThrough([layer.weight for layer in linear_layers(self.model_)], "coefs_")
+        model = self._fitted_model("coefs_")
+        return _WriteThrough([layer.weight for layer in linear_layers(model)], "coefs_")
 
     @coefs_.setter
     def coefs_(self, values: list[np.ndarray]) -> None:
@@ -389,8 +390,8 @@ class BaseMLP(BaseEstimator):
     def intercepts_(self) -> list[np.ndarray]:
         """The bias vectors, ``intercepts_[i]`` of shape (units_i+1,); item assignment
         writes through to the network, as for `coefs_`."""
-        return _WriteThrough([layer.bias for layer in linear_layers(self.model_)],
-                             "intercepts_")
+        return _WriteThrough([layer.bias for layer in linear_layers(
+            self._fitted_model("intercepts_"))], "intercepts_")
 
     @intercepts_.setter
     def intercepts_(self, values: list[np.ndarray]) -> None:
@@ -399,6 +400,15 @@ class BaseMLP(BaseEstimator):
             raise ValueError(f"intercepts_ needs {len(intercepts)} arrays, got {len(values)}")
         for i, v in enumerate(values):
             intercepts[i] = v
+
+    def _fitted_model(self, name: str) -> Any:
+        """``model_``, or scikit-learn's NotFittedError (an AttributeError) naming ``name``."""
+        if "model_" not in vars(self):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet: "
+                                 f"{name} exists after fit")
+        return self.model_
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -430,3 +440,10 @@ class _WriteThrough(list):
             raise ValueError(f"{self._name}[{index}] must be finite")
         p.value[...] = v
         super().__setitem__(index, p.value)
+
+    def _fixed(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(f"{self._name} has one array per layer: its length is the network's; "
+                        f"assign {self._name}[i] = array to change a layer")
+
+    # the layer count is the network's: growing or shrinking the list would do nothing
+    append = extend = insert = pop = remove = clear = __delitem__ = __iadd__ = __imul__ = _fixed

@@ -546,6 +546,8 @@ class Trainer:
                     f"checkpoint parameter {p.name} has shape {np.shape(value)}, "
                     f"the model needs {p.value.shape}"
                 )
+            if not np.all(np.isfinite(value)):
+                raise ValueError(f"checkpoint parameter {p.name} holds NaN or infinite values")
             p.value[...] = value
         for name, b in self.model.buffers().items():  # BatchNorm's running statistics
             if name in state.get("buffers", {}):
