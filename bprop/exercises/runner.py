@@ -42,6 +42,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import traceback
 import types
 from collections.abc import Iterator
@@ -50,10 +51,12 @@ from pathlib import Path
 # Modules whose attributes a student file must leave alone (prefixes).
 WATCHED = ("bprop", "bprop_teacher_file", "numpy", "builtins", "math", "json", "os", "signal",
            "traceback", "warnings", "importlib", "types", "functools", "itertools",
-           "dataclasses", "pathlib", "resource", "operator", "copy", "inspect")
+           "dataclasses", "pathlib", "resource", "operator", "copy", "inspect", "sys",
+           "threading")
 # Modules where data counts as much as code: the grader and the gradient checker.
 STRICT = ("bprop.exercises", "bprop.gradcheck", "bprop_teacher_file")
 _MISSING = object()
+HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by Python code, not a C type
 # The methods of a library class that compute what an exercise asks for.
 COMPUTING = frozenset({"forward", "backward", "backward_params", "step"})
 
@@ -180,9 +183,13 @@ class Tripwire:
     def trust_existing(self) -> None:
         """Remember every code object that exists now: the grader's, the library's, Python's."""
         trusted = self.trusted
+        classes = set()
         for obj in gc.get_objects():
             if isinstance(obj, types.FunctionType):
                 _add_codes(obj.__code__, trusted)
+            elif isinstance(obj, type):
+                classes.add(id(obj))
+        trusted["types"] = classes  # not a code id: a key no id() can equal
         frame = sys._getframe()
         while frame is not None:  # the runner's own frames (its -c module has no function)
             _add_codes(frame.f_code, trusted)
@@ -190,10 +197,18 @@ class Tripwire:
 
     def _guard(self, method, qualname: str):
         calls, trusted, tripwire = self.calls, self.trusted, self
+        main_thread = threading.main_thread()
 
         @functools.wraps(method)
         def guarded(*args, **kwargs):
-            frame = sys._getframe(1)
+            # The grader runs in the main thread only: a library method running in
+            # any other thread was started by the student's code (a Thread, an
+            # executor), whose stack no longer shows the student's frames.
+            frame = None if threading.current_thread() is not main_thread else sys._getframe(1)
+            if frame is None:
+                calls.append(f"{qualname} (in another thread)")
+                if tripwire.on_call is not None:
+                    tripwire.on_call(f"{qualname} (in another thread)")
             while frame is not None:
                 if id(frame.f_code) not in trusted:
                     calls.append(qualname)
@@ -331,6 +346,9 @@ def provenance(exercise, module, path: str, source: str | bytes | None, tripwire
 def _reachable_functions(module, trusted: dict[int, types.CodeType], limit: int = 20000):
     """``(where, function)`` for every function reachable from ``module``'s namespace."""
     seen: set[int] = set()
+    # Classes that existed before the student's file ran; a class it built (even
+    # one whose __module__ claims to be the library's) is walked.
+    trusted_types = trusted.get("types", set())
     stack = [(name, value) for name, value in reversed(list(vars(module).items()))
              if name != "__builtins__"]
     while stack and len(seen) < limit:
@@ -358,7 +376,7 @@ def _reachable_functions(module, trusted: dict[int, types.CodeType], limit: int 
             if obj.__globals__ is not vars(module):
                 stack += [(f"{where} (globals)", v) for v in list(obj.__globals__.values())]
         elif isinstance(obj, type):
-            if obj.__module__ and obj.__module__.split(".")[0] in WATCHED:
+            if id(obj) in trusted_types or not obj.__flags__ & HEAPTYPE:
                 continue  # the library's and numpy's classes: not the student's
             stack += [(f"{obj.__name__}.{k}", v) for k, v in list(vars(obj).items())]
         elif isinstance(obj, list | tuple | set | frozenset):
@@ -392,7 +410,49 @@ def library_code_keys(classes: list[type], tripwire: Tripwire) -> dict[tuple, st
         for c in _all_codes(code):
             if code_key(c) not in given:
                 keys[code_key(c)] = name
+    # Every other function of the library modules of the graded classes: the
+    # source of bprop.layers.activations run with exec under another name has
+    # the same bytecode and constants.
+    for modname, mod in list(sys.modules.items()):
+        if mod is None or not modname.startswith(LIBRARY_CODE):
+            continue
+        for value in list(vars(mod).values()):
+            members = [value]
+            if isinstance(value, type) and value.__module__ == modname:
+                members = [getattr(m, "__func__", m) for m in vars(value).values()]
+            for f in members:
+                if isinstance(f, types.FunctionType) and f.__module__ == modname:
+                    for c in _all_codes(f.__code__):
+                        key = code_key(c)
+                        if key not in given:
+                            keys.setdefault(key, f"{modname}.{f.__qualname__}")
     return keys
+
+
+# Library modules whose functions a student may not copy with exec.
+LIBRARY_CODE = ("bprop.layers", "bprop.losses", "bprop.optim", "bprop.graph", "bprop.fused")
+# Library classes a student's file is given to build on (the stubs import them).
+ALLOWED = frozenset({"bprop.layers.base.Layer", "bprop.parameter.Parameter",
+                     "bprop.graph.value.Value"})
+
+
+def library_implementations(graded: list[type]) -> list[type]:
+    """Every class of ``bprop`` outside the grader that computes (forward, backward, step).
+
+    The graded classes first; then all the others (fused kernels, other layers,
+    losses, optimizers): none of them may compute a student's answer. The
+    classes the stubs build on (`ALLOWED`) are left out.
+    """
+    found = {id(c): c for c in graded}
+    for name, mod in list(sys.modules.items()):
+        if not name.startswith("bprop.") or name.startswith("bprop.exercises") or mod is None:
+            continue
+        for value in list(vars(mod).values()):
+            if (isinstance(value, type) and value.__module__ == name
+                    and f"{name}.{value.__qualname__}" not in ALLOWED
+                    and COMPUTING & vars(value).keys()):
+                found.setdefault(id(value), value)
+    return list(found.values())
 
 
 def _public_module(cls: type) -> str:
@@ -506,13 +566,15 @@ def main(argv: list[str]) -> int:
         if refuse:
             return 0
     tripwire = Tripwire(path)
-    classes = library_classes(exercise)
-    for cls in classes:
-        tripwire.install(cls)
     # Everything the checks use is imported now, so that the fingerprint covers it.
+    import bprop.fused.kernels  # noqa: F401
     import bprop.graph  # noqa: F401
     import bprop.losses  # noqa: F401
     import bprop.optim  # noqa: F401
+
+    classes = library_classes(exercise)
+    for cls in library_implementations(classes):
+        tripwire.install(cls)
 
     answers = solution_answers()
     library_keys = library_code_keys(classes, tripwire)
@@ -600,6 +662,15 @@ def _read_source(path: str) -> str | bytes | None:
     return text
 
 
+def _trace_hooks() -> str:
+    """The profile/trace hooks set now (``sys.setprofile`` ...), or "" if none."""
+    found = [name for name, hook in (
+        ("sys.setprofile", sys.getprofile()), ("sys.settrace", sys.gettrace()),
+        ("threading.setprofile", getattr(threading, "_profile_hook", None)),
+        ("threading.settrace", getattr(threading, "_trace_hook", None))) if hook is not None]
+    return ", ".join(found)
+
+
 def _calls_message(filename: str, called: str) -> str:
     return (f"{filename} calls {called}, the library's implementation of what you are "
             "asked to write: write it yourself (0 points for this exercise)")
@@ -607,6 +678,11 @@ def _calls_message(filename: str, called: str) -> str:
 
 def _refusal(module, exercise, classes, tripwire, before, path, source, library_keys,
              answers) -> str:
+    hooks = _trace_hooks()
+    if hooks:
+        return (f"{Path(path).name} installed {hooks}: a hook that watches (and can change) "
+                "the grader while it runs. A student file may only define its own functions "
+                "and classes (0 points for this exercise)")
     changed = changes(before, fingerprint())
     if changed:
         shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3
