@@ -17,9 +17,16 @@ What this process guards against, before trusting a result:
   being, subclassing, copying a method of, or calling the library's
   implementation of the graded class (``from bprop.layers import Sigmoid``)
   scores 0 with a message saying so. Calls are caught by a wrapper around
-  the library's methods that looks, on the stack, for any code that did not
-  exist before the student's file ran (the file itself, or code it built
-  with ``exec``/``compile`` under any file name). The original methods are
+  the computing methods of every ``bprop`` class (but the Layer, Parameter
+  and Value the stubs build on) that looks, on the stack, for any code that
+  did not exist before the student's file ran (the file itself, or code it
+  built with ``exec``/``compile`` under any file name); any call in a thread
+  other than the main one (the grader has no other) is the student's too.
+- **Hooks.** A ``sys``/``threading`` profile or trace hook set after the
+  import or after a check scores 0 (it could read and change the grader's
+  frames).
+- **Results.** The token and the pipe live in an audit hook's closure, which
+  writes only for ``_send`` called from `main`; no frame holds them. The original methods are
   found by their code, not their name: a function the student's module can
   reach (globals, class attributes, closures, defaults) whose code *is* a
   library method's (``__wrapped__``, ``types.FunctionType(f.__code__, ...)``)
@@ -166,6 +173,7 @@ class Tripwire:
         self.methods: dict[int, str] = {}  # id of a library method (either form) -> its name
         self.codes: dict[int, tuple[str, types.CodeType]] = {}  # id of its code -> name, code
         self.trusted: dict[int, types.CodeType] = {}
+        self.types: set[int] = set()  # ids of the classes that existed before the import
         self.on_call = None  # called with the method's name at once (sends the refusal)
 
     def install(self, cls: type) -> None:
@@ -189,7 +197,7 @@ class Tripwire:
                 _add_codes(obj.__code__, trusted)
             elif isinstance(obj, type):
                 classes.add(id(obj))
-        trusted["types"] = classes  # not a code id: a key no id() can equal
+        self.types = classes
         frame = sys._getframe()
         while frame is not None:  # the runner's own frames (its -c module has no function)
             _add_codes(frame.f_code, trusted)
@@ -318,7 +326,7 @@ def provenance(exercise, module, path: str, source: str | bytes | None, tripwire
         except (SyntaxError, ValueError):
             pass
     filename = Path(path).name
-    for where, fn in _reachable_functions(module, tripwire.trusted):
+    for where, fn in _reachable_functions(module, tripwire.trusted, tripwire.types):
         code = fn.__code__
         if id(code) in tripwire.codes or id(fn) in tripwire.methods:
             name = tripwire.codes.get(id(code), (tripwire.methods.get(id(fn)), None))[0]
@@ -343,12 +351,13 @@ def provenance(exercise, module, path: str, source: str | bytes | None, tripwire
     return ""
 
 
-def _reachable_functions(module, trusted: dict[int, types.CodeType], limit: int = 20000):
+def _reachable_functions(module, trusted: dict[int, types.CodeType],
+                         trusted_types: frozenset[int] | set[int] = frozenset(),
+                         limit: int = 20000):
     """``(where, function)`` for every function reachable from ``module``'s namespace."""
     seen: set[int] = set()
     # Classes that existed before the student's file ran; a class it built (even
     # one whose __module__ claims to be the library's) is walked.
-    trusted_types = trusted.get("types", set())
     stack = [(name, value) for name, value in reversed(list(vars(module).items()))
              if name != "__builtins__"]
     while stack and len(seen) < limit:
