@@ -173,7 +173,7 @@ class Tripwire:
         self.methods: dict[int, str] = {}  # id of a library method (either form) -> its name
         self.codes: dict[int, tuple[str, types.CodeType]] = {}  # id of its code -> name, code
         self.trusted: dict[int, types.CodeType] = {}
-        self.types: set[int] = set()  # ids of the classes that existed before the import
+        self.types: dict[int, type] = {}  # the classes that existed before the import
         self.on_call = None  # called with the method's name at once (sends the refusal)
 
     def install(self, cls: type) -> None:
@@ -191,12 +191,12 @@ class Tripwire:
     def trust_existing(self) -> None:
         """Remember every code object that exists now: the grader's, the library's, Python's."""
         trusted = self.trusted
-        classes = set()
+        classes = {}
         for obj in gc.get_objects():
             if isinstance(obj, types.FunctionType):
                 _add_codes(obj.__code__, trusted)
             elif isinstance(obj, type):
-                classes.add(id(obj))
+                classes[id(obj)] = obj  # kept alive: a new class cannot reuse its id
         self.types = classes
         frame = sys._getframe()
         while frame is not None:  # the runner's own frames (its -c module has no function)
@@ -352,10 +352,11 @@ def provenance(exercise, module, path: str, source: str | bytes | None, tripwire
 
 
 def _reachable_functions(module, trusted: dict[int, types.CodeType],
-                         trusted_types: frozenset[int] | set[int] = frozenset(),
+                         trusted_types: dict[int, type] | None = None,
                          limit: int = 20000):
     """``(where, function)`` for every function reachable from ``module``'s namespace."""
     seen: set[int] = set()
+    trusted_types = trusted_types or {}
     # Classes that existed before the student's file ran; a class it built (even
     # one whose __module__ claims to be the library's) is walked.
     stack = [(name, value) for name, value in reversed(list(vars(module).items()))
