@@ -740,7 +740,14 @@ ROUND12 = {
                     "exec(compile(inspect.getsource(A), 'helpers.py', 'exec'), ns)\n" + _SIG_HEAD
                     + "    def backward(self, dy):\n"
                     "        return ns['Sigmoid'].backward(self, dy)\n",
-                    ["the library's implementation", "'helpers.py'"]),
+                    ["a copy of bprop.layers.", "with exec", "'helpers.py'"]),
+    "exec-in-method": ("sigmoid", _SIG_HEAD + "    def backward(self, dy):\n"
+                       "        import inspect, bprop.layers.activations as A\n"
+                       "        ns = {'__name__': 'bprop.layers.h',\n"
+                       "              '__package__': 'bprop.layers'}\n"
+                       "        exec(compile(inspect.getsource(A), 'h.py', 'exec'), ns)\n"
+                       "        return ns['Sigmoid'].backward(self, dy)\n",
+                       ["a copy of bprop.layers.", "with exec", "'h.py'"]),
     "setprofile": ("sigmoid", "import sys\nsys.setprofile(lambda f, e, a: None)\n" + _SIG_HEAD
                    + "    def backward(self, dy):\n        return dy * 0.25\n",
                    ["installed sys.setprofile"]),

@@ -30,7 +30,8 @@ What this process guards against, before trusting a result:
   found by their code, not their name: a function the student's module can
   reach (globals, class attributes, closures, defaults) whose code *is* a
   library method's (``__wrapped__``, ``types.FunctionType(f.__code__, ...)``)
-  or, for code not compiled from the submitted file, equals a library
+  or, for code not compiled from the submitted file (or any code run with
+  ``exec``, seen by an audit hook), equals a library
   method's or a reference solution's (``exec`` of the library source or of
   ``bprop/exercises/solutions/NAME.py``) scores 0, naming it.
 - **The reference solutions.** Reading a file of ``bprop/exercises/solutions``
@@ -593,6 +594,18 @@ def main(argv: list[str]) -> int:
     solutions_dir = os.path.realpath(Path(__file__).resolve().parent / "solutions") + os.sep
 
     def audit(event: str, args: tuple) -> None:
+        if event == "exec" and args and isinstance(args[0], types.CodeType):
+            # exec of the library's source or a reference solution, at import or
+            # inside a method (where the class it makes is reachable from nothing).
+            for c in _all_codes(args[0]):
+                key = code_key(c)
+                copied = library_keys.get(key) or answers.get(key)
+                if copied:
+                    send(kind="refused", message=(
+                        f"{filename} runs a copy of {copied} with exec (code compiled from "
+                        f"{c.co_filename!r}): write it yourself (0 points for this exercise)"))
+                    raise PermissionError("the library's code may not be exec'd while grading")
+            return
         if event != "open" or not args or not isinstance(args[0], str | bytes | os.PathLike):
             return
         target = os.path.realpath(os.fsdecode(args[0]))
