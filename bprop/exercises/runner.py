@@ -317,15 +317,7 @@ def provenance(exercise, module, path: str, source: str | bytes | None, tripwire
     - a graded class's forward/backward/step not compiled from the submitted
       file: refused (a student writes their answer in their file).
     """
-    own_keys: set[tuple] = set()
-    if source is not None:
-        try:
-            # As the import compiles it: from the bytes, none of the grader's
-            # __future__ flags.
-            code = compile(source, path, "exec", dont_inherit=True)
-            own_keys = {code_key(c, where=True) for c in _all_codes(code)}
-        except (SyntaxError, ValueError):
-            pass
+    own_keys = own_code_keys(source, path)
     filename = Path(path).name
     for where, fn in _reachable_functions(module, tripwire.trusted, tripwire.types):
         code = fn.__code__
@@ -350,6 +342,18 @@ def provenance(exercise, module, path: str, source: str | bytes | None, tripwire
             return (f"{where} is {origin}: write {owner} in {filename} itself "
                     "(0 points for this exercise)")
     return ""
+
+
+def own_code_keys(source: str | bytes | None, path: str) -> set[tuple]:
+    """``code_key(where=True)`` of every code object of the submitted file, as submitted."""
+    if source is None:
+        return set()
+    try:
+        # As the import compiles it: from the bytes, none of the grader's __future__ flags.
+        code = compile(source, path, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return set()
+    return {code_key(c, where=True) for c in _all_codes(code)}
 
 
 def _reachable_functions(module, trusted: dict[int, types.CodeType],
@@ -591,6 +595,7 @@ def main(argv: list[str]) -> int:
         send(kind="refused", message=_calls_message(filename, qualname))
 
     tripwire.on_call = refuse_call
+    own_keys = own_code_keys(source, path)
     solutions_dir = os.path.realpath(Path(__file__).resolve().parent / "solutions") + os.sep
 
     def audit(event: str, args: tuple) -> None:
@@ -598,11 +603,15 @@ def main(argv: list[str]) -> int:
             # exec of the library's source or a reference solution, at import or
             # inside a method (where the class it makes is reachable from nothing).
             for c in _all_codes(args[0]):
+                if code_key(c, where=True) in own_keys:
+                    continue  # the submitted file itself (the import runs it with exec)
                 key = code_key(c)
-                copied = library_keys.get(key) or answers.get(key)
+                copied = (f"a copy of {library_keys[key]}" if key in library_keys else
+                          f"the reference solution from {answers[key]}" if key in answers
+                          else "")
                 if copied:
                     send(kind="refused", message=(
-                        f"{filename} runs a copy of {copied} with exec (code compiled from "
+                        f"{filename} runs {copied} with exec (code compiled from "
                         f"{c.co_filename!r}): write it yourself (0 points for this exercise)"))
                     raise PermissionError("the library's code may not be exec'd while grading")
             return
