@@ -717,3 +717,67 @@ def test_unusual_but_own_code_keeps_every_point(student):
     (result,) = grade(student, only=["sigmoid"]).exercises
     assert result.points == 10, result.message
     assert result.notes == []
+
+
+_SIG_HEAD = ("import numpy as np\nfrom bprop.layers import Layer\nclass Sigmoid(Layer):\n"
+             "    def forward(self, x):\n        self._y = 0.5 * (1.0 + np.tanh(0.5 * x))\n"
+             "        return self._y\n")
+# Round-12 tricks: (exercise, file text, words the refusal must contain).
+ROUND12 = {
+    "executor": ("sigmoid", "import concurrent.futures as cf, bprop.layers as L\n" + _SIG_HEAD
+                 + "    def backward(self, dy):\n        t = L.Sigmoid(); t._y = self._y\n"
+                 "        with cf.ThreadPoolExecutor(1) as ex:\n"
+                 "            return ex.submit(t.backward, dy).result()\n",
+                 ["Sigmoid.backward (in another thread)"]),
+    "thread-sgd": ("sgd", "import threading, bprop.optim as O\nclass SGD:\n"
+                   "    def __init__(self, params, lr, weight_decay=0.0):\n"
+                   "        self.params, self.lr, self.wd = list(params), lr, weight_decay\n"
+                   "    def step(self):\n        t = threading.Thread(target=O.SGD(self.params, "
+                   "lr=self.lr, weight_decay=self.wd).step)\n        t.start(); t.join()\n",
+                   ["step (in another thread)"]),
+    "exec-source": ("sigmoid", "import inspect, bprop.layers.activations as A\n"
+                    "ns = {'__name__': 'bprop.layers.helpers', '__package__': 'bprop.layers'}\n"
+                    "exec(compile(inspect.getsource(A), 'helpers.py', 'exec'), ns)\n" + _SIG_HEAD
+                    + "    def backward(self, dy):\n"
+                    "        return ns['Sigmoid'].backward(self, dy)\n",
+                    ["a copy of bprop.layers.", "with exec", "'helpers.py'"]),
+    "exec-in-method": ("sigmoid", _SIG_HEAD + "    def backward(self, dy):\n"
+                       "        import inspect, bprop.layers.activations as A\n"
+                       "        ns = {'__name__': 'bprop.layers.h',\n"
+                       "              '__package__': 'bprop.layers'}\n"
+                       "        exec(compile(inspect.getsource(A), 'h.py', 'exec'), ns)\n"
+                       "        return ns['Sigmoid'].backward(self, dy)\n",
+                       ["a copy of bprop.layers.", "with exec", "'h.py'"]),
+    "setprofile": ("sigmoid", "import sys\nsys.setprofile(lambda f, e, a: None)\n" + _SIG_HEAD
+                   + "    def backward(self, dy):\n        return dy * 0.25\n",
+                   ["installed sys.setprofile"]),
+    "settrace": ("sigmoid", "import threading\nthreading.settrace(lambda f, e, a: None)\n"
+                 + _SIG_HEAD + "    def backward(self, dy):\n        return dy * 0.25\n",
+                 ["threading"]),
+    "fused": ("sigmoid", "from bprop.fused.kernels import FusedSigmoid as F\n" + _SIG_HEAD
+              + "    def backward(self, dy):\n        g = dy.copy()\n"
+              "        F(None, *dy.shape, dy.dtype).backward(self._y, g)\n        return g\n",
+              ["FusedSigmoid.backward"]),
+    "frame-send": ("sigmoid", "import sys, os\nf = sys._getframe(0)\n"
+                   "while f is not None and 'send' not in f.f_locals:\n    f = f.f_back\n"
+                   "if f is not None:\n    L = f.f_locals\n    L['send'](kind='imported')\n"
+                   "    for i, (d, p, r) in enumerate(L['checks']):\n"
+                   "        L['send'](kind='check', index=i, description=d, points=p, passed=True,"
+                   " message='', grad_error=1e-9)\n    L['send'](kind='done')\n"
+                   + _SIG_HEAD + "    def backward(self, dy):\n        raise NotImplementedError\n",
+                   ["not implemented yet"]),
+    "composed-gate": ("value_gate", "from bprop.graph import Value\n"
+                      "def softplus(x: Value) -> Value:\n    return (x.exp() + 1).log()\n",
+                      ["ONE node", "(x.exp() + 1).log()"]),
+}
+
+
+@pytest.mark.parametrize("trick", ROUND12)
+def test_round12_tricks_score_zero_and_are_named(student, trick):
+    exercise, source, words = ROUND12[trick]
+    (student / f"{exercise}.py").write_text(source)
+    (result,) = grade(student, only=[exercise], time_limit=10).exercises
+    assert result.points == 0, result.message
+    every = " ".join([result.message, *(c.message for c in result.checks)])
+    for word in words:
+        assert word in every, every

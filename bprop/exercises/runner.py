@@ -17,13 +17,21 @@ What this process guards against, before trusting a result:
   being, subclassing, copying a method of, or calling the library's
   implementation of the graded class (``from bprop.layers import Sigmoid``)
   scores 0 with a message saying so. Calls are caught by a wrapper around
-  the library's methods that looks, on the stack, for any code that did not
-  exist before the student's file ran (the file itself, or code it built
-  with ``exec``/``compile`` under any file name). The original methods are
+  the computing methods of every ``bprop`` class (but the Layer, Parameter
+  and Value the stubs build on) that looks, on the stack, for any code that
+  did not exist before the student's file ran (the file itself, or code it
+  built with ``exec``/``compile`` under any file name); any call in a thread
+  other than the main one (the grader has no other) is the student's too.
+- **Hooks.** A ``sys``/``threading`` profile or trace hook set after the
+  import or after a check scores 0 (it could read and change the grader's
+  frames).
+- **Results.** The token and the pipe live in an audit hook's closure, which
+  writes only for ``_send`` called from `main`; no frame holds them. The original methods are
   found by their code, not their name: a function the student's module can
   reach (globals, class attributes, closures, defaults) whose code *is* a
   library method's (``__wrapped__``, ``types.FunctionType(f.__code__, ...)``)
-  or, for code not compiled from the submitted file, equals a library
+  or, for code not compiled from the submitted file (or any code run with
+  ``exec``, seen by an audit hook), equals a library
   method's or a reference solution's (``exec`` of the library source or of
   ``bprop/exercises/solutions/NAME.py``) scores 0, naming it.
 - **The reference solutions.** Reading a file of ``bprop/exercises/solutions``
@@ -42,6 +50,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import traceback
 import types
 from collections.abc import Iterator
@@ -50,10 +59,12 @@ from pathlib import Path
 # Modules whose attributes a student file must leave alone (prefixes).
 WATCHED = ("bprop", "bprop_teacher_file", "numpy", "builtins", "math", "json", "os", "signal",
            "traceback", "warnings", "importlib", "types", "functools", "itertools",
-           "dataclasses", "pathlib", "resource", "operator", "copy", "inspect")
+           "dataclasses", "pathlib", "resource", "operator", "copy", "inspect", "sys",
+           "threading")
 # Modules where data counts as much as code: the grader and the gradient checker.
 STRICT = ("bprop.exercises", "bprop.gradcheck", "bprop_teacher_file")
 _MISSING = object()
+HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by Python code, not a C type
 # The methods of a library class that compute what an exercise asks for.
 COMPUTING = frozenset({"forward", "backward", "backward_params", "step"})
 
@@ -163,6 +174,7 @@ class Tripwire:
         self.methods: dict[int, str] = {}  # id of a library method (either form) -> its name
         self.codes: dict[int, tuple[str, types.CodeType]] = {}  # id of its code -> name, code
         self.trusted: dict[int, types.CodeType] = {}
+        self.types: dict[int, type] = {}  # the classes that existed before the import
         self.on_call = None  # called with the method's name at once (sends the refusal)
 
     def install(self, cls: type) -> None:
@@ -180,9 +192,13 @@ class Tripwire:
     def trust_existing(self) -> None:
         """Remember every code object that exists now: the grader's, the library's, Python's."""
         trusted = self.trusted
+        classes = {}
         for obj in gc.get_objects():
             if isinstance(obj, types.FunctionType):
                 _add_codes(obj.__code__, trusted)
+            elif isinstance(obj, type):
+                classes[id(obj)] = obj  # kept alive: a new class cannot reuse its id
+        self.types = classes
         frame = sys._getframe()
         while frame is not None:  # the runner's own frames (its -c module has no function)
             _add_codes(frame.f_code, trusted)
@@ -190,10 +206,18 @@ class Tripwire:
 
     def _guard(self, method, qualname: str):
         calls, trusted, tripwire = self.calls, self.trusted, self
+        main_thread = threading.main_thread()
 
         @functools.wraps(method)
         def guarded(*args, **kwargs):
-            frame = sys._getframe(1)
+            # The grader runs in the main thread only: a library method running in
+            # any other thread was started by the student's code (a Thread, an
+            # executor), whose stack no longer shows the student's frames.
+            frame = None if threading.current_thread() is not main_thread else sys._getframe(1)
+            if frame is None:
+                calls.append(f"{qualname} (in another thread)")
+                if tripwire.on_call is not None:
+                    tripwire.on_call(f"{qualname} (in another thread)")
             while frame is not None:
                 if id(frame.f_code) not in trusted:
                     calls.append(qualname)
@@ -293,17 +317,9 @@ def provenance(exercise, module, path: str, source: str | bytes | None, tripwire
     - a graded class's forward/backward/step not compiled from the submitted
       file: refused (a student writes their answer in their file).
     """
-    own_keys: set[tuple] = set()
-    if source is not None:
-        try:
-            # As the import compiles it: from the bytes, none of the grader's
-            # __future__ flags.
-            code = compile(source, path, "exec", dont_inherit=True)
-            own_keys = {code_key(c, where=True) for c in _all_codes(code)}
-        except (SyntaxError, ValueError):
-            pass
+    own_keys = own_code_keys(source, path)
     filename = Path(path).name
-    for where, fn in _reachable_functions(module, tripwire.trusted):
+    for where, fn in _reachable_functions(module, tripwire.trusted, tripwire.types):
         code = fn.__code__
         if id(code) in tripwire.codes or id(fn) in tripwire.methods:
             name = tripwire.codes.get(id(code), (tripwire.methods.get(id(fn)), None))[0]
@@ -328,9 +344,26 @@ def provenance(exercise, module, path: str, source: str | bytes | None, tripwire
     return ""
 
 
-def _reachable_functions(module, trusted: dict[int, types.CodeType], limit: int = 20000):
+def own_code_keys(source: str | bytes | None, path: str) -> set[tuple]:
+    """``code_key(where=True)`` of every code object of the submitted file, as submitted."""
+    if source is None:
+        return set()
+    try:
+        # As the import compiles it: from the bytes, none of the grader's __future__ flags.
+        code = compile(source, path, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return set()
+    return {code_key(c, where=True) for c in _all_codes(code)}
+
+
+def _reachable_functions(module, trusted: dict[int, types.CodeType],
+                         trusted_types: dict[int, type] | None = None,
+                         limit: int = 20000):
     """``(where, function)`` for every function reachable from ``module``'s namespace."""
     seen: set[int] = set()
+    trusted_types = trusted_types or {}
+    # Classes that existed before the student's file ran; a class it built (even
+    # one whose __module__ claims to be the library's) is walked.
     stack = [(name, value) for name, value in reversed(list(vars(module).items()))
              if name != "__builtins__"]
     while stack and len(seen) < limit:
@@ -358,7 +391,7 @@ def _reachable_functions(module, trusted: dict[int, types.CodeType], limit: int 
             if obj.__globals__ is not vars(module):
                 stack += [(f"{where} (globals)", v) for v in list(obj.__globals__.values())]
         elif isinstance(obj, type):
-            if obj.__module__ and obj.__module__.split(".")[0] in WATCHED:
+            if id(obj) in trusted_types or not obj.__flags__ & HEAPTYPE:
                 continue  # the library's and numpy's classes: not the student's
             stack += [(f"{obj.__name__}.{k}", v) for k, v in list(vars(obj).items())]
         elif isinstance(obj, list | tuple | set | frozenset):
@@ -392,7 +425,49 @@ def library_code_keys(classes: list[type], tripwire: Tripwire) -> dict[tuple, st
         for c in _all_codes(code):
             if code_key(c) not in given:
                 keys[code_key(c)] = name
+    # Every other function of the library modules of the graded classes: the
+    # source of bprop.layers.activations run with exec under another name has
+    # the same bytecode and constants.
+    for modname, mod in list(sys.modules.items()):
+        if mod is None or not modname.startswith(LIBRARY_CODE):
+            continue
+        for value in list(vars(mod).values()):
+            members = [value]
+            if isinstance(value, type) and value.__module__ == modname:
+                members = [getattr(m, "__func__", m) for m in vars(value).values()]
+            for f in members:
+                if isinstance(f, types.FunctionType) and f.__module__ == modname:
+                    for c in _all_codes(f.__code__):
+                        key = code_key(c)
+                        if key not in given:
+                            keys.setdefault(key, f"{modname}.{f.__qualname__}")
     return keys
+
+
+# Library modules whose functions a student may not copy with exec.
+LIBRARY_CODE = ("bprop.layers", "bprop.losses", "bprop.optim", "bprop.graph", "bprop.fused")
+# Library classes a student's file is given to build on (the stubs import them).
+ALLOWED = frozenset({"bprop.layers.base.Layer", "bprop.parameter.Parameter",
+                     "bprop.graph.value.Value"})
+
+
+def library_implementations(graded: list[type]) -> list[type]:
+    """Every class of ``bprop`` outside the grader that computes (forward, backward, step).
+
+    The graded classes first; then all the others (fused kernels, other layers,
+    losses, optimizers): none of them may compute a student's answer. The
+    classes the stubs build on (`ALLOWED`) are left out.
+    """
+    found = {id(c): c for c in graded}
+    for name, mod in list(sys.modules.items()):
+        if not name.startswith("bprop.") or name.startswith("bprop.exercises") or mod is None:
+            continue
+        for value in list(vars(mod).values()):
+            if (isinstance(value, type) and value.__module__ == name
+                    and f"{name}.{value.__qualname__}" not in ALLOWED
+                    and COMPUTING & vars(value).keys()):
+                found.setdefault(id(value), value)
+    return list(found.values())
 
 
 def _public_module(cls: type) -> str:
@@ -490,12 +565,8 @@ def main(argv: list[str]) -> int:
     if teacher:
         exercise = teaching.load(teacher).apply(exercise)
     checks = [(c.description, c.points, c.run) for c in exercise.checks]
-    token = sys.stdin.readline().strip()  # before the student's file can read it
-    out = os.fdopen(int(fd), "w", buffering=1)
-    write, dumps = out.write, json.dumps
-
-    def send(**record) -> None:
-        write(dumps({**record, "token": token}) + "\n")
+    _open_channel(int(fd))  # the token and the pipe live in an audit hook's closure
+    send = _send
 
     path = os.path.realpath(path)
     source = _read_source(path)  # what was submitted, before any student code runs
@@ -506,13 +577,15 @@ def main(argv: list[str]) -> int:
         if refuse:
             return 0
     tripwire = Tripwire(path)
-    classes = library_classes(exercise)
-    for cls in classes:
-        tripwire.install(cls)
     # Everything the checks use is imported now, so that the fingerprint covers it.
+    import bprop.fused.kernels  # noqa: F401
     import bprop.graph  # noqa: F401
     import bprop.losses  # noqa: F401
     import bprop.optim  # noqa: F401
+
+    classes = library_classes(exercise)
+    for cls in library_implementations(classes):
+        tripwire.install(cls)
 
     answers = solution_answers()
     library_keys = library_code_keys(classes, tripwire)
@@ -522,9 +595,26 @@ def main(argv: list[str]) -> int:
         send(kind="refused", message=_calls_message(filename, qualname))
 
     tripwire.on_call = refuse_call
+    own_keys = own_code_keys(source, path)
     solutions_dir = os.path.realpath(Path(__file__).resolve().parent / "solutions") + os.sep
 
     def audit(event: str, args: tuple) -> None:
+        if event == "exec" and args and isinstance(args[0], types.CodeType):
+            # exec of the library's source or a reference solution, at import or
+            # inside a method (where the class it makes is reachable from nothing).
+            for c in _all_codes(args[0]):
+                if code_key(c, where=True) in own_keys:
+                    continue  # the submitted file itself (the import runs it with exec)
+                key = code_key(c)
+                copied = (f"a copy of {library_keys[key]}" if key in library_keys else
+                          f"the reference solution from {answers[key]}" if key in answers
+                          else "")
+                if copied:
+                    send(kind="refused", message=(
+                        f"{filename} runs {copied} with exec (code compiled from "
+                        f"{c.co_filename!r}): write it yourself (0 points for this exercise)"))
+                    raise PermissionError("the library's code may not be exec'd while grading")
+            return
         if event != "open" or not args or not isinstance(args[0], str | bytes | os.PathLike):
             return
         target = os.path.realpath(os.fsdecode(args[0]))
@@ -582,6 +672,38 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+_SEND_EVENT = "bprop.exercises.send"
+
+
+def _send(**record) -> None:
+    """Send one result to the parent, through the audit hook of `_open_channel`."""
+    sys.audit(_SEND_EVENT, record)
+
+
+def _open_channel(fd: int) -> None:
+    """Read the token (before the student's file can) and keep it, with the pipe, out of reach.
+
+    Neither is in any frame the student's code can walk to (``sys._getframe``):
+    they live in the closure of an audit hook, which Python offers no way to
+    list, and the hook writes only for `_send` called from this module's
+    `main` (or the functions defined in it).
+    """
+    token = sys.stdin.readline().strip()
+    out = os.fdopen(fd, "w", buffering=1)
+    allowed = {id(c) for c in _all_codes(main.__code__)}
+    send_code = _send.__code__
+
+    def channel(event: str, args: tuple) -> None:
+        if event != _SEND_EVENT:
+            return
+        caller = sys._getframe(1)
+        if caller.f_code is not send_code or id(caller.f_back.f_code) not in allowed:
+            return
+        out.write(json.dumps({**args[0], "token": token}) + "\n")
+
+    sys.addaudithook(channel)
+
+
 def _read_source(path: str) -> str | bytes | None:
     """The submitted file's code, read before it runs: bytes of a ``.py`` (as the
     import reads it), a notebook's code cells as text; None if unreadable."""
@@ -600,6 +722,15 @@ def _read_source(path: str) -> str | bytes | None:
     return text
 
 
+def _trace_hooks() -> str:
+    """The profile/trace hooks set now (``sys.setprofile`` ...), or "" if none."""
+    found = [name for name, hook in (
+        ("sys.setprofile", sys.getprofile()), ("sys.settrace", sys.gettrace()),
+        ("threading.setprofile", getattr(threading, "_profile_hook", None)),
+        ("threading.settrace", getattr(threading, "_trace_hook", None))) if hook is not None]
+    return ", ".join(found)
+
+
 def _calls_message(filename: str, called: str) -> str:
     return (f"{filename} calls {called}, the library's implementation of what you are "
             "asked to write: write it yourself (0 points for this exercise)")
@@ -607,6 +738,11 @@ def _calls_message(filename: str, called: str) -> str:
 
 def _refusal(module, exercise, classes, tripwire, before, path, source, library_keys,
              answers) -> str:
+    hooks = _trace_hooks()
+    if hooks:
+        return (f"{Path(path).name} installed {hooks}: a hook that watches (and can change) "
+                "the grader while it runs. A student file may only define its own functions "
+                "and classes (0 points for this exercise)")
     changed = changes(before, fingerprint())
     if changed:
         shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from types import ModuleType
 
 from ...graph import Value
@@ -26,14 +27,33 @@ def _close(a: float, b: float) -> bool:
 
 def _forward(mod: ModuleType) -> Outcome:
     for x in POINTS:
-        out = mod.softplus(Value(x))
+        v = Value(x)
+        out = mod.softplus(v)
         if not isinstance(out, Value):
             return Outcome(False, f"softplus must return a Value, got {type(out).__name__}")
+        structure = _one_node(mod, out, v)
+        if structure:
+            return Outcome(False, structure)
         data = own_float("softplus(x).data", out.data)
         if not _close(data, _softplus(x)):
             return Outcome(False, f"softplus({x:g}).data = {data:.6g}, "
                                   f"expected log(1 + e^x) = {_softplus(x):.6g}")
     return Outcome(True)
+
+
+def _one_node(mod: ModuleType, out: Value, x: Value) -> str:
+    """Why ``out`` is not ONE softplus node over ``x`` with the student's ``_backward``."""
+    prev = tuple(out._prev)
+    if len(prev) != 1 or prev[0] is not x:
+        return ("softplus must be ONE node of the graph whose only input is x (out._prev == "
+                "(x,)), with its own _backward; a composition of existing gates such as "
+                "(x.exp() + 1).log() is not the gate asked for")
+    code = getattr(out._backward, "__code__", None)
+    own = getattr(mod, "__file__", None)
+    if code is None or own is None or Path(code.co_filename).resolve() != Path(own).resolve():
+        return ("softplus's out._backward must be a function written in the student's file "
+                "(the gate's own backward), not one of Value's existing gates")
+    return ""
 
 
 def _local_gradient(mod: ModuleType) -> Outcome:
@@ -96,6 +116,20 @@ def _finite_differences(mod: ModuleType) -> Outcome:
                    worst)
 
 
+def _as_one_node(run):
+    """``run`` after checking that softplus is one node: a composition scores nothing."""
+    def checked(mod: ModuleType) -> Outcome:
+        v = Value(0.5)
+        out = mod.softplus(v)
+        if isinstance(out, Value):
+            structure = _one_node(mod, out, v)
+            if structure:
+                return Outcome(False, structure)
+        return run(mod)
+
+    return checked
+
+
 EXERCISE = Exercise(
     name="value_gate",
     title="A Value gate: softplus",
@@ -103,9 +137,9 @@ EXERCISE = Exercise(
     own=("softplus",),
     library=(),
     checks=(
-        Check("forward: log(1 + e^x)", 2, _forward),
-        Check("backward: local gradient x upstream gradient", 4, _local_gradient),
-        Check("gradients add up at forks", 3, _fork),
-        Check("backward agrees with finite differences", 1, _finite_differences),
+        Check("forward: log(1 + e^x)", 2, _as_one_node(_forward)),
+        Check("backward: local gradient x upstream gradient", 4, _as_one_node(_local_gradient)),
+        Check("gradients add up at forks", 3, _as_one_node(_fork)),
+        Check("backward agrees with finite differences", 1, _as_one_node(_finite_differences)),
     ),
 )
