@@ -143,7 +143,10 @@ def estimate_noise(
     arrays : list of ndarray
         Every array f depends on (input and parameters).
     directions : int, default=3
+        Random directions per spacing; their median resists one direction
+        that happens to cross a kink.
     seed : int, default=0
+        Seed of the directions, so that the estimate is repeatable.
 
     Returns
     -------
@@ -218,10 +221,12 @@ class GradcheckRow:
 
     @property
     def max_rel_error(self) -> float:
+        """The same as ``error`` (the name `GradcheckReport` uses for the whole)."""
         return self.error
 
     @property
     def skipped(self) -> int:
+        """The same as ``kinks``: entries not compared."""
         return self.kinks
 
 
@@ -249,14 +254,23 @@ class GradcheckReport:
 
     @property
     def ok(self) -> bool:
+        """Whether every array's error is ``<= tol`` (True for no rows)."""
         return bool(self.max_rel_error <= self.tol)
 
     @property
     def kinks(self) -> int:
+        """Entries skipped over all arrays (on a kink, or unverifiable)."""
         return sum(r.kinks for r in self.rows)
 
     def failing(self) -> list[GradcheckRow]:
-        """The rows whose error is above the tolerance."""
+        """The rows whose error is above the tolerance.
+
+        Returns
+        -------
+        list of GradcheckRow
+            In the report's order (input first, then the parameters);
+            empty when ``ok``.
+        """
         return [r for r in self.rows if r.error > self.tol]
 
     def __str__(self) -> str:
@@ -328,8 +342,10 @@ def check_gradients(
         Any layer, including a user-written subclass, or a Sequential.
     loss : Loss
         Reduces the model output to the scalar being differentiated.
-    x, target : array-like
-        A small batch and its targets.
+    x : array-like, shape (N, D_in) or (N, ...)
+        A small batch, as ``model.forward`` takes it (cast to float64).
+    target : array-like, shape (N,) or (N, K)
+        Its targets, as ``loss.forward`` takes them.
     eps : float, default=1e-3
         The first (largest) step.
     tol : float, default=1e-6
@@ -352,8 +368,8 @@ def check_gradients(
     Raises
     ------
     ValueError
-        If a gradient's shape differs from its array's, or ``eps``/``tol``
-        are not positive.
+        If ``eps`` or ``tol`` is not positive, ``weight_decay`` is negative
+        or not finite, or a gradient's shape differs from its array's.
     """
     if not eps > 0 or not tol > 0:
         raise ValueError(f"eps and tol must be > 0, got eps={eps}, tol={tol}")

@@ -9,9 +9,6 @@ class whose constructor takes arguments documents them (``Parameters`` or,
 for a dataclass, ``Attributes``). A method that overrides a documented base
 method may inherit the base's docstring.
 
-Left out for now, while other engineers change them (their sections are not
-complete yet): `bprop.gradcheck`, `bprop.graph`, and in `bprop.training` the
-modules `trainer`, `diagnostics` and `history`.
 """
 
 from __future__ import annotations
@@ -30,11 +27,11 @@ MODULES = [
     "bprop.losses",
     "bprop.optim",
     "bprop.training",
+    "bprop.gradcheck",
+    "bprop.graph",
     "bprop.estimators",
     "bprop.modelfile",
 ]
-
-NOT_YET = {"bprop.training.trainer", "bprop.training.diagnostics", "bprop.training.history"}
 
 
 def _has(doc: str, name: str) -> bool:
@@ -47,8 +44,7 @@ def _modules() -> Iterator[object]:
         yield module
         if hasattr(module, "__path__"):
             for info in pkgutil.walk_packages(module.__path__, prefix=f"{name}."):
-                if info.name not in NOT_YET:
-                    yield importlib.import_module(info.name)
+                yield importlib.import_module(info.name)
 
 
 def _public() -> Iterator[tuple[str, object, type | None]]:

@@ -34,6 +34,12 @@ def draw(out: Value, path: str | Path | None = None, *, rankdir: str = "LR") -> 
     str
         The DOT source (render it with ``dot -Tsvg``).
 
+    Raises
+    ------
+    subprocess.CalledProcessError
+        If ``path`` is given and Graphviz's ``dot`` fails to render it (the
+        ``.dot`` file is written first and stays).
+
     Examples
     --------
     >>> a = Value(2.0, label="a")

@@ -45,6 +45,14 @@ class Module:
             p.grad = 0.0
 
     def parameters(self) -> list[Value]:
+        """Every trainable leaf of the module, in a fixed order.
+
+        Returns
+        -------
+        list of Value
+            The weights and biases themselves (not copies): an update to
+            ``p.data`` changes the module. Empty for the base class.
+        """
         return []
 
 
@@ -59,6 +67,11 @@ class Neuron(Module):
         Apply ReLU to the sum.
     rng : int, numpy Generator or None
         Weights are drawn uniform in [-1, 1] (as micrograd), the bias starts at 0.
+
+    Raises
+    ------
+    ValueError
+        If ``nin < 1``.
     """
 
     def __init__(self, nin: int, nonlin: bool = True, *,
@@ -71,12 +84,36 @@ class Neuron(Module):
         self.nonlin = nonlin
 
     def __call__(self, x: Sequence[Value | Number]) -> Value:
+        """The neuron's output on one sample, building its graph.
+
+        Parameters
+        ----------
+        x : sequence of Value or float, length nin
+            One sample's inputs; numbers are constants, `Value` s are
+            differentiated too.
+
+        Returns
+        -------
+        Value
+            ``relu(w . x + b)``, or ``w . x + b`` with ``nonlin=False``.
+
+        Raises
+        ------
+        ValueError
+            If ``len(x) != nin``.
+        """
         if len(x) != len(self.w):
             raise ValueError(f"{self!r} takes {len(self.w)} inputs, got {len(x)}")
         act = sum((wi * xi for wi, xi in zip(self.w, x, strict=True)), self.b)
         return act.relu() if self.nonlin else act
 
     def parameters(self) -> list[Value]:
+        """The weights, then the bias.
+
+        Returns
+        -------
+        list of Value, length nin + 1
+        """
         return [*self.w, self.b]
 
     def __repr__(self) -> str:
@@ -89,9 +126,16 @@ class Layer(Module):
     Parameters
     ----------
     nin, nout : int
+        Inputs read by every neuron, and the number of neurons (outputs).
     nonlin : bool, default=True
+        ReLU neurons, or linear ones.
     rng : int, numpy Generator or None
         One generator draws every neuron's weights, in order.
+
+    Raises
+    ------
+    ValueError
+        If ``nin < 1`` or ``nout < 1``.
     """
 
     def __init__(self, nin: int, nout: int, nonlin: bool = True, *,
@@ -102,10 +146,33 @@ class Layer(Module):
         self.neurons = [Neuron(nin, nonlin, rng=gen) for _ in range(int(nout))]
 
     def __call__(self, x: Sequence[Value | Number]) -> Value | list[Value]:
+        """Every neuron's output on one sample.
+
+        Parameters
+        ----------
+        x : sequence of Value or float, length nin
+
+        Returns
+        -------
+        Value or list of Value, length nout
+            A bare `Value` when ``nout == 1`` (as micrograd), so that a
+            network's scalar output needs no unpacking.
+
+        Raises
+        ------
+        ValueError
+            If ``len(x) != nin``.
+        """
         out = [n(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out
 
     def parameters(self) -> list[Value]:
+        """Each neuron's weights and bias, neuron by neuron.
+
+        Returns
+        -------
+        list of Value, length nout * (nin + 1)
+        """
         return [p for n in self.neurons for p in n.parameters()]
 
     def __repr__(self) -> str:
@@ -118,9 +185,16 @@ class MLP(Module):
     Parameters
     ----------
     nin : int
+        Inputs per sample.
     nouts : list of int
         The width of each layer, the last one being the output.
     rng : int, numpy Generator or None
+        One generator draws every layer's weights, in order.
+
+    Raises
+    ------
+    ValueError
+        If ``nouts`` is empty, or a size is below 1.
     """
 
     def __init__(self, nin: int, nouts: Sequence[int], *,
@@ -133,11 +207,34 @@ class MLP(Module):
                        for i in range(len(nouts))]
 
     def __call__(self, x: Sequence[Value | Number]) -> Value | list[Value]:
+        """The network's output on one sample, building its graph.
+
+        Parameters
+        ----------
+        x : sequence of Value or float, length nin
+
+        Returns
+        -------
+        Value or list of Value, length nouts[-1]
+            A bare `Value` for one output.
+
+        Raises
+        ------
+        ValueError
+            If ``len(x) != nin``.
+        """
         for layer in self.layers:
             x = layer(x)
         return x
 
     def parameters(self) -> list[Value]:
+        """Every layer's parameters, first layer first.
+
+        Returns
+        -------
+        list of Value
+            ``sum((n_in + 1) * n_out)`` over the layers.
+        """
         return [p for layer in self.layers for p in layer.parameters()]
 
     def __repr__(self) -> str:

@@ -4,6 +4,20 @@ Every arithmetic operation on a `Value` builds a node that remembers its
 inputs and how to pass a gradient back to them. ``out.backward()`` then visits
 the nodes from ``out`` back to the leaves and applies the chain rule at each
 gate: *input gradient = local gradient x upstream gradient*.
+
+Every value is a Python float (a scalar, no shape); its gradient is in units
+of the output per unit of the value (``dout/dself``).
+
+The design is micrograd's ``engine.py`` (A. Karpathy, 2020,
+https://github.com/karpathy/micrograd): a node holds ``data``, ``grad``, its
+inputs and a ``_backward`` closure, and ``backward()`` walks a topological
+order in reverse. Reverse-mode differentiation itself is described in
+Baydin, Pearlmutter, Radul and Siskind, "Automatic differentiation in machine
+learning: a survey", JMLR 18(153), 2018, section 3.2. Additions to micrograd:
+``log``, ``sin``, ``cos``, ``sigmoid``, ``abs``, ``max``, division as its own
+gate (micrograd writes ``a * b**-1``), a power with a node as exponent, an
+iterative topological sort, and PyTorch's values where a derivative is not
+defined (kinks, ``0 ** n``).
 """
 
 from __future__ import annotations
@@ -87,6 +101,22 @@ class Value:
 
     # -- the gates ------------------------------------------------------
     def __add__(self, other: Value | Number) -> Value:
+        """The add gate, ``out = self + other``.
+
+        Backward: ``d(out)/d(self) = d(out)/d(other) = 1``, so both inputs
+        receive ``out.grad`` unchanged.
+
+        Parameters
+        ----------
+        other : Value or float
+            A number becomes a constant leaf (its gradient is computed but
+            reaches no one).
+
+        Returns
+        -------
+        Value
+            A new node with inputs ``(self, other)``.
+        """
         other = _as_value(other)
         out = Value(self.data + other.data, (self, other), "+")
 
@@ -99,6 +129,20 @@ class Value:
         return out
 
     def __mul__(self, other: Value | Number) -> Value:
+        """The multiply gate, ``out = self * other``.
+
+        Backward: ``d(out)/d(self) = other``, ``d(out)/d(other) = self``
+        (each input receives the *other* input's value times ``out.grad``).
+
+        Parameters
+        ----------
+        other : Value or float
+
+        Returns
+        -------
+        Value
+            A new node with inputs ``(self, other)``.
+        """
         other = _as_value(other)
         out = Value(self.data * other.data, (self, other), "*")
 
@@ -111,6 +155,34 @@ class Value:
         return out
 
     def __pow__(self, other: Value | Number) -> Value:
+        """The power gate, ``out = self ** other``.
+
+        Backward: ``d(out)/d(self) = n * self**(n - 1)`` with ``n = other``;
+        for a `Value` exponent also ``d(out)/d(other) = out * log(self)``
+        (0 where ``self = 0``, nan where ``self < 0``, as ``torch.pow``).
+        At ``self = 0`` the slope is PyTorch's: 0 for ``n = 0``, inf for
+        ``0 < n < 1``. ``x ** 2`` overflowing float64 gives inf (signed for
+        an odd integer power), not an OverflowError.
+
+        Parameters
+        ----------
+        other : Value or float
+            The exponent n. A number is a constant and gets no node; a
+            `Value` is differentiated too.
+
+        Returns
+        -------
+        Value
+            A new node with inputs ``(self,)``, or ``(self, other)`` for a
+            `Value` exponent.
+
+        Raises
+        ------
+        ZeroDivisionError
+            For ``self = 0`` and ``n < 0``.
+        ValueError
+            For ``self < 0`` and a non-integer n (no real result).
+        """
         if isinstance(other, Value):
             return _power(self, other)
         n = float(other)
@@ -124,6 +196,27 @@ class Value:
         return out
 
     def __rpow__(self, base: Number) -> Value:
+        """``out = base ** self`` for a number base (``2 ** x``).
+
+        Backward: ``d(out)/d(self) = out * log(base)`` (0 for ``base = 0``,
+        nan for ``base < 0``); the base becomes a constant leaf.
+
+        Parameters
+        ----------
+        base : float
+
+        Returns
+        -------
+        Value
+            A new node with inputs ``(Value(base), self)``.
+
+        Raises
+        ------
+        ZeroDivisionError
+            For ``base = 0`` and ``self < 0``.
+        ValueError
+            For ``base < 0`` and a non-integer ``self``.
+        """
         return _power(Value(base), self)
 
     def _unary(self, op: str, y: float, dy_dx: float) -> Value:
@@ -137,45 +230,142 @@ class Value:
         return out
 
     def exp(self) -> Value:
-        """``e**x``; local gradient ``e**x`` (the output itself); inf beyond float64's range."""
+        """``out = e**self``, the exp gate.
+
+        Backward: ``d(out)/d(self) = e**self = out`` (the output itself).
+        Beyond float64's range (``self > 709.78``) ``out`` is inf, as in
+        numpy and PyTorch, rather than an OverflowError.
+
+        Returns
+        -------
+        Value
+            A new node with input ``(self,)``.
+        """
         y = _exp(self.data)
         return self._unary("exp", y, y)
 
     def log(self) -> Value:
-        """Natural log; local gradient ``1/x``. Defined for x > 0 only (ValueError otherwise)."""
+        """``out = ln(self)``, the natural logarithm.
+
+        Backward: ``d(out)/d(self) = 1 / self``.
+
+        Returns
+        -------
+        Value
+            A new node with input ``(self,)``.
+
+        Raises
+        ------
+        ValueError
+            For ``self <= 0`` (no real logarithm).
+        """
         return self._unary("log", _log(self.data), 1.0 / self.data)
 
     def sin(self) -> Value:
-        """``sin x``; local gradient ``cos x``."""
+        """``out = sin(self)``, self in radians.
+
+        Backward: ``d(out)/d(self) = cos(self)``.
+
+        Returns
+        -------
+        Value
+            A new node with input ``(self,)``.
+
+        Raises
+        ------
+        ValueError
+            For ``self = +-inf`` (``math.sin``'s domain).
+        """
         return self._unary("sin", math.sin(self.data), math.cos(self.data))
 
     def cos(self) -> Value:
-        """``cos x``; local gradient ``-sin x``."""
+        """``out = cos(self)``, self in radians.
+
+        Backward: ``d(out)/d(self) = -sin(self)``.
+
+        Returns
+        -------
+        Value
+            A new node with input ``(self,)``.
+
+        Raises
+        ------
+        ValueError
+            For ``self = +-inf`` (``math.cos``'s domain).
+        """
         return self._unary("cos", math.cos(self.data), -math.sin(self.data))
 
     def tanh(self) -> Value:
-        """``tanh x``; local gradient ``1 - y**2`` with ``y = tanh x``."""
+        """``out = tanh(self)``.
+
+        Backward: ``d(out)/d(self) = 1 - out**2``, from the output, as
+        `bprop.layers.Tanh` computes it.
+
+        Returns
+        -------
+        Value
+            A new node with input ``(self,)``.
+        """
         y = math.tanh(self.data)
         return self._unary("tanh", y, 1.0 - y * y)
 
     def sigmoid(self) -> Value:
-        """``1 / (1 + e**-x)``; local gradient ``y (1 - y)``."""
+        """``out = 1 / (1 + e**-self)``, the logistic function.
+
+        Backward: ``d(out)/d(self) = out * (1 - out)``. The forward takes
+        one of two algebraically equal forms by the sign of ``self``, so
+        that ``e**x`` never overflows.
+
+        Returns
+        -------
+        Value
+            A new node with input ``(self,)``.
+        """
         y = _sigmoid(self.data)
         return self._unary("sigmoid", y, y * (1.0 - y))
 
     def relu(self) -> Value:
-        """``max(0, x)``; local gradient 1 where ``x > 0``, else 0 (also at the kink)."""
+        """``out = max(0, self)``.
+
+        Backward: ``d(out)/d(self) = 1`` where ``self > 0``, else 0 (also at
+        the kink ``self = 0``, as PyTorch and `bprop.layers.ReLU`).
+
+        Returns
+        -------
+        Value
+            A new node with input ``(self,)``.
+        """
         return self._unary("relu", max(self.data, 0.0), float(self.data > 0))
 
     def abs(self) -> Value:
-        """``|x|``; local gradient ``sign(x)`` (0 at the kink)."""
+        """``out = |self|``.
+
+        Backward: ``d(out)/d(self) = sign(self)``, 0 at the kink
+        ``self = 0`` (as ``torch.abs``).
+
+        Returns
+        -------
+        Value
+            A new node with input ``(self,)``.
+        """
         sign = float(self.data > 0) - float(self.data < 0)
         return self._unary("abs", abs(self.data), sign)
 
     def max(self, other: Value | Number) -> Value:
-        """``max(self, other)``: the max gate routes the gradient to the larger input.
+        """The max gate, ``out = max(self, other)``: it routes the gradient to the larger input.
 
-        On a tie each input takes half, as ``torch.maximum`` does.
+        Backward: ``d(out)/d(self) = 1`` and ``d(out)/d(other) = 0`` where
+        ``self > other`` (the reverse where smaller); on a tie each takes
+        1/2, as ``torch.maximum`` does.
+
+        Parameters
+        ----------
+        other : Value or float
+
+        Returns
+        -------
+        Value
+            A new node with inputs ``(self, other)``.
         """
         other = _as_value(other)
         out = Value(max(self.data, other.data), (self, other), "max")
@@ -190,22 +380,94 @@ class Value:
 
     # -- everything else is built from the gates above ------------------
     def __neg__(self) -> Value:
+        """``out = -self``, as ``self * -1``: ``d(out)/d(self) = -1``.
+
+        Returns
+        -------
+        Value
+        """
         return self * -1
 
     def __radd__(self, other: Number) -> Value:
+        """``out = other + self`` for a number on the left (``2 + x``).
+
+        Backward: ``d(out)/d(self) = 1``.
+
+        Parameters
+        ----------
+        other : float
+
+        Returns
+        -------
+        Value
+        """
         return self + other
 
     def __sub__(self, other: Value | Number) -> Value:
+        """``out = self - other``, as ``self + (-other)``.
+
+        Backward: ``d(out)/d(self) = 1``, ``d(out)/d(other) = -1``.
+
+        Parameters
+        ----------
+        other : Value or float
+
+        Returns
+        -------
+        Value
+        """
         return self + (-other)
 
     def __rsub__(self, other: Number) -> Value:
+        """``out = other - self`` for a number on the left (``2 - x``).
+
+        Backward: ``d(out)/d(self) = -1``.
+
+        Parameters
+        ----------
+        other : float
+
+        Returns
+        -------
+        Value
+        """
         return other + (-self)
 
     def __rmul__(self, other: Number) -> Value:
+        """``out = other * self`` for a number on the left (``2 * x``).
+
+        Backward: ``d(out)/d(self) = other``.
+
+        Parameters
+        ----------
+        other : float
+
+        Returns
+        -------
+        Value
+        """
         return self * other
 
     def __truediv__(self, other: Value | Number) -> Value:
-        """The division gate: d(a/b)/da = 1/b, d(a/b)/db = -a/b**2."""
+        """The division gate, ``out = self / other``.
+
+        Backward: ``d(out)/d(self) = 1 / other`` and
+        ``d(out)/d(other) = -self / other**2 = -out / other``.
+
+        Parameters
+        ----------
+        other : Value or float
+
+        Returns
+        -------
+        Value
+            A new node with inputs ``(self, other)``.
+
+        Raises
+        ------
+        ZeroDivisionError
+            Where ``other`` is 0.
+        """
         other = _as_value(other)
         if other.data == 0:
             raise ZeroDivisionError(
@@ -220,9 +482,32 @@ class Value:
         return out
 
     def __rtruediv__(self, other: Number) -> Value:
+        """``out = other / self`` for a number on the left (``1 / x``).
+
+        Backward: ``d(out)/d(self) = -other / self**2``.
+
+        Parameters
+        ----------
+        other : float
+
+        Returns
+        -------
+        Value
+
+        Raises
+        ------
+        ZeroDivisionError
+            Where ``self`` is 0.
+        """
         return _as_value(other) / self
 
     def __abs__(self) -> Value:
+        """``abs(x)``: the `abs` gate, ``d(out)/d(self) = sign(self)``.
+
+        Returns
+        -------
+        Value
+        """
         return self.abs()
 
     # -- backpropagation ------------------------------------------------
@@ -258,9 +543,21 @@ class Value:
 def topological_order(root: Value) -> list[Value]:
     """Every node ``root`` depends on, each after all of its inputs.
 
-    An explicit stack instead of recursion, so a chain of 10,000 gates does
-    not hit Python's recursion limit. A node is pushed twice: once to expand
-    its inputs, once (``done=True``) to be emitted after all of them.
+    An explicit stack instead of micrograd's recursion, so a chain of
+    10,000 gates does not hit Python's recursion limit. A node is pushed
+    twice: once to expand its inputs, once (``done=True``) to be emitted
+    after all of them.
+
+    Parameters
+    ----------
+    root : Value
+        The output node.
+
+    Returns
+    -------
+    list of Value
+        Each node reachable from ``root`` once, inputs before the nodes
+        computed from them; ``root`` is last, the leaves come early.
     """
     order: list[Value] = []
     seen: set[int] = set()
@@ -280,6 +577,24 @@ def topological_order(root: Value) -> list[Value]:
 
 def gradient(f: Callable[..., Value], xs: Iterable[Number]) -> tuple[float, list[float]]:
     """``f(*xs)`` and its gradient with respect to every argument, by one backward pass.
+
+    One pass whatever the number of inputs, against ``len(xs)`` forward
+    passes for `bprop.graph.forward_gradient`: the reason reverse mode trains
+    networks (Baydin et al. 2018, section 3.2).
+
+    Parameters
+    ----------
+    f : callable
+        ``f(*values) -> Value``, a scalar function built from `Value` gates.
+    xs : iterable of float
+        The point, one number per argument of ``f``.
+
+    Returns
+    -------
+    value : float
+        ``f(*xs)``.
+    grad : list of float
+        ``df/dxs[i]`` for every i, in units of f per unit of ``xs[i]``.
 
     Examples
     --------
