@@ -55,10 +55,16 @@ class Diagnostics(Callback):
         unless the trainer exposes its current minibatch as ``trainer.batch_x``,
         whose first batch is then kept as the probe.
     max_samples : int, default=256
+        At most this many probe rows.
     saturation : float, default=0.99
         A tanh output with ``|y| > saturation`` counts as saturated, in [0, 1).
     csv_path, png_path : str or Path or None
         Where `on_train_end` writes `to_csv` and `plot` (nothing when None).
+
+    Raises
+    ------
+    ValueError
+        If ``saturation`` is not in [0, 1).
 
     Attributes
     ----------
@@ -157,7 +163,22 @@ class Diagnostics(Callback):
     # --- reading the record ----------------------------------------------------------
 
     def series(self, quantity: str) -> dict[str, list[float]]:
-        """``{"INDEX TYPE": [value per epoch]}`` for one quantity ("act_std", ...)."""
+        """One quantity's values per layer, epoch by epoch.
+
+        Parameters
+        ----------
+        quantity : str
+            ``"act_mean"``, ``"act_std"``, ``"dead_fraction"``,
+            ``"saturated_fraction"`` or ``"grad_norm.NAME"``.
+
+        Returns
+        -------
+        dict of str to list of float
+            ``{"INDEX TYPE": [value per epoch]}`` for the layers that have
+            the quantity (``"1 ReLU"``); empty for an unknown quantity.
+            Fractions are in [0, 1]; means, deviations and norms are in the
+            units of the layer's output or gradient.
+        """
         out: dict[str, list[float]] = {}
         for r in self.rows:
             if r["quantity"] == quantity:
@@ -165,7 +186,15 @@ class Diagnostics(Callback):
         return out
 
     def gradient_norms(self) -> dict[str, list[float]]:
-        """``{"INDEX TYPE.PARAM": [mean gradient norm per epoch]}`` for every parameter."""
+        """Every parameter's mean gradient norm, epoch by epoch.
+
+        Returns
+        -------
+        dict of str to list of float
+            ``{"INDEX TYPE.PARAM": [norm per epoch]}`` (``"0 Linear.weight"``):
+            the L2 norm of ``dL/dp`` averaged over the epoch's minibatches,
+            in loss units per parameter unit.
+        """
         out: dict[str, list[float]] = {}
         for r in self.rows:
             if r["quantity"].startswith("grad_norm."):
@@ -174,7 +203,18 @@ class Diagnostics(Callback):
         return out
 
     def to_csv(self, path: str | Path) -> Path:
-        """Write the rows as CSV (columns ``epoch, layer, type, quantity, value``)."""
+        """Write the rows as CSV (columns ``epoch, layer, type, quantity, value``).
+
+        Parameters
+        ----------
+        path : str or Path
+            The file, overwritten; values written with 6 significant digits.
+
+        Returns
+        -------
+        Path
+            ``path``.
+        """
         path = Path(path)
         with path.open("w", newline="", encoding="utf-8") as f:
             writer = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
@@ -187,6 +227,17 @@ class Diagnostics(Callback):
         """Draw each weight's gradient norm over the epochs, log scale, one line per layer.
 
         Uses matplotlib's file-only Agg backend (no display needed).
+
+        Parameters
+        ----------
+        path : str or Path
+            The image file; its suffix (``.png``, ``.svg``, ...) chooses the
+            format. A norm of 0 is left out (log scale).
+
+        Returns
+        -------
+        Path
+            ``path``.
         """
         import matplotlib
 
@@ -210,7 +261,21 @@ class Diagnostics(Callback):
         return Path(path)
 
     def state_dict(self) -> dict[str, Any]:
+        """The rows recorded so far, for a checkpoint.
+
+        Returns
+        -------
+        dict
+            ``{"rows": [...]}``, copies of `rows`.
+        """
         return {"rows": [dict(r) for r in self.rows]}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue the record of a resumed run.
+
+        Parameters
+        ----------
+        state : dict
+            What `state_dict` returned; no ``"rows"`` starts an empty record.
+        """
         self.rows = [dict(r) for r in state.get("rows", [])]

@@ -37,6 +37,12 @@ class History:
     record (``l2``, ``objective``, ``accuracy``), in the `STANDARD` order,
     then every other numeric key in the order it first appeared.
 
+    Parameters
+    ----------
+    records : iterable of dict of str to float, optional
+        Epoch logs to start from (a checkpoint's `plain_records`), each
+        copied into a `Record`.
+
     Examples
     --------
     >>> h = History()
@@ -67,7 +73,14 @@ class History:
         return columns_of(self.records)
 
     def plain_records(self) -> list[dict[str, float]]:
-        """The records with their numeric values only, as floats (for checkpoints)."""
+        """The records with their numeric values only, as floats (for checkpoints).
+
+        Returns
+        -------
+        list of dict of str to float
+            One dict per epoch; non-numeric values (and booleans) left out,
+            so the result is plain JSON.
+        """
         return [{k: float(v) for k, v in r.items() if _is_number(v)} for r in self.records]
 
     def __getitem__(self, key: str) -> list[float]:

@@ -51,6 +51,19 @@ class ReferenceStep:
     loss and returns the loss; ``backward()`` backpropagates and steps the
     optimizer. The Trainer checks the loss in between (a NaN must not reach
     the weights).
+
+    Parameters
+    ----------
+    model : Layer
+    loss : Loss
+    optimizer : Optimizer
+        Built on ``model.parameters()``.
+    X : ndarray, CSR matrix or RowSource, shape (N, ...)
+        The training inputs, already checked and cast (`Trainer.check_data`).
+    y : ndarray, shape (N,) or (N, K)
+        The targets, as ``loss`` takes them.
+    batch_size : int
+        The largest minibatch; sizes the reused batch buffer.
     """
 
     def __init__(self, model: Layer, loss: Loss, optimizer: Optimizer, X: np.ndarray,
@@ -62,7 +75,21 @@ class ReferenceStep:
         self.out: np.ndarray | None = None
 
     def forward(self, idx: np.ndarray, sw: np.ndarray | None) -> float:
-        """The loss on the samples ``X[idx]`` (weights ``sw`` or None), caching for backward."""
+        """The loss on the samples ``X[idx]``, caching what `backward` needs.
+
+        Parameters
+        ----------
+        idx : ndarray of int, shape (B,)
+            The minibatch's rows of X, ``B <= batch_size``.
+        sw : ndarray, shape (B,), or None
+            Their sample weights.
+
+        Returns
+        -------
+        float
+            The batch's (weighted) mean loss, in the loss's units, before
+            the step; the outputs stay in ``self.out``, shape (B, K).
+        """
         if self.batch is None:  # sparse (CSR rows, still sparse) or a RowSource (a memory map)
             x = self.X[idx]
         else:  # mode="clip" skips numpy's extra bounds-checked copy (idx is a permutation)
@@ -76,15 +103,40 @@ class ReferenceStep:
         self.optimizer.step()
 
     def decayed_sq_norm(self) -> float:
-        """``sum(||p||^2)`` over the weight-decayed parameters, as they are now."""
+        """``sum(||p||^2)`` over the weight-decayed parameters, as they are now.
+
+        Returns
+        -------
+        float
+            The squared L2 norm over every ``p`` with ``p.decay`` (weights,
+            not biases), in squared weight units.
+        """
         params = self.model.parameters()
         return sum(float(np.vdot(p.value, p.value)) for p in params if p.decay)
 
     def load(self, state: bool = True) -> None:
-        """Nothing to copy: the reference works on the Parameters themselves."""
+        """Nothing to copy: the reference works on the Parameters themselves.
+
+        The same signature as `bprop.fused.FusedStep.load`, which copies the
+        Parameters (and the optimizer's state) into its flat buffers.
+
+        Parameters
+        ----------
+        state : bool, default=True
+            Ignored.
+        """
 
     def store(self, parameters: bool = True, state: bool = True) -> None:
-        """Nothing to copy: the reference works on the Parameters themselves."""
+        """Nothing to copy: the reference works on the Parameters themselves.
+
+        The same signature as `bprop.fused.FusedStep.store`, which copies
+        its flat buffers back.
+
+        Parameters
+        ----------
+        parameters, state : bool, default=True
+            Ignored.
+        """
 
 
 class Trainer:
@@ -271,6 +323,7 @@ class Trainer:
 
     @property
     def dtype(self) -> np.dtype:
+        """The model's float dtype (its first Parameter's; float64 without any)."""
         params = self.model.parameters()
         return params[0].value.dtype if params else np.dtype(np.float64)
 
@@ -288,8 +341,35 @@ class Trainer:
         Continues from ``self.epoch``: a second ``fit(X, y, epochs=self.epoch + 1)``
         trains one more epoch with the optimizer's state intact.
 
+        Parameters
+        ----------
+        X : array-like, scipy.sparse matrix or RowSource, shape (N, D) or (N, ...)
+            Training inputs; cast once to the model's dtype (a sparse X stays
+            sparse).
+        y : array-like, shape (N,) or (N, K)
+            Targets, as the loss takes them (class indices, 0/1 labels or
+            values).
+        epochs : int
+            The total number of epochs to reach, counting those already
+            trained (``self.epoch``); ``>= 0``.
+        sample_weight : array-like, shape (N,), optional
+            Non-negative per-sample weights of the loss.
+        validation_data : (X_val, y_val), optional
+            Evaluated at every epoch's end into ``val_loss`` (and
+            ``val_accuracy`` for a classification loss).
+
+        Returns
+        -------
+        History
+            ``self.history``, one record per epoch trained so far (the
+            columns are listed in the class's Notes).
+
         Raises
         ------
+        ValueError
+            For invalid data, ``epochs``, or batches a layer cannot train on
+            (`check_batches`); with ``engine="fused"``, for a part the fused
+            engine does not support.
         DivergedError
             When the loss becomes NaN or inf (names the epoch and batch).
         """
@@ -334,6 +414,29 @@ class Trainer:
         ``fit`` it runs the reference step. For a classification loss the
         epoch's training accuracy (weighted as the loss) is left in
         ``self._accuracy`` (None otherwise).
+
+        Parameters
+        ----------
+        X : ndarray, CSR matrix or RowSource, shape (N, ...)
+            Checked training inputs in the model's dtype.
+        y : ndarray, shape (N,) or (N, K)
+            Checked targets.
+        sample_weight : ndarray, shape (N,), optional
+            Checked weights; a minibatch whose weights sum to 0 is skipped
+            (no step).
+
+        Returns
+        -------
+        float
+            The mean of the minibatches' losses before their steps, weighted
+            by their sample counts (or weight sums), with the ``l2`` penalty
+            when set; nan when no minibatch had a positive weight.
+
+        Raises
+        ------
+        DivergedError
+            When a minibatch's loss is NaN or infinite (before its step, so
+            the weights stay finite).
         """
         step = self._step or ReferenceStep(
             self.model, self.loss, self.optimizer, X, y, self.batch_size
@@ -516,13 +619,46 @@ class Trainer:
     def check_data(
         self, X: Any, y: Any, sample_weight: Any, *, name: str = "X"
     ) -> tuple[np.ndarray, Any, Any]:
-        """Validate the data at the boundary and cast X to the model's dtype (once)."""
+        """Validate the data at the boundary and cast X to the model's dtype (once).
+
+        Parameters
+        ----------
+        X : array-like, scipy.sparse matrix or RowSource, shape (N, ...)
+        y : array-like, shape (N,) or (N, K), or None
+        sample_weight : array-like, shape (N,), or None
+        name : str, default="X"
+            What the messages call X ("validation data", ...).
+
+        Returns
+        -------
+        X : ndarray, CSR matrix or RowSource, shape (N, ...)
+            In `dtype`; no copy when it already is.
+        y : ndarray or None
+            Float targets cast to `dtype`.
+        sample_weight : ndarray, shape (N,), or None
+
+        Raises
+        ------
+        ValueError
+            For non-numeric, empty, non-finite or mismatched data
+            (`bprop.validation.check_data`).
+        """
         return check_data(X, y, sample_weight, self.dtype, name=name)
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything a checkpoint needs to resume exactly: weights, optimizer
-        state, epoch count, history, every random generator's state and the
-        callbacks' states (schedules, early stopping)."""
+        """Everything a checkpoint needs to resume exactly.
+
+        Returns
+        -------
+        dict
+            ``"epoch"`` (int), ``"params"`` (copies of every ``p.value``, in
+            ``model.parameters()`` order), ``"buffers"`` (copies, e.g.
+            BatchNorm's running statistics), ``"optimizer"`` (its
+            ``state_dict``), ``"history"`` (plain records), ``"rng"`` and
+            ``"layer_rngs"`` (the shuffling and the layers' generator states)
+            and ``"callbacks"`` (each callback's state keyed by class name:
+            schedules, early stopping).
+        """
         return {
             "epoch": self.epoch,
             "params": [p.value.copy() for p in self.model.parameters()],
@@ -535,6 +671,25 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Resume from a `state_dict`: weights, buffers, optimizer, epoch, history, generators.
+
+        Parameters
+        ----------
+        state : dict
+            What `state_dict` returned (or a checkpoint file holds). Missing
+            ``"buffers"``, ``"layer_rngs"`` or ``"callbacks"`` entries, or a
+            callback this trainer lacks, are left as they are.
+
+        Raises
+        ------
+        ValueError
+            If the number of parameters, a parameter's shape, the
+            optimizer's state or a random generator's state does not match,
+            or a parameter holds NaN or infinity.
+        KeyError
+            If ``state`` lacks ``"params"``, ``"optimizer"``, ``"epoch"``,
+            ``"history"`` or ``"rng"``.
+        """
         params = self.model.parameters()
         if len(state["params"]) != len(params):
             raise ValueError(
@@ -615,6 +770,31 @@ def fit(
     engine: str = "auto",
 ) -> History:
     """Train ``model`` in one call: ``Trainer(...).fit(X, y, epochs)``.
+
+    Parameters
+    ----------
+    model, loss, optimizer
+        As `Trainer` takes them.
+    X : array-like, scipy.sparse matrix or RowSource, shape (N, D) or (N, ...)
+    y : array-like, shape (N,) or (N, K)
+    epochs : int, default=10
+    batch_size, shuffle, rng, callbacks, progress, engine
+        As `Trainer` takes them.
+    sample_weight : array-like, shape (N,), optional
+    validation_data : (X_val, y_val), optional
+        See `Trainer.fit`.
+
+    Returns
+    -------
+    History
+        One record per epoch trained.
+
+    Raises
+    ------
+    ValueError
+        For a bad part, argument or data (see `Trainer` and `Trainer.fit`).
+    DivergedError
+        When the loss becomes NaN or inf.
 
     Examples
     --------
