@@ -1,23 +1,33 @@
 """Every public function and method of the documented packages has its numpydoc sections.
 
 Public: no leading underscore, defined in bprop (not imported from numpy or
-the standard library). A callable that takes arguments has ``Parameters``; one
-that returns a value (its annotation, or a ``return <value>`` in its body)
-has ``Returns`` (or ``Yields``); one whose body raises an exception (other
-than NotImplementedError, a base class's "implement me") has ``Raises``. A
-class whose constructor takes arguments documents them (``Parameters`` or,
-for a dataclass, ``Attributes``). A method that overrides a documented base
-method may inherit the base's docstring.
+the standard library), and the operators a user calls through syntax
+(``layer(x)``, ``history["loss"]``, ``a * b`` on a `Value`: see `OPERATORS`).
+A callable that takes arguments has ``Parameters``; one that returns a value
+(its annotation, or a ``return <value>`` in its body) has ``Returns`` (or
+``Yields``); one whose body raises an exception (other than
+NotImplementedError, a base class's "implement me") has ``Raises``. A class
+whose constructor takes arguments documents them (``Parameters`` or, for a
+dataclass, ``Attributes``). A method that overrides a documented base method
+may inherit the base's docstring.
 
+The sections must agree with the signature: ``Parameters`` names every
+argument and nothing else (so an override with an argument its base lacks
+needs its own docstring), and a function that returns nothing has no
+``Returns``. The gates of the scalar graphs state their derivative (`Value`:
+``d(out)/d(self)``; `Dual`: ``out.deriv = ...``), and the examples in these
+modules' docstrings run.
 """
 
 from __future__ import annotations
 
 import ast
+import doctest
 import importlib
 import inspect
 import pkgutil
 import textwrap
+import types
 from collections.abc import Iterator
 
 import pytest
@@ -33,9 +43,41 @@ MODULES = [
     "bprop.modelfile",
 ]
 
+#: Dunder methods that are public API: called through syntax, not by name.
+OPERATORS = {
+    "__call__", "__getitem__", "__neg__", "__abs__",
+    "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
+    "__truediv__", "__rtruediv__", "__pow__", "__rpow__",
+}
+
 
 def _has(doc: str, name: str) -> bool:
     return f"{name}\n{'-' * len(name)}" in doc
+
+
+def _section(doc: str, name: str) -> str | None:
+    """The body of one numpydoc section (up to the next header), or None."""
+    lines = doc.splitlines()
+    for i in range(len(lines) - 1):
+        if lines[i] == name and lines[i + 1] == "-" * len(name):
+            body = []
+            for j in range(i + 2, len(lines)):
+                nxt = lines[j + 1] if j + 1 < len(lines) else ""
+                if lines[j] and not lines[j][0].isspace() and set(nxt) == {"-"}:
+                    break
+                body.append(lines[j])
+            return "\n".join(body)
+    return None
+
+
+def _documented(section: str) -> set[str]:
+    """The names a Parameters section describes (``x : ...``, ``a, b : ...``, ``*args``)."""
+    names = set()
+    for line in section.splitlines():
+        if line and not line[0].isspace():
+            head = line.split(" : ")[0]
+            names.update(n.strip().lstrip("*") for n in head.split(","))
+    return names
 
 
 def _modules() -> Iterator[object]:
@@ -64,7 +106,8 @@ def _public() -> Iterator[tuple[str, object, type | None]]:
                 for meth_name, meth in vars(obj).items():
                     # classmethods, staticmethods and available_if wrap the function
                     meth = getattr(meth, "__func__", getattr(meth, "fn", meth))
-                    if not meth_name.startswith("_") and inspect.isfunction(meth):
+                    public = not meth_name.startswith("_") or meth_name in OPERATORS
+                    if public and inspect.isfunction(meth):
                         yield f"{module.__name__}.{name}.{meth_name}", meth, obj
 
 
@@ -117,6 +160,7 @@ def _doc(func, owner: type | None) -> str:
 
 
 def _missing(func, owner: type | None) -> list[str]:
+    """What the docstring lacks or gets wrong; empty when it is complete."""
     doc = _doc(func, owner)
     if inspect.isclass(func):
         init = vars(func).get("__init__")
@@ -124,17 +168,40 @@ def _missing(func, owner: type | None) -> list[str]:
             return []
         args = [p for p in inspect.signature(init).parameters if p != "self"]
         documented = _has(doc, "Parameters") or _has(doc, "Attributes")
-        return [] if not args or documented else ["Parameters"]
+        if args and not documented:
+            return ["Parameters"]
+        return _signature_problems(args, doc, also="Attributes")
     node = _body(func)
     missing = []
     args = [p for p in inspect.signature(func).parameters if p not in ("self", "cls")]
     if args and not _has(doc, "Parameters"):
         missing.append("Parameters")
-    if _returns_value(func, node) and not (_has(doc, "Returns") or _has(doc, "Yields")):
+    returns = _returns_value(func, node)
+    if returns and not (_has(doc, "Returns") or _has(doc, "Yields")):
         missing.append("Returns")
+    if not returns and _has(doc, "Returns") and not _is_generator(node):
+        missing.append("Returns of a function that returns nothing")
     if node is not None and _raises(node) and not _has(doc, "Raises"):
         missing.append("Raises")
-    return missing
+    return missing + _signature_problems(args, doc)
+
+
+def _signature_problems(args: list[str], doc: str, also: str | None = None) -> list[str]:
+    """Arguments missing from the Parameters section, and names in it that are no argument."""
+    params = _section(doc, "Parameters")
+    if params is None and also is None:
+        return []
+    named = _documented(params or "") | _documented(_section(doc, also) or "" if also else "")
+    problems = [f"Parameters: {a} undocumented" for a in args if a not in named]
+    problems += [f"Parameters: {n} is no argument"
+                 for n in sorted(_documented(params or "")) if n not in args]
+    return problems
+
+
+def _is_generator(node: ast.AST | None) -> bool:
+    return node is not None and any(
+        isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_nodes(node)
+    )
 
 
 PUBLIC = list(_public())
@@ -147,7 +214,12 @@ def test_the_walk_finds_the_public_api():
     assert "bprop.modelfile.save_model" in names or any(
         n.startswith("bprop.modelfile.") for n in names
     )
-    assert len(PUBLIC) > 200
+    for name in ("bprop.gradcheck.check_gradients", "bprop.graph.value.Value.__mul__",
+                 "bprop.graph.dual.Dual.sin", "bprop.graph.nn.MLP.__call__",
+                 "bprop.graph.draw.draw", "bprop.training.trainer.Trainer.fit",
+                 "bprop.training.history.History", "bprop.layers.base.Layer.__call__"):
+        assert name in names, name
+    assert len(PUBLIC) > 300
 
 
 def test_the_check_can_fail():
@@ -158,12 +230,13 @@ def test_the_check_can_fail():
 
     assert _missing(undocumented, None) == ["Parameters", "Returns", "Raises"]
 
-    def documented(x):
+    def documented(x, *, scale=1.0):
         """Something.
 
         Parameters
         ----------
         x : int
+        scale : float, default=1.0
 
         Returns
         -------
@@ -176,9 +249,76 @@ def test_the_check_can_fail():
         """
         if x:
             raise ValueError("x")
-        return x
+        return x * scale
 
     assert _missing(documented, None) == []
+
+    def wrong(x, y):
+        """Parameters and Returns that do not match the code.
+
+        Parameters
+        ----------
+        x : int
+        z : int
+
+        Returns
+        -------
+        int
+        """
+        print(x, y)
+
+    assert _missing(wrong, None) == [
+        "Returns of a function that returns nothing",
+        "Parameters: y undocumented",
+        "Parameters: z is no argument",
+    ]
+
+
+def test_an_override_with_a_new_argument_needs_its_own_parameters():
+    class Base:
+        def forward(self, x):
+            """Base.
+
+            Parameters
+            ----------
+            x : ndarray
+
+            Returns
+            -------
+            ndarray
+            """
+            return x
+
+    class Same(Base):
+        def forward(self, x):
+            return 2 * x
+
+    class Wider(Base):
+        def forward(self, x, *, train=True):
+            return 2 * x
+
+    assert _missing(Same.forward, Same) == []
+    assert _missing(Wider.forward, Wider) == ["Parameters: train undocumented"]
+
+
+def test_a_class_documents_its_constructor():
+    class Bare:
+        def __init__(self, n):
+            self.n = n
+
+    class Documented:
+        """A thing.
+
+        Parameters
+        ----------
+        n : int
+        """
+
+        def __init__(self, n, m=0):
+            self.n = n
+
+    assert _missing(Bare, None) == ["Parameters"]
+    assert _missing(Documented, None) == ["Parameters: m undocumented"]
 
 
 @pytest.mark.parametrize(
@@ -186,3 +326,47 @@ def test_the_check_can_fail():
 )
 def test_numpydoc_sections(name, func, owner):
     assert _missing(func, owner) == [], name
+
+
+def _gates(cls: type) -> list[tuple[str, object]]:
+    """The operations of a scalar graph class: public methods and operators."""
+    return [
+        (name, meth)
+        for name, meth in vars(cls).items()
+        if inspect.isfunction(meth) and name != "backward"
+        and (not name.startswith("_") or name in OPERATORS)
+    ]
+
+
+def test_every_graph_gate_states_its_derivative():
+    from bprop.graph import Dual, Value
+
+    value_gates, dual_gates = _gates(Value), _gates(Dual)
+    assert {"__mul__", "__truediv__", "__pow__", "exp", "max"} <= dict(value_gates).keys()
+    assert {"__mul__", "__truediv__", "__pow__", "exp", "max"} <= dict(dual_gates).keys()
+    missing = [f"Value.{name}" for name, meth in value_gates
+               if "d(out)/d(self)" not in (meth.__doc__ or "")]
+    missing += [f"Dual.{name}" for name, meth in dual_gates
+                if "out.deriv" not in (meth.__doc__ or "")]
+    assert missing == []
+
+
+DOCTEST_MODULES = sorted({module.__name__ for module in _modules()})
+
+
+@pytest.mark.parametrize("module_name", DOCTEST_MODULES)
+def test_docstring_examples_run(module_name):
+    module = importlib.import_module(module_name)
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE, report=False)
+    assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed"
+
+
+def test_a_wrong_example_fails():
+    module = types.ModuleType("wrong_example")
+    module.__doc__ = """A wrong example.
+
+    >>> 1 + 1
+    3
+    """
+    result = doctest.testmod(module, report=False)
+    assert (result.failed, result.attempted) == (1, 1)

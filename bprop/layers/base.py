@@ -106,6 +106,16 @@ class Layer:
         self.backward(dy)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        """``layer(x)`` is ``layer.forward(x)``.
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, D_in)
+
+        Returns
+        -------
+        y : ndarray, shape (N, D_out)
+        """
         return self.forward(x)
 
     def parameters(self) -> list[Parameter]:

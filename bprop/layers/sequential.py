@@ -70,6 +70,24 @@ class Sequential(Layer):
         computes its parameter gradients: nobody needs dL/dx of the data,
         and for a leading Linear that saves a third of its backward.
         Returns None in that case.
+
+        Parameters
+        ----------
+        dy : ndarray, shape (N, D_out)
+            dL/dy for the last forward's output.
+        input_grad : bool, default=True
+            Compute dL/dx too.
+
+        Returns
+        -------
+        dx : ndarray, shape (N, D_in), or None
+            dL/dx; None with ``input_grad=False``.
+
+        Raises
+        ------
+        ValueError, RuntimeError
+            A layer's error (RuntimeError: backward before forward), with a
+            note naming the layer's index and repr.
         """
         first = 0
         if not input_grad:
@@ -155,6 +173,22 @@ class Sequential(Layer):
         return len(self.layers)
 
     def __getitem__(self, i: int) -> Layer:
+        """The layer at position ``i`` (``net[0]``, ``net[-1]``).
+
+        Parameters
+        ----------
+        i : int
+
+        Returns
+        -------
+        Layer
+            The layer itself, not a copy.
+
+        Raises
+        ------
+        IndexError
+            For a position outside ``-len(net) .. len(net) - 1``.
+        """
         return self.layers[i]
 
     def __iter__(self) -> Iterator[Layer]:

@@ -68,6 +68,19 @@ class Loss:
         raise NotImplementedError
 
     def __call__(self, pred: np.ndarray, target: np.ndarray, sample_weight: Any = None) -> float:
+        """``loss(pred, target)`` is ``loss.forward(pred, target)``.
+
+        Parameters
+        ----------
+        pred : ndarray, shape (N, K)
+        target : ndarray, shape (N,) or (N, K)
+        sample_weight : ndarray, shape (N,), optional
+
+        Returns
+        -------
+        float
+            The (weighted) mean loss, caching for `backward`.
+        """
         return self.forward(pred, target, sample_weight)
 
     def accuracy(self, pred: np.ndarray, target: np.ndarray) -> float | None:

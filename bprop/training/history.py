@@ -84,7 +84,23 @@ class History:
         return [{k: float(v) for k, v in r.items() if _is_number(v)} for r in self.records]
 
     def __getitem__(self, key: str) -> list[float]:
-        """One column, one value per epoch (KeyError for an unknown column)."""
+        """One column, one value per epoch.
+
+        Parameters
+        ----------
+        key : str
+            A column of `columns` (``"loss"``, ``"val_accuracy"``, ...).
+
+        Returns
+        -------
+        list of float, length len(history)
+            NaN for an epoch without a value.
+
+        Raises
+        ------
+        KeyError
+            For an unknown column (the message lists the known ones).
+        """
         if key not in self.columns:
             raise KeyError(f"unknown history column {key!r}; columns: {self.columns}")
         return [float(r.get(key, math.nan)) for r in self.records]
