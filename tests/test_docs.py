@@ -191,7 +191,8 @@ def _signature_problems(args: list[str], doc: str, also: str | None = None) -> l
     params = _section(doc, "Parameters")
     if params is None and also is None:
         return []
-    named = _documented(params or "") | _documented(_section(doc, also) or "" if also else "")
+    attributes = (_section(doc, also) if also else None) or ""
+    named = _documented(params or "") | _documented(attributes)
     problems = [f"Parameters: {a} undocumented" for a in args if a not in named]
     problems += [f"Parameters: {n} is no argument"
                  for n in sorted(_documented(params or "")) if n not in args]

@@ -89,8 +89,8 @@ class Neuron(Module):
         Parameters
         ----------
         x : sequence of Value or float, length nin
-            One sample's inputs; numbers are constants, `Value` s are
-            differentiated too.
+            One sample's inputs; numbers are constants, `Value` nodes
+            are differentiated too.
 
         Returns
         -------
