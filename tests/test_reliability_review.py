@@ -74,3 +74,60 @@ def test_cli_stops_on_overflowing_gradients_with_one_message(wine, capsys):
     err = capsys.readouterr().err
     assert "Traceback" not in err and "gradients overflow" in err and "Standardize" in err
     assert "keeps no trained epoch" in err
+
+
+# ------------------------------------------- 2. model files: shapes checked before reading
+
+
+def _spy_reads(monkeypatch):
+    from bprop import modelfile
+
+    read, original = [], modelfile._read_member
+    monkeypatch.setattr(modelfile, "_read_member",
+                        lambda zf, info, path: read.append(info.filename) or
+                        original(zf, info, path))
+    return read
+
+
+def test_model_file_array_of_another_shape_is_refused_before_any_data_is_read(
+        tmp_path, monkeypatch):
+    from test_reliability import GOOD, model_file
+
+    # an honest (deflated) 72 MB member where the architecture needs a (2, 2) weight
+    path = model_file(tmp_path / "m.npz", GOOD, {"param_0.npy": np.zeros((3000, 3000)),
+                                                 "param_1.npy": np.zeros(2)})
+    read = _spy_reads(monkeypatch)
+    with pytest.raises(ValueError, match=r"m\.npz: param_0 \(.*\) has shape \(3000, 3000\), "
+                                         r"expected \(2, 2\)"):
+        bprop.load(path)
+    assert read == ["__bprop__.npy"]  # the JSON header only
+
+
+def test_model_file_member_shorter_than_its_header_declares_is_refused_unread(
+        tmp_path, monkeypatch):
+    from test_reliability import GOOD, model_file, npy_bytes
+
+    head = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }"
+    path = model_file(tmp_path / "m.npz", GOOD, {"param_0.npy": npy_bytes(head, b"\0" * 8),
+                                                 "param_1.npy": np.zeros(2)})
+    read = _spy_reads(monkeypatch)
+    with pytest.raises(ValueError, match=r"param_0\.npy is damaged: its header declares shape "
+                                         r"\(2, 2\) \(32 bytes\), the member holds 8"):
+        bprop.load(path)
+    assert read == ["__bprop__.npy"]
+
+
+def test_model_metadata_and_a_good_model_read_as_before(tmp_path, monkeypatch, rng):
+    from bprop import modelfile
+
+    net = bprop.layers.Sequential(bprop.layers.Linear(3, 4, rng=0), bprop.layers.BatchNorm(4))
+    net.forward(rng.normal(size=(8, 3)))  # running statistics away from their start
+    path = modelfile.save(net, tmp_path / "m.npz", metadata={"k": 1})
+    back = bprop.load(path)
+    for a, b in zip(net.parameters(), back.parameters(), strict=True):
+        np.testing.assert_array_equal(a.value, b.value)
+    for name, b in net.buffers().items():
+        np.testing.assert_array_equal(back.buffers()[name], b)
+    read = _spy_reads(monkeypatch)
+    assert modelfile.load_metadata(path) == {"k": 1}
+    assert read == ["__bprop__.npy"]
