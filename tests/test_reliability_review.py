@@ -131,3 +131,52 @@ def test_model_metadata_and_a_good_model_read_as_before(tmp_path, monkeypatch, r
     read = _spy_reads(monkeypatch)
     assert modelfile.load_metadata(path) == {"k": 1}
     assert read == ["__bprop__.npy"]
+
+
+# ------------------------------------- 3. numbers in a CSV are read as numpy and pandas do
+
+
+@pytest.mark.parametrize("cell", ["1_000", "\u0661\u0662"])  # digit separator, Arabic-Indic
+def test_csv_numbers_python_float_takes_but_numpy_and_pandas_refuse(wine, capsys, cell):
+    import io
+
+    import pandas as pd
+
+    # the well-known readers refuse the cell: loadtxt raises, pandas keeps it as text
+    with pytest.raises(ValueError):
+        np.loadtxt(io.StringIO(f"{cell},1\n"), delimiter=",")
+    assert pd.read_csv(io.StringIO(f"a,b\n{cell},1\n"))["a"].dtype.kind not in "iuf"
+    lines = (wine / "wine.csv").read_text().splitlines()
+    cells = lines[3].split(",")
+    lines[3] = ",".join([cell, *cells[1:]])
+    (wine / "wine.csv").write_text("\n".join(lines) + "\n")
+    assert main(["train", "base.yaml", "--out", "r", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "line 4, column 'alcohol'" in err and "not a number" in err
+    assert "numpy.loadtxt and pandas" in err
+    assert not (wine / "r").exists()
+
+
+def test_csv_target_with_a_digit_separator_among_numbers_is_refused(wine, capsys):
+    names, X, _ = wine_table()
+    y = np.arange(len(X)) % 60 * 1000.0
+    write_csv(wine / "reg.csv", names, X, [repr(float(v)) for v in y], label_name="price")
+    lines = (wine / "reg.csv").read_text().splitlines()
+    lines[2] = lines[2].rsplit(",", 1)[0] + ",1_000"
+    (wine / "reg.csv").write_text("\n".join(lines) + "\n")
+    assert main(["train", "base.yaml", "--out", "r", "--quiet", "data.path=reg.csv",
+                 "data.target=price"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "line 3, column 'price': '1_000' is not a number" in err and "'_'" in err
+
+
+def test_csv_predict_refuses_a_digit_separator(wine, capsys):
+    assert main(["train", "base.yaml", "--out", "run", "--quiet"]) == 0
+    names, X, _ = wine_table()
+    rows = [",".join(names)] + [",".join(repr(float(v)) for v in r) for r in X[:3]]
+    rows[2] = "1_3.2" + rows[2][rows[2].index(","):]
+    (wine / "new.csv").write_text("\n".join(rows) + "\n")
+    capsys.readouterr()
+    assert main(["predict", "run", "new.csv"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "line 3, column 'alcohol': '1_3.2' is not a number" in err
