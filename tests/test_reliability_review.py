@@ -180,3 +180,20 @@ def test_csv_predict_refuses_a_digit_separator(wine, capsys):
     assert main(["predict", "run", "new.csv"]) == 2
     err = capsys.readouterr().err.strip()
     assert "line 3, column 'alcohol': '1_3.2' is not a number" in err
+
+
+# ------------------------------------------------------------- 4. an empty --out
+
+
+@pytest.mark.parametrize("args, words", [
+    (["base.yaml", "--out", ""], "--out: is empty; give the run directory to make"),
+    (["base.yaml", "--out", "  "], "--out: is empty"),
+    (["--resume", ""], "--resume: is empty; give the run directory to continue"),
+    (["base.yaml", "--resume", ""], "--resume: is empty"),
+])
+def test_empty_out_or_resume_is_one_line(wine, capsys, args, words):
+    (wine / "keep.txt").write_text("x")  # the current directory is not empty
+    assert main(["train", "--quiet", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and words in err and "'.'" not in err
+    assert sorted(p.name for p in wine.iterdir()) == ["base.yaml", "keep.txt", "wine.csv"]

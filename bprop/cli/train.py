@@ -104,8 +104,15 @@ def run(args: argparse.Namespace) -> int:
     Raises
     ------
     ConfigError
-        For a bad config or run directory (before any directory is made).
+        For a bad config or run directory (before any directory is made), or
+        an empty ``--out`` or ``--resume``.
     """
+    # Path("") is ".": an empty --out would train into the current directory
+    if args.out is not None and not args.out.strip():
+        raise ConfigError("--out", "is empty; give the run directory to make (new or empty), "
+                                   "or leave --out out for runs/<name>-<timestamp>")
+    if args.resume is not None and not args.resume.strip():
+        raise ConfigError("--resume", "is empty; give the run directory to continue")
     if args.resume:
         return resume(args)
     if not args.config:
