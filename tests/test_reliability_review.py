@@ -197,3 +197,32 @@ def test_empty_out_or_resume_is_one_line(wine, capsys, args, words):
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and words in err and "'.'" not in err
     assert sorted(p.name for p in wine.iterdir()) == ["base.yaml", "keep.txt", "wine.csv"]
+
+
+# ------------------------------------------- 5. a second fit that has nothing left to do
+
+
+def _tiny_trainer(rng, callbacks=()):
+    X, y = rng.normal(size=(32, 3)), rng.normal(size=(32, 1))
+    net = bprop.layers.Sequential(bprop.layers.Linear(3, 1, rng=0))
+    trainer = bprop.Trainer(net, bprop.losses.SquaredError(),
+                            bprop.optim.SGD(net.parameters(), lr=0.05), batch_size=8, rng=0,
+                            callbacks=callbacks)
+    return trainer, X, y
+
+
+def test_fit_again_after_the_target_epochs_warns_and_says_how_to_train_more(rng):
+    trainer, X, y = _tiny_trainer(rng)
+    trainer.fit(X, y, 3)
+    before = [p.value.copy() for p in trainer.model.parameters()]
+    for epochs in (3, 2):
+        with pytest.warns(UserWarning, match=r"already has 3 epochs.*epochs=4 or more"):
+            trainer.fit(X, y, epochs)
+    assert trainer.epoch == 3 and len(trainer.history) == 3
+    for p, b in zip(trainer.model.parameters(), before, strict=True):
+        np.testing.assert_array_equal(p.value, b)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # training longer, or asking for 0 epochs: no warning
+        trainer.fit(X, y, 4)
+        bprop.Trainer(trainer.model, trainer.loss, trainer.optimizer).fit(X, y, 0)
+    assert trainer.epoch == 4

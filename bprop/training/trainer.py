@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -298,6 +299,12 @@ class Trainer:
         if validation_data is not None:
             validation_data = self.check_data(*validation_data, None, name="validation data")[:2]
         self.check_batches(X.shape[0])
+        if 0 < epochs <= self.epoch:  # epochs counts the total, as Keras' with initial_epoch
+            warnings.warn(
+                f"Trainer.fit trained nothing: the run already has {self.epoch} epochs and "
+                f"epochs={epochs} is the total to reach, not a number to add; pass "
+                f"epochs={self.epoch + 1} or more to train longer",
+                UserWarning, stacklevel=2)
         self.target_epochs, self.stop_training = int(epochs), False
         self._step = self._runner(X, y)
         self._call("on_train_begin")
