@@ -226,3 +226,48 @@ def test_fit_again_after_the_target_epochs_warns_and_says_how_to_train_more(rng)
         trainer.fit(X, y, 4)
         bprop.Trainer(trainer.model, trainer.loss, trainer.optimizer).fit(X, y, 0)
     assert trainer.epoch == 4
+
+
+# ------------------------------- 6. EarlyStopping restores BatchNorm's running statistics
+
+
+class _Scripted(bprop.training.Callback):
+    """Logs a made-up score per epoch (best at epoch 2) and keeps each epoch's state."""
+
+    def __init__(self, scores):
+        self.scores, self.seen = scores, []
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        logs["score"] = self.scores[epoch]
+        self.seen.append(([p.value.copy() for p in trainer.model.parameters()],
+                          {k: b.copy() for k, b in trainer.model.buffers().items()}))
+
+
+def test_early_stopping_restores_batchnorm_running_statistics(rng):
+    from bprop.training.callbacks import EarlyStopping
+
+    X, y = rng.normal(size=(64, 3)) * 3 + 1, rng.integers(0, 2, size=64)
+    L = bprop.layers
+    net = L.Sequential(L.Linear(3, 8, rng=0), L.BatchNorm(8), L.ReLU(), L.Linear(8, 2, rng=1))
+    script = _Scripted([3.0, 1.0, 2.0, 2.0, 2.0, 2.0])
+    stop = EarlyStopping(monitor="score", mode="min", patience=3, restore_best_weights=True)
+    trainer = bprop.Trainer(net, bprop.losses.SoftmaxNLL(),
+                            bprop.optim.SGD(net.parameters(), lr=0.1), batch_size=16, rng=0,
+                            callbacks=[script, stop])
+    trainer.fit(X, y, 6)
+    assert stop.best_epoch == 2 and trainer.epoch == 5
+    params, buffers = script.seen[1]
+    last_buffers = script.seen[-1][1]
+    assert any(not np.array_equal(buffers[k], last_buffers[k]) for k in buffers)
+    for p, best in zip(net.parameters(), params, strict=True):
+        np.testing.assert_array_equal(p.value, best)
+    for name, b in net.buffers().items():
+        np.testing.assert_array_equal(b, buffers[name], err_msg=name)
+    # and a checkpoint of the callback keeps them
+    fresh = EarlyStopping(monitor="score", mode="min", patience=3, restore_best_weights=True)
+    fresh.load_state_dict(stop.state_dict())
+    for b in net.buffers().values():
+        b[...] = 0.0
+    fresh.on_train_end(trainer)
+    for name, b in net.buffers().items():
+        np.testing.assert_array_equal(b, buffers[name], err_msg=name)
