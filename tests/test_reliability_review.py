@@ -271,3 +271,24 @@ def test_early_stopping_restores_batchnorm_running_statistics(rng):
     fresh.on_train_end(trainer)
     for name, b in net.buffers().items():
         np.testing.assert_array_equal(b, buffers[name], err_msg=name)
+
+
+def test_estimator_early_stopping_restores_batchnorm_running_statistics(monkeypatch):
+    import bprop.estimators.stochastic as stochastic
+
+    X, y = load_iris(return_X_y=True)
+    seen, original = {}, stochastic.SklearnEpochs.on_epoch_end
+
+    def spy(self, trainer, epoch, logs):
+        original(self, trainer, epoch, logs)
+        seen[self.record.n_iter] = {k: b.copy() for k, b in trainer.model.buffers().items()}
+
+    monkeypatch.setattr(stochastic.SklearnEpochs, "on_epoch_end", spy)
+    clf = MLPClassifier(layers=[{"type": "Linear", "out": 16}, "BatchNorm", "ReLU"],
+                        early_stopping=True, n_iter_no_change=3, learning_rate_init=0.05,
+                        max_iter=200, random_state=0).fit(X, y)
+    best = int(np.argmax(clf.validation_scores_)) + 1
+    assert best < clf.n_iter_
+    assert any(not np.array_equal(seen[best][k], seen[clf.n_iter_][k]) for k in seen[best])
+    for name, b in clf.model_.buffers().items():
+        np.testing.assert_array_equal(b, seen[best][name], err_msg=name)

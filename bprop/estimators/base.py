@@ -290,6 +290,10 @@ class BaseMLP(BaseEstimator):
         if restore:
             for p, best in zip(self.model_.parameters(), self._record.best_params, strict=True):
                 p.value[...] = best
+            if self._record.best_buffers:  # BatchNorm's running statistics of that epoch
+                buffers = self.model_.buffers().values()
+                for b, best in zip(buffers, self._record.best_buffers, strict=True):
+                    b[...] = best
 
     def _restores_best(self) -> bool:
         # None is scikit-learn's rule: the best weights come back with early stopping
