@@ -75,8 +75,9 @@ def load(path: str | os.PathLike) -> Layer:
     """Rebuild the model saved by `save` (never unpickles), ready to predict.
 
     The stored shapes are compared with the architecture before the model is
-    built, so a small file declaring a huge layer is refused without
-    allocating it.
+    built, and every array's shape and dtype (from its ``.npy`` header) with
+    the architecture before any array is read, so a small file declaring a
+    huge layer or a huge array is refused without allocating or reading it.
 
     Parameters
     ----------
@@ -97,47 +98,80 @@ def load(path: str | os.PathLike) -> Layer:
         Naming the file, if it is not a bprop model file, is damaged, or does
         not match its architecture.
     """
-    header, arrays = read_archive(path, MODEL)
+    built: list[Layer] = []  # the model _model_for builds from the headers, before any data
+    _, arrays = read_archive(path, MODEL,
+                             check=lambda header, layout: built.append(
+                                 _model_for(header, layout, path)))
+    model = built[0]
+    for i, p in enumerate(model.parameters()):
+        value = arrays[f"param_{i}"]
+        if not np.isfinite(value).all():
+            raise ValueError(f"{path}: param_{i} ({p.name}) holds NaN or infinite values; "
+                             "a model that predicts from them would be wrong")
+        p.value[...] = value
+    for name, b in model.buffers().items():
+        b[...] = arrays[f"buffer_{name}"]
+    return model.eval()
+
+
+def _model_for(header: dict[str, Any], layout: dict[str, tuple[tuple[int, ...], np.dtype]],
+               path: Any) -> Layer:
+    """Build the header's architecture and check the arrays' names, shapes and dtypes with it.
+
+    Parameters
+    ----------
+    header : dict
+        The file's JSON header.
+    layout : dict of str to (shape, dtype)
+        Every array member, from its ``.npy`` header (no data read yet).
+    path : str or PathLike
+        For the messages.
+
+    Returns
+    -------
+    Layer
+        The architecture, its parameters not yet set.
+
+    Raises
+    ------
+    ValueError
+        Naming the file: no architecture, one that cannot be built or is
+        larger than the arrays, or arrays missing, extra, or of another
+        shape or dtype than it needs.
+    """
     spec = header.get("model")
     if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
         raise ValueError(f"{path}: the header has no model architecture ('model' must be a "
                          f"mapping with a 'type', got {_short(spec)})")
     if not isinstance(header.get("metadata", {}), dict):
         raise ValueError(f"{path}: the header's 'metadata' must be a mapping")
-    n_values = sum(a.size for a in arrays.values())
+    n_values = sum(math.prod(shape) for shape, _ in layout.values())
     _check_sizes(spec, max(n_values, 1 << 16), path)
     try:
         model = _build_unset(spec)
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as err:
         raise ValueError(f"{path}: cannot build its architecture: {_short(err, 200)}") from None
-    params = model.parameters()
-    buffers = {name: arrays.pop(f"buffer_{name}", None) for name in model.buffers()}
-    missing = [name for name, b in buffers.items() if b is None]
+    params, buffers = model.parameters(), model.buffers()
+    missing = [name for name in buffers if f"buffer_{name}" not in layout]
     if missing:
         raise ValueError(f"{path} lacks the buffer(s) {', '.join(missing)} its architecture needs")
-    expected = {f"param_{i}" for i in range(len(params))}
-    if set(arrays) != expected:
-        raise ValueError(f"{path} holds the arrays {_short(sorted(arrays))}, its architecture "
+    expected = {f"param_{i}" for i in range(len(params))} | {f"buffer_{n}" for n in buffers}
+    if set(layout) != expected:
+        raise ValueError(f"{path} holds the arrays {_short(sorted(layout))}, its architecture "
                          f"needs param_0 .. param_{len(params) - 1} and its buffers")
     for i, p in enumerate(params):
-        value = arrays[f"param_{i}"]
-        if value.shape != p.value.shape:
+        shape, dtype = layout[f"param_{i}"]
+        if shape != p.value.shape:
             raise ValueError(
-                f"{path}: param_{i} ({p.name}) has shape {value.shape}, expected {p.value.shape}"
+                f"{path}: param_{i} ({p.name}) has shape {shape}, expected {p.value.shape}"
             )
-        if value.dtype.kind != "f":
-            raise ValueError(f"{path}: param_{i} ({p.name}) has dtype {value.dtype}, "
-                             "expected floats")
-        if not np.isfinite(value).all():
-            raise ValueError(f"{path}: param_{i} ({p.name}) holds NaN or infinite values; "
-                             "a model that predicts from them would be wrong")
-        p.value[...] = value
-    for name, b in model.buffers().items():
-        if buffers[name].shape != b.shape:
-            raise ValueError(f"{path}: buffer {name} has shape {buffers[name].shape}, "
-                             f"expected {b.shape}")
-        b[...] = buffers[name]
-    return model.eval()
+        if dtype.kind != "f":
+            raise ValueError(f"{path}: param_{i} ({p.name}) has dtype {dtype}, expected floats")
+    for name, b in buffers.items():
+        shape = layout[f"buffer_{name}"][0]
+        if shape != b.shape:
+            raise ValueError(f"{path}: buffer {name} has shape {shape}, expected {b.shape}")
+    return model
 
 
 def _build_unset(spec: dict[str, Any]) -> Layer:
@@ -225,7 +259,7 @@ def load_metadata(path: str | os.PathLike) -> dict[str, Any]:
     FileNotFoundError, ValueError
         As `load`.
     """
-    return read_archive(path, MODEL)[0].get("metadata", {})
+    return read_archive(path, MODEL, read_arrays=False)[0].get("metadata", {})
 
 
 def write_archive(
@@ -264,18 +298,33 @@ _MEMBERS = {
 }
 
 
-def read_archive(path: str | os.PathLike, fmt: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def read_archive(
+    path: str | os.PathLike,
+    fmt: str,
+    *,
+    check: Callable[[dict[str, Any], dict[str, tuple[tuple[int, ...], np.dtype]]], None]
+    | None = None,
+    read_arrays: bool = True,
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Read an archive written by `write_archive` (never unpickles).
 
     Only the members a file of format ``fmt`` may have are read; each
     array's shape and dtype come from its ``.npy`` header and are checked
-    (numbers only, at most `MAX_BYTES` in all) before any array is allocated.
+    (numbers only, as many bytes as the member holds, at most `MAX_BYTES` in
+    all) before any array is allocated or read.
 
     Parameters
     ----------
     path : str or PathLike
     fmt : {"bprop-model", "bprop-checkpoint", "bprop-data"}
         The format the file must have.
+    check : callable, optional
+        ``check(header, layout)``, called with the JSON header and every
+        array's ``(shape, dtype)`` by name before any array data is read;
+        it raises ValueError to refuse the file (`load` compares them with
+        the architecture).
+    read_arrays : bool, default=True
+        False reads the header only (``arrays`` is then empty).
 
     Returns
     -------
@@ -305,22 +354,32 @@ def read_archive(path: str | os.PathLike, fmt: str) -> tuple[dict[str, Any], dic
                 raise ValueError(f"{path} is an .npz archive but not a {what} "
                                  f"(no {_HEADER} header)")
             try:
-                _array_bytes(zf, members[key], path, header=True)
+                _array_header(zf, members[key], path, header=True)
             except ValueError as err:
                 raise ValueError(str(err).replace("a bprop file", f"a {what}")) from None
             header = _parse_header(_read_member(zf, members.pop(key), path), path, what)
             if key != legacy:
                 _check_header(header, fmt, path)
-            total = 0
+            total, layout = 0, {}
             for name, info in members.items():
                 if not info.filename.endswith(".npy") or not _MEMBERS[fmt].fullmatch(name):
                     raise ValueError(f"{path} is not a {what}: unexpected member "
                                      f"{_short(info.filename)}")
-                total += _array_bytes(zf, info, path, header=False)
+                shape, dtype, held = _array_header(zf, info, path, header=False)
+                nbytes = math.prod(shape) * dtype.itemsize
+                total += nbytes
                 if total > MAX_BYTES:
                     raise ValueError(f"{path}: its arrays hold more than {MAX_BYTES} bytes; "
                                      "refused as too large (or damaged)")
-            arrays = {name: _read_member(zf, info, path) for name, info in members.items()}
+                if nbytes != held:
+                    raise ValueError(f"{path}: member {info.filename} is damaged: its header "
+                                     f"declares shape {shape} ({nbytes} bytes), the member "
+                                     f"holds {held}")
+                layout[name] = (shape, dtype)
+            if check is not None:
+                check(header, layout)
+            arrays = ({name: _read_member(zf, info, path) for name, info in members.items()}
+                      if read_arrays else {})
     except FileNotFoundError:
         raise
     except IsADirectoryError:
@@ -350,8 +409,15 @@ def _check_header(header: Any, fmt: str, path: Any) -> None:
         )
 
 
-def _array_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Any, header: bool) -> int:
-    """The bytes a member's array will take, from its ``.npy`` header, checked."""
+def _array_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Any,
+                  header: bool) -> tuple[tuple[int, ...], np.dtype, int]:
+    """A member's array shape and dtype, from its ``.npy`` header, checked (no data read).
+
+    The third value is the data bytes the member holds after its header (the
+    zip directory's uncompressed size): the caller compares it with what the
+    header declares, so a member that claims a huge array is refused before
+    anything is allocated or read.
+    """
     with zf.open(info) as f:
         try:
             version = np.lib.format.read_magic(f)
@@ -360,6 +426,7 @@ def _array_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Any, header: 
             if version not in readers:
                 raise ValueError(f"unsupported .npy format version {version}")
             shape, _, dtype = readers[version](f)
+            offset = f.tell()
         except ValueError as err:
             raise ValueError(f"{path}: member {info.filename} is not a .npy array: "
                              f"{_short(str(err), 120)}") from None
@@ -374,7 +441,7 @@ def _array_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Any, header: 
     nbytes = math.prod(shape) * dtype.itemsize
     if header and nbytes > 4 * MAX_HEADER:
         raise ValueError(f"{path}: its header is larger than {MAX_HEADER} characters")
-    return nbytes
+    return shape, dtype, info.file_size - offset
 
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Any) -> np.ndarray:

@@ -104,8 +104,15 @@ def run(args: argparse.Namespace) -> int:
     Raises
     ------
     ConfigError
-        For a bad config or run directory (before any directory is made).
+        For a bad config or run directory (before any directory is made), or
+        an empty ``--out`` or ``--resume``.
     """
+    # Path("") is ".": an empty --out would train into the current directory
+    if args.out is not None and not args.out.strip():
+        raise ConfigError("--out", "is empty; give the run directory to make (new or empty), "
+                                   "or leave --out out for runs/<name>-<timestamp>")
+    if args.resume is not None and not args.resume.strip():
+        raise ConfigError("--resume", "is empty; give the run directory to continue")
     if args.resume:
         return resume(args)
     if not args.config:
@@ -318,8 +325,10 @@ def train_in(prepared: Run, run_dir: Path, *, quiet: bool, state: dict | None = 
         return 128 + (err.signum if isinstance(err, Interrupted) else signal.SIGINT)
     except DivergedError as err:
         epoch = recorder.save()
-        print(f"bprop: {err}\nbprop: {run_dir} keeps the checkpoint of epoch {epoch}, the last "
-              "good one; start a new run with a smaller optimizer.lr", file=sys.stderr)
+        kept = (f"the checkpoint of epoch {epoch}, the last good one" if epoch
+                else "no trained epoch")
+        print(f"bprop: {err}\nbprop: {run_dir} keeps {kept}; start a new run with the change "
+              "suggested above", file=sys.stderr)
         return 1
     summary = write_results(prepared, run_dir, time.perf_counter() - start,
                             resumed_at=resumed_at)

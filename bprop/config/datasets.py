@@ -208,24 +208,28 @@ def float_columns(
     Raises
     ------
     ConfigError
-        Naming the line and column of the first cell that is not a number, or
+        Naming the line and column of the first cell that is not a number as
+        numpy.loadtxt and pandas read one (`parse_number`: no ``1_000``), or
         is NaN or infinite (``nan``, ``inf``, or ``1e309``, which overflows).
     """
     where = "" if key == path else f"{path!r} "
-    try:  # the fast path: numpy parses every cell at once
-        X = np.array([[row[j] for j in cols] for row in rows], dtype=np.float64)
+    cells = [[row[j] for j in cols] for row in rows]
+    try:  # the fast path: numpy parses every cell at once, as Python's float() would
+        X = np.array(cells, dtype=np.float64)
     except ValueError:
         X = None
+    if X is not None and not all(_plain_text(c) for c in map("".join, cells)):
+        X = None  # a '_' or a non-ASCII character float() accepts: the exact path decides
     if X is None or X.shape != (len(rows), len(cols)):
         X = np.empty((len(rows), len(cols)))
         for i, row in enumerate(rows):
             for k, j in enumerate(cols):
                 try:
-                    X[i, k] = float(row[j])
+                    X[i, k] = parse_number(row[j])
                 except ValueError:
                     raise ConfigError(key, f"{where}line {i + 1 + header}, column "
                                            f"{names[j]!r}: {short(row[j])} is not a number"
-                                      ) from None
+                                           f"{_why_not(row[j])}") from None
     bad = np.argwhere(~np.isfinite(X))
     if len(bad):
         i, k = bad[0]
@@ -236,9 +240,49 @@ def float_columns(
     return X
 
 
-def _is_number(text: str) -> bool:
+def parse_number(text: str) -> float:
+    """A csv cell as a float, read as numpy.loadtxt and pandas read numbers.
+
+    Python's ``float()`` also takes ``1_000`` (digit separators, PEP 515)
+    and non-ASCII digits such as ``'١٢'``; numpy.loadtxt and pandas refuse
+    both, and so does bprop, so a file means the same number in each.
+
+    Parameters
+    ----------
+    text : str
+        The cell; surrounding whitespace is ignored.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If ``text`` is not a decimal number (``inf`` and ``nan`` included).
+    """
+    if not _plain_text(text.strip()):
+        raise ValueError(f"{text!r} is not a plain ASCII number")
+    return float(text)
+
+
+def _plain_text(text: str) -> bool:
+    return text.isascii() and "_" not in text
+
+
+def _why_not(text: str) -> str:
+    """Why a cell that Python's float() takes is not a number here (or "")."""
     try:
         float(text)
+    except ValueError:
+        return ""
+    return (" (numbers are read as numpy.loadtxt and pandas read them: no '_' digit "
+            "separators, ASCII digits only)")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        parse_number(text)
     except ValueError:
         return False
     return True
@@ -268,7 +312,9 @@ def target_values(rows: list[list[str]], col: int, name: str, *, path: str, key:
     Raises
     ------
     ConfigError
-        Naming the lines with a blank target, or a NaN or infinite number.
+        Naming the lines with a blank target, a NaN or infinite number, or
+        a number numpy.loadtxt and pandas would not read (``1_000``) among
+        numbers (`parse_number`).
     """
     where = "" if key == path else f"{path!r} "
     y = np.array([row[col].strip() for row in rows])
@@ -278,9 +324,14 @@ def target_values(rows: list[list[str]], col: int, name: str, *, path: str, key:
         raise ConfigError(key, f"{where}target column {name!r} is blank on line(s) {lines} "
                                f"({len(blank)} row(s)); every row needs a target")
     try:
-        y = y.astype(np.float64)
+        numbers = y.astype(np.float64)
     except ValueError:
         return y  # labels: fine for classification
+    odd = next((i for i, v in enumerate(y) if not _plain_text(v)), None)
+    if odd is not None:  # '1_000' among numbers: neither a clear number nor a clear label
+        raise ConfigError(key, f"{where}line {odd + 1 + header}, column {name!r}: "
+                               f"{short(rows[odd][col])} is not a number{_why_not(y[odd])}")
+    y = numbers
     bad = np.flatnonzero(~np.isfinite(y))
     if len(bad):
         i = int(bad[0])
@@ -354,8 +405,8 @@ def _read_csv_fast(p: dict[str, Any]) -> Loaded | None:
         return None
     try:
         y = y.astype(np.float64)
-        if not np.isfinite(y).all():
-            return None
+        if not np.isfinite(y).all() or not all(_plain_text(v) for v in labels.astype(str)):
+            return None  # the exact reader names the cell
     except ValueError:
         pass  # labels
     return X, y, [names[j] for j in feats], [names[col]]

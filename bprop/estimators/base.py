@@ -38,7 +38,7 @@ from .constraints import (
     Options,
     validate_params,
 )
-from .lbfgs import fit_lbfgs
+from .lbfgs import NON_FINITE, fit_lbfgs
 from .network import build_network, flat_layers, linear_layers, nd_allowed
 from .stochastic import (
     HeldOut,
@@ -175,10 +175,7 @@ class BaseMLP(BaseEstimator):
             self._fit_stochastic(X, T, sw, incremental, fresh=first_pass)
         self.model_.eval()  # model_ is for predicting now (Dropout off); training turns it back
         if not all(np.isfinite(p.value).all() for p in self.model_.parameters()):
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may contain "
-                "large values and need to be preprocessed."
-            )
+            raise ValueError(NON_FINITE)
         return self
 
     def _initialize(self, X: np.ndarray, T: np.ndarray) -> None:
@@ -282,10 +279,7 @@ class BaseMLP(BaseEstimator):
         self._record = epochs.record
         self._publish(self._record)
         if diverged is not None and not restore:
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may contain "
-                f"large values and need to be preprocessed. ({diverged})"
-            ) from diverged
+            raise ValueError(f"{NON_FINITE} ({diverged})") from diverged
         if not incremental and not self._record.stopped and self.n_iter_ == self.max_iter:
             warnings.warn(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
@@ -296,6 +290,10 @@ class BaseMLP(BaseEstimator):
         if restore:
             for p, best in zip(self.model_.parameters(), self._record.best_params, strict=True):
                 p.value[...] = best
+            if self._record.best_buffers:  # BatchNorm's running statistics of that epoch
+                buffers = self.model_.buffers().values()
+                for b, best in zip(buffers, self._record.best_buffers, strict=True):
+                    b[...] = best
 
     def _restores_best(self) -> bool:
         # None is scikit-learn's rule: the best weights come back with early stopping

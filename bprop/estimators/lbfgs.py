@@ -27,6 +27,12 @@ from ..metrics import layers_of, no_trace
 from ..optim.base import Optimizer
 from .network import flat_layers
 
+#: scikit-learn's message when a fit ends with NaN or inf weights, word for word
+NON_FINITE = (
+    "Solver produced non-finite parameter weights. The input data may contain "
+    "large values and need to be preprocessed."
+)
+
 
 class FullBatchObjective:
     """The full-batch loss and its gradient at a parameter vector, for scipy.
@@ -50,6 +56,10 @@ class FullBatchObjective:
     ----------
     data_loss, penalty : float
         The two terms at the last evaluated vector.
+    finite : bool
+        Whether the objective and its gradient were finite at the last vector.
+    non_finite : int
+        How many evaluations gave a NaN or inf objective or gradient.
     """
 
     def __init__(
@@ -69,6 +79,7 @@ class FullBatchObjective:
         # the optimizers' own weight decay, never stepped: g + (alpha / n) * W where p.decay
         self.l2 = Optimizer(self.params, lr=1.0, weight_decay=float(alpha) / n)
         self.data_loss = self.penalty = 0.0
+        self.finite, self.non_finite = True, 0
 
     def flat(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
         """One array per parameter, laid end to end in one float64 vector (scipy's dtype).
@@ -105,8 +116,11 @@ class FullBatchObjective:
         self.model.backward(self.loss.backward(), input_grad=False)
         decayed = [p.value.ravel() for p in self.params if p.decay]
         self.penalty = sum(0.5 * self.l2.weight_decay * float(np.dot(w, w)) for w in decayed)
-        grads = [self.l2.regularized_grad(p) for p in self.params]
-        return self.data_loss + self.penalty, self.flat(grads)
+        grads = self.flat([self.l2.regularized_grad(p) for p in self.params])
+        value = self.data_loss + self.penalty
+        self.finite = bool(np.isfinite(value) and np.isfinite(grads).all())
+        self.non_finite += not self.finite
+        return value, grads
 
 
 def fit_lbfgs(
@@ -155,7 +169,10 @@ def fit_lbfgs(
     Raises
     ------
     ValueError
-        If the network has Dropout (the objective must be deterministic).
+        If the network has Dropout (the objective must be deterministic), or
+        scikit-learn's "non-finite parameter weights" when the objective or
+        its gradient is NaN or inf at the solution, or L-BFGS stopped
+        abnormally on such values (inputs too large: every step overflows).
 
     Warns
     -----
@@ -190,6 +207,14 @@ def fit_lbfgs(
             options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
         )
         objective(result.x)  # leaves the network at the solution
+    # scikit-learn raises when its weights end non-finite; here L-BFGS keeps the last
+    # finite point, so a non-finite objective there, or a line search that met only
+    # NaN/inf (status 2: ABNORMAL), is that same failure: a useless model otherwise
+    if not objective.finite or (result.status == 2 and objective.non_finite):
+        raise ValueError(
+            f"{NON_FINITE} (L-BFGS met a NaN or inf loss or gradient after "
+            f"{result.nit} iteration(s))"
+        )
     n_iter = min(result.nit, max_iter)
     if result.status != 0:
         _warn_not_converged(result, n_iter, max_iter)

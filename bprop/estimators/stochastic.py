@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from ..layers.base import Layer
 from ..optim import SGD, Adam
 from ..optim.base import Optimizer
 from ..parameter import Parameter
@@ -265,6 +266,9 @@ class Record:
         Epochs in a row without an improvement by ``tol``.
     best_params : list of ndarray
         The parameter values of the best epoch (when kept).
+    best_buffers : list of ndarray
+        Its buffers (BatchNorm's running statistics), in ``buffers()`` order;
+        empty before the first improvement.
     stopped : bool
         Whether the stopping rule (or a diverged loss) ended the last call.
     """
@@ -279,6 +283,7 @@ class Record:
     best_validation_score: float | None = None
     no_improvement_count: int = 0
     best_params: list[np.ndarray] = field(default_factory=list)
+    best_buffers: list[np.ndarray] = field(default_factory=list)
     stopped: bool = False
 
     @classmethod
@@ -319,7 +324,8 @@ class Record:
         -------
         Record
         """
-        lists = ("loss_curve", "validation_scores", "validation_loss_curve", "best_params")
+        lists = ("loss_curve", "validation_scores", "validation_loss_curve", "best_params",
+                 "best_buffers")
         return replace(
             self, **{k: None if getattr(self, k) is None else list(getattr(self, k)) for k in lists}
         )
@@ -426,7 +432,7 @@ class SklearnEpochs(Callback):
             print(f"Iteration {r.n_iter}, loss = {r.loss:.8f}")
         if self.held_out is not None:
             logs.update(self._validate(trainer))
-        self._count_no_improvement(trainer.model.parameters())
+        self._count_no_improvement(trainer.model)
         if self.learning_rate == "invscaling":
             set_lr(trainer.optimizer, self.learning_rate_init / (r.t + 1) ** self.power_t)
         if r.no_improvement_count > self.n_iter_no_change:
@@ -484,7 +490,7 @@ class SklearnEpochs(Callback):
             print(f"Validation score: {score:f}")
         return {"val_loss": val_loss, "val_score": score}
 
-    def _count_no_improvement(self, params: Sequence[Parameter]) -> None:
+    def _count_no_improvement(self, model: Layer) -> None:
         r = self.record
         if self.held_out is not None:
             last = r.validation_scores[-1]
@@ -500,7 +506,8 @@ class SklearnEpochs(Callback):
                 r.best_loss = last
         r.no_improvement_count = r.no_improvement_count + 1 if stuck else 0
         if better and self.restore_best:
-            r.best_params = [p.value.copy() for p in params]
+            r.best_params = [p.value.copy() for p in model.parameters()]
+            r.best_buffers = [b.copy() for b in model.buffers().values()]
 
     def _stuck(self, trainer: Trainer) -> None:
         """No improvement by tol for n_iter_no_change epochs: stop, or divide the lr by 5."""

@@ -175,7 +175,9 @@ class EarlyStopping(Callback):
         The smallest change that counts as an improvement.
     mode : {"auto", "min", "max"}, default="auto"
     restore_best_weights : bool, default=False
-        Copy back the parameters of the best epoch when training ends.
+        Copy back the parameters of the best epoch when training ends, and
+        its buffers (BatchNorm's running statistics, `Layer.buffers`), so
+        that the restored model predicts as it did at that epoch.
 
     Attributes
     ----------
@@ -204,6 +206,7 @@ class EarlyStopping(Callback):
         self.stopped_epoch: int | None = None
         self._wait = 0
         self._best_weights: list[np.ndarray] | None = None
+        self._best_buffers: list[np.ndarray] | None = None  # in model.buffers() order
 
     @property
     def best(self) -> float:
@@ -215,7 +218,7 @@ class EarlyStopping(Callback):
         self._tracker = Monitor(self.monitor, self._tracker.mode, self._tracker.min_delta)
         self.best_epoch = self.stopped_epoch = None
         self._wait = 0
-        self._best_weights = None
+        self._best_weights = self._best_buffers = None
 
     def on_train_begin(self, trainer: Trainer) -> None:
         """Start afresh in a new training (`starts_fresh`)."""
@@ -228,6 +231,7 @@ class EarlyStopping(Callback):
             self._wait, self.best_epoch = 0, epoch + 1
             if self.restore_best_weights:
                 self._best_weights = [p.value.copy() for p in trainer.model.parameters()]
+                self._best_buffers = [b.copy() for b in trainer.model.buffers().values()]
             return
         self._wait += 1
         if self._wait >= self.patience:
@@ -235,10 +239,14 @@ class EarlyStopping(Callback):
             trainer.stop_training = True
 
     def on_train_end(self, trainer: Trainer) -> None:
-        """Copy the best epoch's weights back, if asked to."""
+        """Copy the best epoch's weights and buffers back, if asked to."""
         if self.restore_best_weights and self._best_weights is not None:
             for p, best in zip(trainer.model.parameters(), self._best_weights, strict=True):
                 p.value[...] = best
+            if self._best_buffers is not None:  # None: a checkpoint from before they were kept
+                buffers = trainer.model.buffers().values()
+                for b, best in zip(buffers, self._best_buffers, strict=True):
+                    b[...] = best
 
 
 @register("callback")

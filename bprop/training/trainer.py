@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -378,6 +379,12 @@ class Trainer:
         if validation_data is not None:
             validation_data = self.check_data(*validation_data, None, name="validation data")[:2]
         self.check_batches(X.shape[0])
+        if 0 < epochs <= self.epoch:  # epochs counts the total, as Keras' with initial_epoch
+            warnings.warn(
+                f"Trainer.fit trained nothing: the run already has {self.epoch} epochs and "
+                f"epochs={epochs} is the total to reach, not a number to add; pass "
+                f"epochs={self.epoch + 1} or more to train longer",
+                UserWarning, stacklevel=2)
         self.target_epochs, self.stop_training = int(epochs), False
         self._step = self._runner(X, y)
         self._call("on_train_begin")
@@ -387,6 +394,7 @@ class Trainer:
                 lr, start = self.optimizer.lr, time.perf_counter()
                 logs = Record(epoch=self.epoch + 1, lr=lr)
                 logs["loss"] = self.run_epoch(X, y, sample_weight)
+                _check_finite_state(self)  # a finite loss can hide overflowing gradients
                 l2 = self.l2_term()
                 if l2 is not None:
                     logs["l2"], logs["objective"] = l2, logs["loss"] + l2
@@ -745,6 +753,25 @@ def _correct(pred: np.ndarray, t: np.ndarray, sw: np.ndarray | None) -> float:
     else:
         ok = pred == np.asarray(t).reshape(-1)
     return float(ok.sum()) if sw is None else float(np.dot(ok, sw))
+
+
+def _check_finite_state(trainer: Trainer) -> None:
+    """Raise `DivergedError` if a weight or the optimizer's state became NaN or inf.
+
+    Gradients too large to square (inputs near 1e300) overflow Adam's second
+    moment to inf while the loss stays finite: the weights then freeze, and
+    the run would end "successfully" at chance. Checked once per epoch.
+    """
+    opt = trainer.optimizer
+    arrays = [("weights", p.value) for p in trainer.model.parameters()]
+    arrays += [(f"optimizer state {name!r}", b) for name, bs in opt._buffers().items() for b in bs]
+    bad = next((name for name, a in arrays if not np.isfinite(a).all()), None)
+    if bad is not None:
+        raise DivergedError(
+            f"the {bad} became NaN or inf at epoch {trainer.epoch + 1} while the loss stayed "
+            f"finite: the gradients overflow. Standardize the inputs or try a smaller "
+            f"learning rate (lr={opt.lr:g})."
+        )
 
 
 def _overrides(callback: Callback, hook: str) -> bool:
