@@ -292,3 +292,13 @@ def test_estimator_early_stopping_restores_batchnorm_running_statistics(monkeypa
     assert any(not np.array_equal(seen[best][k], seen[clf.n_iter_][k]) for k in seen[best])
     for name, b in clf.model_.buffers().items():
         np.testing.assert_array_equal(b, seen[best][name], err_msg=name)
+
+
+@pytest.mark.parametrize("argv", [
+    ["sweep", "configs/digits.yaml", "optimizer.lr=0.1,0.2", "--out", ""],
+    ["predict", "RUN", "X.csv", "-o", " "]])
+def test_empty_output_path_of_sweep_and_predict_is_one_line(argv, tmp_path, capsys):
+    argv = [str(tmp_path) if a == "RUN" else a for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is empty" in err[0], err

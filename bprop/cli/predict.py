@@ -103,6 +103,10 @@ def run(args: argparse.Namespace) -> int:
         For a directory that is not a finished run, or an input file that
         does not hold the training features.
     """
+    # "-o ''" would otherwise mean standard output without saying so
+    if args.output is not None and not args.output.strip():
+        raise ConfigError("-o", "is empty; give the CSV file to write, or leave -o out "
+                                "for standard output")
     if args.output and os.path.basename(args.output) in RUN_FILES and os.path.isdir(
             args.run_dir) and os.path.samefile(
             os.path.dirname(os.path.abspath(args.output)), args.run_dir):

@@ -86,6 +86,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError("--jobs", f"must be an integer >= 1, got {args.jobs}")
+    if args.out is not None and not args.out.strip():  # Path("") would be the current directory
+        raise ConfigError("--out", "is empty; give the sweep directory, or leave --out out "
+                                   "for runs/<name>-sweep")
     fixed, swept = parse_cli(args.overrides)
     raw = apply_overrides(load_yaml(args.config), fixed)  # sweep.* overrides act here
     spec, dropped = drop_keys(check_sweep(raw.get("sweep"), keys=TOP), fixed)
