@@ -402,3 +402,11 @@ def test_nn_modules_are_seeded_and_check_their_inputs():
         a([1.0, 2.0])
     with pytest.raises(ValueError, match="nouts must list at least one"):
         MLP(2, [])
+
+
+def test_overflowing_local_derivative_times_zero_is_zero_not_nan():
+    assert Dual(800.0).exp().deriv == 0.0  # a constant: d/dx is 0, not inf * 0
+    assert math.isinf(Dual(800.0, 1.0).exp().deriv)
+    x, w = Value(800.0), Value(0.0)
+    (x.exp() * w).backward()  # d/dx = w * e^x = 0 exactly
+    assert x.grad == 0.0

@@ -197,7 +197,8 @@ class Dual:
 
     def _chain(self, y: float, dy_dx: float) -> Dual:
         """``g(x)`` with value ``y`` and ``g'(x) = dy_dx``: the chain rule, forwards."""
-        return Dual(y, dy_dx * self.deriv)
+        # A constant (deriv 0) stays constant, even where g' overflows to inf (inf * 0 is nan).
+        return Dual(y, dy_dx * self.deriv if self.deriv else 0.0)
 
     def exp(self) -> Dual:
         """``out = e**self``: ``out.deriv = out.value * self.deriv``.

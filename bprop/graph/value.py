@@ -190,7 +190,8 @@ class Value:
         dy_dx = _pow_slope(self.data, n)
 
         def _backward() -> None:
-            self.grad += dy_dx * out.grad
+            if out.grad:  # a zero upstream gradient adds nothing, even where dy_dx is inf
+                self.grad += dy_dx * out.grad
 
         out._backward = _backward
         return out
@@ -224,7 +225,8 @@ class Value:
         out = Value(y, (self,), op)
 
         def _backward() -> None:
-            self.grad += dy_dx * out.grad
+            if out.grad:  # a zero upstream gradient adds nothing, even where dy_dx is inf
+                self.grad += dy_dx * out.grad
 
         out._backward = _backward
         return out
