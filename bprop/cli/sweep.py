@@ -564,14 +564,13 @@ def _differs(config: str, overrides: list[str], path: Path) -> str | None:
     ConfigError
         If the directory holds a run's files but no config.yaml.
     """
-    from ..config import yaml12
-    from ..config.loader import dump, load_config, load_yaml
+    from ..config.loader import dump, load_config, load_text, load_yaml
 
     if not (path / "config.yaml").is_file():
         if not (path / "summary.json").is_file() and not (path / "checkpoint.npz").is_file():
             return None  # nothing of a run to keep
         raise ConfigError(str(path), "has no config.yaml; not a run directory")
-    want = yaml12.load_text(dump(load_config(config, overrides)))
+    want = load_text(dump(load_config(config, overrides)))
     have = load_yaml(str(path / "config.yaml"))
     for key, value in want.items():
         if value is None:  # a default decided by the data (the loss): filled in by the run
