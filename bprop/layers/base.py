@@ -188,13 +188,40 @@ class Layer:
 
     def _cached(self, name: str) -> Any:
         """The value cached by forward, or a clear error if forward never ran."""
-        value = getattr(self, name, None)
-        if value is None:
-            raise RuntimeError(
-                f"{type(self).__name__}.backward() called before forward(): "
-                "call forward(x) first, then backward(dy)"
-            )
-        return value
+        return forward_cache(self, name, "forward(x) first, then backward(dy)")
+
+
+def forward_cache(owner: Any, name: str, call: str) -> Any:
+    """``owner.<name>``, cached by ``forward`` for ``backward``; an error if it is missing.
+
+    Layers and losses both keep what backward needs as attributes set in
+    forward; this is their one check that forward ran first.
+
+    Parameters
+    ----------
+    owner : object
+        A layer or a loss.
+    name : str
+        The attribute forward sets (``"_x"``, ``"_mask"``).
+    call : str
+        What to call first, for the message (``"forward(x) first, then backward(dy)"``).
+
+    Returns
+    -------
+    object
+        The cached value.
+
+    Raises
+    ------
+    RuntimeError
+        If ``owner.<name>`` is missing or None: backward() called before forward().
+    """
+    value = getattr(owner, name, None)
+    if value is None:
+        raise RuntimeError(
+            f"{type(owner).__name__}.backward() called before forward(): call {call}"
+        )
+    return value
 
 
 def check_input(x: Any, layer: Layer) -> np.ndarray:
