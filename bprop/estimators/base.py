@@ -1,6 +1,6 @@
 """`BaseMLP`: what MLPClassifier and MLPRegressor share, the training logic included.
 
-``fit`` checks the parameters (`constraints`) and the data, builds the
+``fit`` checks the parameters (`bprop.validation.validate_params`) and the data, builds the
 network on the first pass (`network.build_network`), then trains it with a
 solver: the stochastic ones ('sgd', 'adam') through `bprop.training.Trainer`
 (`_fit_stochastic`, with scikit-learn's rules from `stochastic`), 'lbfgs'
@@ -26,8 +26,7 @@ from ..layers import Linear
 from ..metrics import layers_of, no_trace, predict_raw
 from ..registry import lookup
 from ..training.trainer import DivergedError, Trainer
-from ..validation import check_sample_weight
-from .constraints import (
+from ..validation import (
     ARRAY_LIKE,
     BOOLEAN,
     NONE,
@@ -36,6 +35,7 @@ from .constraints import (
     InstanceOf,
     Interval,
     Options,
+    check_sample_weight,
     validate_params,
 )
 from .lbfgs import fit_lbfgs

@@ -14,8 +14,8 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ..layers.activations import class_probabilities
+from ..validation import NONE, InstanceOf, Options
 from .base import BaseMLP
-from .constraints import NONE, InstanceOf, Options
 from .docs import BPROP_PARAMETERS, SHARED_ATTRIBUTES, SKLEARN_PARAMETERS
 from .network import nd_allowed
 

@@ -10,8 +10,8 @@ from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ..validation import Options
 from .base import BaseMLP
-from .constraints import Options
 from .docs import BPROP_PARAMETERS, SHARED_ATTRIBUTES, SKLEARN_PARAMETERS
 from .network import nd_allowed
 
