@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ..layers import Linear
 from ..metrics import layers_of, no_trace, predict_raw
@@ -312,6 +312,19 @@ class BaseMLP(BaseEstimator):
         self.validation_scores_ = record.validation_scores
         self.validation_loss_curve_ = record.validation_loss_curve
         self.best_validation_score_ = record.best_validation_score
+
+    def _check_X_y(self, X: Any, y: Any, reset: bool, **kwargs: Any) -> tuple[Any, np.ndarray]:
+        """``X`` as `_check_X` takes it, and ``y`` (one column made 1-D, with
+        scikit-learn's warning); ``kwargs`` go to ``validate_data`` (``y_numeric``)."""
+        X, y = validate_data(
+            self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+            dtype=(np.float64, np.float32), reset=reset,
+            allow_nd=nd_allowed(X, self.layers, type(self).__name__),  # images, then Flatten
+            **kwargs,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y
 
     def _check_X(self, X: Any, reset: bool) -> Any:
         # a sparse X stays sparse: the first Linear multiplies it as it is;
