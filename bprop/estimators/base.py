@@ -23,6 +23,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ..layers import Linear
+from ..layers.base import leaf_layers
 from ..metrics import layers_of, no_trace, predict_raw
 from ..registry import lookup
 from ..training.trainer import DivergedError, Trainer
@@ -39,7 +40,7 @@ from ..validation import (
     validate_params,
 )
 from .lbfgs import fit_lbfgs
-from .network import build_network, flat_layers, linear_layers, nd_allowed
+from .network import build_network, linear_layers, nd_allowed
 from .stochastic import (
     HeldOut,
     Record,
@@ -365,7 +366,7 @@ class BaseMLP(BaseEstimator):
         """
         check_is_fitted(self)
         x = self._check_X(X, reset=False).astype(self.coefs_[0].dtype, copy=False)
-        layers = flat_layers(self.model_)
+        layers = leaf_layers(self.model_)
         found: list[np.ndarray] = []
         self.model_.eval()
         with no_trace(*layers_of(self.model_)):
