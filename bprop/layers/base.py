@@ -224,6 +224,36 @@ def forward_cache(owner: Any, name: str, call: str) -> Any:
     return value
 
 
+def as_float(x: Any, refusal: str) -> np.ndarray:
+    """``x`` as a float array: float arrays as they are, integers and booleans as float64.
+
+    The dtype check of layer inputs (`check_input`) and of loss predictions
+    (`bprop.losses.base.check_pred`).
+
+    Parameters
+    ----------
+    x : array-like, any shape
+    refusal : str
+        The start of the message for a non-numeric ``x`` (``"Linear.forward
+        expects a numeric array"``); ``", got dtype ..."`` is added.
+
+    Returns
+    -------
+    ndarray, shape of ``x``
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not numeric (strings, objects, complex numbers).
+    """
+    x = np.asarray(x)
+    if x.dtype.kind == "f":
+        return x
+    if x.dtype.kind not in "iub":
+        raise ValueError(f"{refusal}, got dtype {x.dtype}")
+    return x.astype(np.float64)
+
+
 def check_input(x: Any, layer: Layer) -> np.ndarray:
     """Validate a layer input: a 2-D numeric array, cast to floats.
 
@@ -254,14 +284,7 @@ def check_input(x: Any, layer: Layer) -> np.ndarray:
                 f"{type(layer).__name__}.forward got a sparse matrix; only Linear takes sparse "
                 "input: put a Linear first, or densify x (x.toarray()) if it fits in memory"
             )
-        x = np.asarray(x)
-    if x.dtype.kind not in "f":
-        if x.dtype.kind in "iub":
-            x = x.astype(np.float64)
-        else:
-            raise ValueError(
-                f"{type(layer).__name__}.forward expects a numeric array, got dtype {x.dtype}"
-            )
+    x = as_float(x, f"{type(layer).__name__}.forward expects a numeric array")
     if x.ndim != 2:
         raise ValueError(
             f"{type(layer).__name__}.forward expects x of shape (batch, features), "

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..layers.base import forward_cache
+from ..layers.base import as_float, forward_cache
 from ..validation import check_sample_weight
 
 
@@ -141,11 +141,7 @@ def check_pred(pred: Any, loss: Loss) -> np.ndarray:
     ValueError
         If ``pred`` is not numeric or not 2-D.
     """
-    pred = np.asarray(pred)
-    if pred.dtype.kind != "f":
-        if pred.dtype.kind not in "iub":
-            raise ValueError(f"{type(loss).__name__}: pred must be numeric, got dtype {pred.dtype}")
-        pred = pred.astype(np.float64)
+    pred = as_float(pred, f"{type(loss).__name__}: pred must be numeric")
     if pred.ndim != 2:
         raise ValueError(
             f"{type(loss).__name__}: pred must have shape (batch, outputs), got shape {pred.shape}"
