@@ -172,6 +172,11 @@ def load_text(text: Any) -> Any:
     yaml.YAMLError
         For malformed YAML, a duplicate key or an anchor/alias, with the line
         and column in ``problem_mark``.
+
+    Examples
+    --------
+    >>> load_text("seed: 0123\\nepochs: 1:30\\nlr: 1e-3")
+    {'seed': 123, 'epochs': '1:30', 'lr': 0.001}
     """
     return yaml.load(text, Loader=Loader)  # noqa: S506 (Loader is a SafeLoader)
 
