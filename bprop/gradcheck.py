@@ -43,12 +43,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .layers.base import Layer, layer_rngs
-from .losses.base import Loss
+if TYPE_CHECKING:  # annotations only: the checker needs nothing but the duck-typed methods
+    # (forward, backward, parameters, buffers), so the maths stays below the layers
+    from .layers.base import Layer
+    from .losses.base import Loss
 
 #: Allowed disagreement of the central differences at h and h/2, in noise floors
 #: (their difference has a standard deviation of about 0.8 floors: a 12-sigma band).
@@ -431,7 +433,7 @@ def check_gradients(
 
 def _generators(model: Layer) -> list[np.random.Generator]:
     """Every numpy Generator a layer or stack holds, whatever the attribute's name."""
-    found = list(layer_rngs(model))
+    found: list[np.random.Generator] = []
     stack = [model]
     while stack:
         layer = stack.pop()

@@ -12,8 +12,14 @@ from bprop import Trainer
 from bprop.layers import Dropout, Linear, ReLU, Sequential
 from bprop.losses import SoftmaxNLL
 from bprop.optim import SGD
-from bprop.training.checkpoints import load_checkpoint, save_checkpoint
-from bprop.training.rngstate import _decode, _encode, dump_rng_state, load_rng_state
+from bprop.training.checkpoints import (
+    _decode,
+    _encode,
+    dump_rng_state,
+    load_checkpoint,
+    load_rng_state,
+    save_checkpoint,
+)
 
 BIT_GENERATORS = [np.random.PCG64, np.random.PCG64DXSM, np.random.MT19937, np.random.Philox,
                   np.random.SFC64]

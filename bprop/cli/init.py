@@ -135,9 +135,9 @@ def render(name: str, file: str, dcfg: dict[str, Any], task: str, n_out: int) ->
 
 
 def _yaml(value: Any) -> str:
-    from ..config import yaml12
+    from ..config.loader import dump_flow
 
-    return yaml12.dump_flow(value)
+    return dump_flow(value)
 
 
 def _commented(text: str, comment: str) -> str:

@@ -165,14 +165,15 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, 
     return state, config
 
 
-def read_history(path: Path, epochs: int) -> list[dict[str, float]]:
-    """The first ``epochs`` rows of a run's history.csv, as `History.records`.
+def read_history(path: Path, epochs: int | None = None) -> list[dict[str, float]]:
+    """The rows of a run's history.csv (the first ``epochs``), as `History.records`.
 
     Parameters
     ----------
     path : Path
-    epochs : int
+    epochs : int or None
         The checkpoint's epoch: later rows (written after it) are dropped.
+        None: every row.
 
     Returns
     -------
@@ -190,7 +191,7 @@ def read_history(path: Path, epochs: int) -> list[dict[str, float]]:
                         raise ValueError("a row cut short")
                 except (TypeError, ValueError):
                     break  # a line cut short by a crash: the rows before it stand
-                if rec["epoch"] > epochs:
+                if epochs is not None and rec.get("epoch", 0) > epochs:
                     break
                 records.append(rec)
     except (OSError, UnicodeDecodeError, csv.Error):

@@ -567,14 +567,13 @@ def _differs(config: str, overrides: list[str], path: Path) -> str | None:
     ConfigError
         If the directory holds a run's files but no config.yaml.
     """
-    from ..config import yaml12
-    from ..config.loader import dump, load_config, load_yaml
+    from ..config.loader import dump, load_config, load_text, load_yaml
 
     if not (path / "config.yaml").is_file():
         if not (path / "summary.json").is_file() and not (path / "checkpoint.npz").is_file():
             return None  # nothing of a run to keep
         raise ConfigError(str(path), "has no config.yaml; not a run directory")
-    want = yaml12.load_text(dump(load_config(config, overrides)))
+    want = load_text(dump(load_config(config, overrides)))
     have = load_yaml(str(path / "config.yaml"))
     for key, value in want.items():
         if value is None:  # a default decided by the data (the loss): filled in by the run
@@ -703,11 +702,13 @@ def _error_line(log: str, rc: int) -> str:
 
 
 def _result(path: Path, status: str, seconds: float, error: str) -> dict[str, Any]:
+    from .rundir import read_history
+
     summary: dict[str, Any] = {}
     if not error:
         with contextlib.suppress(OSError, ValueError):
             summary = json.loads((path / "summary.json").read_text())
-    epochs = summary.get("epochs", len(_history(path)))
+    epochs = summary.get("epochs", len(read_history(path / "history.csv")))
     return {"trial": path.name, "status": status, "error": error, "summary": summary,
             "epochs": epochs, "seconds": round(summary.get("seconds", seconds), 3)}
 
@@ -757,15 +758,6 @@ def _captured() -> Iterator[io.StringIO]:
 
 
 # -- the summary: sweep.csv, the table, sweep.png ------------------------------
-
-
-def _history(path: Path) -> list[dict[str, float]]:
-    try:
-        with open(path / "history.csv", newline="") as f:
-            return [{k: float(v) if v else math.nan for k, v in row.items()}
-                    for row in csv.DictReader(f)]
-    except (OSError, ValueError):
-        return []
 
 
 def _monitor(wanted: str, rows: list[dict[str, Any]]) -> str:
@@ -860,7 +852,9 @@ def plot_sweep(path: Path, trials: list, rows: list[dict[str, Any]], monitor: st
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    histories = [_history(Path(path).parent / r["trial"]) for r in rows]
+    from .rundir import read_history
+
+    histories = [read_history(Path(path).parent / r["trial"] / "history.csv") for r in rows]
     has = {k: any(not math.isnan(h.get(k, math.nan)) for hist in histories for h in hist)
            for k in ("val_loss", "val_accuracy")}
     loss_key = "val_loss" if has["val_loss"] else "loss"
@@ -884,7 +878,7 @@ def plot_sweep(path: Path, trials: list, rows: list[dict[str, Any]], monitor: st
     if axes[0, -1].get_legend_handles_labels()[0]:
         axes[0, -1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp.png")
-    fig.savefig(tmp)
+    from ..modelfile import atomic_write
+
+    atomic_write(path, lambda f: fig.savefig(f, format="png"))
     plt.close(fig)
-    os.replace(tmp, path)

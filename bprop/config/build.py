@@ -14,7 +14,7 @@ and the trainer's shuffling.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,11 +24,13 @@ from ..losses.base import Loss
 from ..optim.base import Optimizer
 from ..optim.schedules import Schedule
 from ..training.callbacks import Callback, EarlyStopping
-from ..training.diagnostics import Diagnostics
 from ..training.trainer import Trainer
 from . import data, entries
 from .fields import ConfigError, join_path
 from .loader import watched_metrics
+
+if TYPE_CHECKING:
+    from ..training.diagnostics import Diagnostics
 
 __all__ = ["Run", "prepare"]
 
@@ -220,6 +222,8 @@ def prepare(cfg: dict[str, Any], *, progress: bool = False,
             raise ConfigError("train.diagnostics", "reads every layer's gradients, which the "
                                                    "fused engine never forms; use train.engine: "
                                                    "auto or reference")
+        from ..training.diagnostics import Diagnostics  # read only by runs that ask for it
+
         diagnostics = Diagnostics(ds.X_train)
     own = [schedule] + ([stopping] if stopping else []) + named
     own += [diagnostics] if diagnostics else []

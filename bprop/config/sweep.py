@@ -39,8 +39,8 @@ from typing import Any
 
 import numpy as np
 
-from . import yaml12
 from .fields import ConfigError, Field, check_mapping, did_you_mean, join_path
+from .loader import dump_flow
 
 __all__ = ["DISTRIBUTIONS", "MONITORS", "Trial", "check_sweep", "drop_keys", "expand",
            "maximize", "parse_cli", "probe_values", "split_values"]
@@ -100,7 +100,7 @@ class Trial:
 
 def yaml_text(value: Any) -> str:
     """``value`` as one line of YAML flow text, read back by the config loader as itself."""
-    return yaml12.dump_flow(value)
+    return dump_flow(value)
 
 
 def split_values(text: str) -> list[str]:

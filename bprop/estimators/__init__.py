@@ -10,8 +10,8 @@ layer stacks, callbacks, a validation loss curve and the network itself as
 ``model_``).
 """
 
+from ..validation import InvalidParameterError
 from .classifier import MLPClassifier
-from .constraints import InvalidParameterError
 from .regressor import MLPRegressor
 
 __all__ = ["InvalidParameterError", "MLPClassifier", "MLPRegressor"]

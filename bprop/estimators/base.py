@@ -1,6 +1,6 @@
 """`BaseMLP`: what MLPClassifier and MLPRegressor share, the training logic included.
 
-``fit`` checks the parameters (`constraints`) and the data, builds the
+``fit`` checks the parameters (`bprop.validation.validate_params`) and the data, builds the
 network on the first pass (`network.build_network`), then trains it with a
 solver: the stochastic ones ('sgd', 'adam') through `bprop.training.Trainer`
 (`_fit_stochastic`, with scikit-learn's rules from `stochastic`), 'lbfgs'
@@ -20,14 +20,14 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ..layers import Linear
+from ..layers.base import leaf_layers
 from ..metrics import layers_of, no_trace, predict_raw
 from ..registry import lookup
 from ..training.trainer import DivergedError, Trainer
-from ..validation import check_sample_weight
-from .constraints import (
+from ..validation import (
     ARRAY_LIKE,
     BOOLEAN,
     NONE,
@@ -36,10 +36,11 @@ from .constraints import (
     InstanceOf,
     Interval,
     Options,
+    check_sample_weight,
     validate_params,
 )
 from .lbfgs import NON_FINITE, fit_lbfgs
-from .network import build_network, flat_layers, linear_layers, nd_allowed
+from .network import build_network, linear_layers, nd_allowed
 from .stochastic import (
     HeldOut,
     Record,
@@ -311,6 +312,19 @@ class BaseMLP(BaseEstimator):
         self.validation_loss_curve_ = record.validation_loss_curve
         self.best_validation_score_ = record.best_validation_score
 
+    def _check_X_y(self, X: Any, y: Any, reset: bool, **kwargs: Any) -> tuple[Any, np.ndarray]:
+        """``X`` as `_check_X` takes it, and ``y`` (one column made 1-D, with
+        scikit-learn's warning); ``kwargs`` go to ``validate_data`` (``y_numeric``)."""
+        X, y = validate_data(
+            self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+            dtype=(np.float64, np.float32), reset=reset,
+            allow_nd=nd_allowed(X, self.layers, type(self).__name__),  # images, then Flatten
+            **kwargs,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y
+
     def _check_X(self, X: Any, reset: bool) -> Any:
         # a sparse X stays sparse: the first Linear multiplies it as it is;
         # N-D samples only when the layers start with Flatten
@@ -350,7 +364,7 @@ class BaseMLP(BaseEstimator):
         """
         check_is_fitted(self)
         x = self._check_X(X, reset=False).astype(self.coefs_[0].dtype, copy=False)
-        layers = flat_layers(self.model_)
+        layers = leaf_layers(self.model_)
         found: list[np.ndarray] = []
         self.model_.eval()
         with no_trace(*layers_of(self.model_)):

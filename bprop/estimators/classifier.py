@@ -11,13 +11,12 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ..layers.activations import class_probabilities
+from ..validation import NONE, InstanceOf, Options
 from .base import BaseMLP
-from .constraints import NONE, InstanceOf, Options
 from .docs import BPROP_PARAMETERS, SHARED_ATTRIBUTES, SKLEARN_PARAMETERS
-from .network import nd_allowed
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):
@@ -103,18 +102,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def _validate_input(
         self, X: Any, y: Any, incremental: bool, reset: bool
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            dtype=(np.float64, np.float32),
-            reset=reset,
-            allow_nd=nd_allowed(X, self.layers, type(self).__name__),  # images, then Flatten
-        )
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
+        X, y = self._check_X_y(X, y, reset)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)

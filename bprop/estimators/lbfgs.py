@@ -22,10 +22,10 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ..fused.packing import Layout
 from ..layers import Dropout, Sequential
+from ..layers.base import leaf_layers
 from ..losses.base import Loss
 from ..metrics import layers_of, no_trace
 from ..optim.base import Optimizer
-from .network import flat_layers
 
 #: scikit-learn's message when a fit ends with NaN or inf weights, word for word
 NON_FINITE = (
@@ -179,7 +179,7 @@ def fit_lbfgs(
     ConvergenceWarning
         When L-BFGS stopped before converging.
     """
-    if any(isinstance(layer, Dropout) for layer in flat_layers(model)):
+    if any(isinstance(layer, Dropout) for layer in leaf_layers(model)):
         raise ValueError(
             "Dropout needs a stochastic solver: use solver='sgd' or 'adam', or no dropout"
         )

@@ -300,20 +300,6 @@ def custom_layers(
     return built, dim
 
 
-def flat_layers(model: Sequential) -> list[Layer]:
-    """Every layer of the network in order, nested Sequentials flattened.
-
-    Parameters
-    ----------
-    model : Sequential
-
-    Returns
-    -------
-    list of Layer
-    """
-    return leaf_layers(model)
-
-
 def linear_layers(model: Sequential) -> list[Linear]:
     """The network's Linear layers in order (searching nested Sequentials).
 
@@ -325,4 +311,4 @@ def linear_layers(model: Sequential) -> list[Linear]:
     -------
     list of Linear
     """
-    return [layer for layer in flat_layers(model) if isinstance(layer, Linear)]
+    return [layer for layer in leaf_layers(model) if isinstance(layer, Linear)]

@@ -8,12 +8,11 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted
 
+from ..validation import Options
 from .base import BaseMLP
-from .constraints import Options
 from .docs import BPROP_PARAMETERS, SHARED_ATTRIBUTES, SKLEARN_PARAMETERS
-from .network import nd_allowed
 
 
 class MLPRegressor(RegressorMixin, BaseMLP):
@@ -94,19 +93,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     def _validate_input(
         self, X: Any, y: Any, incremental: bool, reset: bool
     ) -> tuple[np.ndarray, np.ndarray, None]:
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            y_numeric=True,
-            dtype=(np.float64, np.float32),
-            reset=reset,
-            allow_nd=nd_allowed(X, self.layers, type(self).__name__),  # images, then Flatten
-        )
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
+        X, y = self._check_X_y(X, y, reset, y_numeric=True)
         if self.loss == "poisson" and np.any(y < 0):
             raise ValueError(
                 "Some value(s) of y are negative which is not allowed for Poisson regression."

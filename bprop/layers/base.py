@@ -198,13 +198,70 @@ class Layer:
 
     def _cached(self, name: str) -> Any:
         """The value cached by forward, or a clear error if forward never ran."""
-        value = getattr(self, name, None)
-        if value is None:
-            raise RuntimeError(
-                f"{type(self).__name__}.backward() called before forward(): "
-                "call forward(x) first, then backward(dy)"
-            )
-        return value
+        return forward_cache(self, name, "forward(x) first, then backward(dy)")
+
+
+def forward_cache(owner: Any, name: str, call: str) -> Any:
+    """``owner.<name>``, cached by ``forward`` for ``backward``; an error if it is missing.
+
+    Layers and losses both keep what backward needs as attributes set in
+    forward; this is their one check that forward ran first.
+
+    Parameters
+    ----------
+    owner : object
+        A layer or a loss.
+    name : str
+        The attribute forward sets (``"_x"``, ``"_mask"``).
+    call : str
+        What to call first, for the message (``"forward(x) first, then backward(dy)"``).
+
+    Returns
+    -------
+    object
+        The cached value.
+
+    Raises
+    ------
+    RuntimeError
+        If ``owner.<name>`` is missing or None: backward() called before forward().
+    """
+    value = getattr(owner, name, None)
+    if value is None:
+        raise RuntimeError(
+            f"{type(owner).__name__}.backward() called before forward(): call {call}"
+        )
+    return value
+
+
+def as_float(x: Any, refusal: str) -> np.ndarray:
+    """``x`` as a float array: float arrays as they are, integers and booleans as float64.
+
+    The dtype check of layer inputs (`check_input`) and of loss predictions
+    (`bprop.losses.base.check_pred`).
+
+    Parameters
+    ----------
+    x : array-like, any shape
+    refusal : str
+        The start of the message for a non-numeric ``x`` (``"Linear.forward
+        expects a numeric array"``); ``", got dtype ..."`` is added.
+
+    Returns
+    -------
+    ndarray, shape of ``x``
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not numeric (strings, objects, complex numbers).
+    """
+    x = np.asarray(x)
+    if x.dtype.kind == "f":
+        return x
+    if x.dtype.kind not in "iub":
+        raise ValueError(f"{refusal}, got dtype {x.dtype}")
+    return x.astype(np.float64)
 
 
 def check_input(x: Any, layer: Layer) -> np.ndarray:
@@ -237,14 +294,7 @@ def check_input(x: Any, layer: Layer) -> np.ndarray:
                 f"{type(layer).__name__}.forward got a sparse matrix; only Linear takes sparse "
                 "input: put a Linear first, or densify x (x.toarray()) if it fits in memory"
             )
-        x = np.asarray(x)
-    if x.dtype.kind not in "f":
-        if x.dtype.kind in "iub":
-            x = x.astype(np.float64)
-        else:
-            raise ValueError(
-                f"{type(layer).__name__}.forward expects a numeric array, got dtype {x.dtype}"
-            )
+    x = as_float(x, f"{type(layer).__name__}.forward expects a numeric array")
     if x.ndim != 2:
         raise ValueError(
             f"{type(layer).__name__}.forward expects x of shape (batch, features), "

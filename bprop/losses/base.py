@@ -6,6 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from ..layers.base import as_float, forward_cache
+from ..validation import check_sample_weight
+
 
 class Loss:
     """Base class of losses: a scalar batch mean and its gradient.
@@ -129,13 +132,7 @@ class Loss:
         return f"{type(self).__name__}()"
 
     def _cached(self, name: str) -> Any:
-        value = getattr(self, name, None)
-        if value is None:
-            raise RuntimeError(
-                f"{type(self).__name__}.backward() called before forward(): "
-                "call forward(pred, target) first"
-            )
-        return value
+        return forward_cache(self, name, "forward(pred, target) first")
 
 
 def check_pred(pred: Any, loss: Loss) -> np.ndarray:
@@ -157,11 +154,7 @@ def check_pred(pred: Any, loss: Loss) -> np.ndarray:
     ValueError
         If ``pred`` is not numeric or not 2-D.
     """
-    pred = np.asarray(pred)
-    if pred.dtype.kind != "f":
-        if pred.dtype.kind not in "iub":
-            raise ValueError(f"{type(loss).__name__}: pred must be numeric, got dtype {pred.dtype}")
-        pred = pred.astype(np.float64)
+    pred = as_float(pred, f"{type(loss).__name__}: pred must be numeric")
     if pred.ndim != 2:
         raise ValueError(
             f"{type(loss).__name__}: pred must have shape (batch, outputs), got shape {pred.shape}"
@@ -233,8 +226,8 @@ def check_weights(sample_weight: Any, n: int, dtype: np.dtype, loss: Loss) -> np
         raise ValueError(
             f"{type(loss).__name__}: sample_weight must have shape ({n},), got {w.shape}"
         )
-    if not np.all(np.isfinite(w)) or np.any(w < 0) or not w.sum() > 0:
-        raise ValueError(
-            f"{type(loss).__name__}: sample_weight must be finite and >= 0 with a positive sum"
-        )
+    try:  # finite, >= 0, not all zero: the estimators' check, in scikit-learn's words
+        w = check_sample_weight(w, n, dtype)
+    except ValueError as err:
+        raise ValueError(f"{type(loss).__name__}: {err}") from None
     return w / w.sum()

@@ -62,13 +62,10 @@ class AdaGrad(Optimizer):
         #: the sum of g**2 of each parameter, in ``params`` order
         self.sum_sq = [np.zeros_like(p.value) for p in self.params]
 
-    def step(self) -> None:
-        self.clip_gradients()
-        self.t += 1
-        for p, s in zip(self.params, self.sum_sq, strict=True):
-            g = self.regularized_grad(p)
-            s += g * g
-            p.value -= self.lr * g / (np.sqrt(s) + self.eps)
+    def update(self, i: int, p: Parameter, g: np.ndarray) -> None:
+        s = self.sum_sq[i]
+        s += g * g
+        p.value -= self.lr * g / (np.sqrt(s) + self.eps)
 
     def _buffers(self) -> dict[str, list[np.ndarray]]:
         return {"sum_sq": self.sum_sq}

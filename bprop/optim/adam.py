@@ -70,14 +70,33 @@ class Adam(Optimizer):
         self.v = [np.zeros_like(p.value) for p in self.params]
 
     def update(self, i: int, p: Parameter, g: np.ndarray) -> None:
+        m, v = self.moments(i, g)
         b1, b2, t = self.beta1, self.beta2, self.t
-        m, v = self.m[i], self.v[i]
-        m *= b1
-        m += (1 - b1) * g  # m = b1 m + (1 - b1) g
-        v *= b2
-        v += (1 - b2) * (g * g)  # v = b2 v + (1 - b2) g^2
         lr_t = self.lr * math.sqrt(1 - b2**t) / (1 - b1**t)
         p.value -= lr_t * m / (np.sqrt(v) + self.eps)
+
+    def moments(self, i: int, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Move parameter ``i``'s moments one step towards ``g`` (in place).
+
+        Parameters
+        ----------
+        i : int
+            The parameter's index in ``self.params``.
+        g : ndarray, shape of the parameter
+            Its gradient for this step.
+
+        Returns
+        -------
+        m, v : ndarray, shape of the parameter
+            ``m = beta1 m + (1 - beta1) g`` and ``v = beta2 v + (1 - beta2) g**2``,
+            still biased towards zero (no bias correction).
+        """
+        m, v, b1, b2 = self.m[i], self.v[i], self.beta1, self.beta2
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * (g * g)
+        return m, v
 
     def _buffers(self) -> dict[str, list[np.ndarray]]:
         return {"m": self.m, "v": self.v}

@@ -72,11 +72,7 @@ class AdamW(Adam):
         b1, b2, t = self.beta1, self.beta2, self.t
         if self.weight_decay and p.decay:
             p.value *= 1 - self.lr * self.weight_decay  # decoupled: W -= lr * wd * W
-        m, v = self.m[i], self.v[i]
-        m *= b1
-        m += (1 - b1) * g
-        v *= b2
-        v += (1 - b2) * g * g
+        m, v = self.moments(i, g)
         m_hat = m / (1 - b1**t)
         v_hat = v / (1 - b2**t)
         p.value -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)

@@ -74,20 +74,16 @@ class RMSProp(Optimizer):
         #: the momentum buffer of each parameter (unused when momentum is 0)
         self.momentum_buffer = [np.zeros_like(p.value) for p in self.params]
 
-    def step(self) -> None:
-        self.clip_gradients()
-        self.t += 1
-        a = self.alpha
-        for p, v, b in zip(self.params, self.square_avg, self.momentum_buffer, strict=True):
-            g = self.regularized_grad(p)
-            v *= a
-            v += (1 - a) * g * g
-            scaled = g / (np.sqrt(v) + self.eps)
-            if self.momentum:
-                b *= self.momentum
-                b += scaled
-                scaled = b
-            p.value -= self.lr * scaled
+    def update(self, i: int, p: Parameter, g: np.ndarray) -> None:
+        v, b, a = self.square_avg[i], self.momentum_buffer[i], self.alpha
+        v *= a
+        v += (1 - a) * g * g
+        scaled = g / (np.sqrt(v) + self.eps)
+        if self.momentum:
+            b *= self.momentum
+            b += scaled
+            scaled = b
+        p.value -= self.lr * scaled
 
     def _buffers(self) -> dict[str, list[np.ndarray]]:
         return {"square_avg": self.square_avg, "momentum_buffer": self.momentum_buffer}

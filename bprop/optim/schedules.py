@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..metrics import Monitor
 from ..registry import register
-from ..state import load_plain_state, plain_state
 from ..validation import check_int, check_nonnegative, check_positive, is_number
 
 if TYPE_CHECKING:
@@ -133,14 +132,17 @@ class Schedule:
         raise NotImplementedError
 
     def state_dict(self) -> dict[str, Any]:
-        """The schedule's state, for checkpoints (`bprop.state.plain_state`).
+        """The schedule's state, for checkpoints: its plain attributes.
 
         Returns
         -------
         dict
-            Plain values (numbers, strings, lists), ``base_lr`` included.
+            Numbers, strings, booleans and None (``base_lr``, counters, the
+            current cycle), keyed by attribute name. A schedule holding other
+            state overrides both methods.
         """
-        return plain_state(self)
+        return {k: v for k, v in vars(self).items()
+                if isinstance(v, (int, float, str, bool, type(None)))}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what `state_dict` returned.
@@ -149,7 +151,8 @@ class Schedule:
         ----------
         state : dict
         """
-        load_plain_state(self, state)
+        for key, value in state.items():
+            setattr(self, key, value)
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments (JSON-able) that rebuild this schedule.
@@ -336,6 +339,17 @@ class ReduceOnPlateau(Schedule):
         if self._wait >= self.patience:
             optimizer.lr = max(optimizer.lr * self.factor, self.min_lr)
             self._wait = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        """The plain attributes and the best value seen (as ``"_tracker.best"``)."""
+        return {**super().state_dict(), "_tracker.best": self._tracker.best}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what `state_dict` returned."""
+        state = dict(state)
+        if "_tracker.best" in state:
+            self._tracker.best = state.pop("_tracker.best")
+        super().load_state_dict(state)
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -6,7 +6,9 @@ and knows nothing of configs or the command line; `bprop.estimators` and
 """
 
 from .callbacks import Callback, EarlyStopping, ProgressBar
+from .diagnostics import Diagnostics  # imported here so that configs can name it
 from .history import History
 from .trainer import DivergedError, Trainer, fit
 
-__all__ = ["Callback", "DivergedError", "EarlyStopping", "History", "ProgressBar", "Trainer", "fit"]
+__all__ = ["Callback", "Diagnostics", "DivergedError", "EarlyStopping", "History", "ProgressBar",
+           "Trainer", "fit"]

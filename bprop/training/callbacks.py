@@ -26,8 +26,8 @@ import numpy as np
 from ..metrics import Monitor
 from ..optim.schedules import Schedule
 from ..registry import register
-from ..state import load_plain_state, plain_state
 from ..validation import check_int
+from .checkpoints import load_plain_state, plain_state
 
 if TYPE_CHECKING:
     from .trainer import Trainer
@@ -58,7 +58,7 @@ class Callback:
         Returns
         -------
         dict
-            Plain values and numpy arrays (`bprop.state.plain_state`).
+            Plain values and numpy arrays (`bprop.training.checkpoints.plain_state`).
         """
         return plain_state(self)
 

@@ -1,23 +1,46 @@
-"""Checkpoints: a trainer's nested state in one file, to resume a run exactly.
+"""Checkpoints: a trainer's state in one file, to resume a run exactly.
 
-`Trainer.state_dict` is a nested structure of dicts, lists, numbers, strings
-and numpy arrays (weights, optimizer moments, callbacks' best weights).
-`flatten` swaps each array for ``{"__array__": key}`` so that the rest is
-plain JSON; the file is the one ``.npz`` + JSON format of `bprop.modelfile`
-(format ``"bprop-checkpoint"``), read without pickle.
+Saving and restoring training state, in three parts:
+
+- `plain_state` / `load_plain_state`: the resumable state of a small object
+  (a callback's counters, best values and best weights) from its plain
+  attributes, so that a resumed run keeps its early-stopping patience;
+- `dump_rng_state` / `load_rng_state`: a random generator's state as JSON text
+  (any numpy bit generator, exactly);
+- `save_checkpoint` / `read_checkpoint`: `Trainer.state_dict`, a nested
+  structure of dicts, lists, numbers, strings and numpy arrays (weights,
+  optimizer moments, callbacks' best weights), in one file. `flatten` swaps
+  each array for ``{"__array__": key}`` so that the rest is plain JSON; the
+  file is the one ``.npz`` + JSON format of `bprop.modelfile` (format
+  ``"bprop-checkpoint"``), read without pickle.
+
+Random generator states: ``Generator.bit_generator.state`` is a dict whose
+contents depend on the bit generator: PCG64 holds plain Python ints, but
+MT19937, Philox and SFC64 hold numpy arrays (and may hold numpy integers),
+which `json` cannot write. Arrays and numpy scalars are written as small
+tagged objects that keep their dtype::
+
+    {"__ndarray__": [1, 2, ...], "dtype": "<u4", "shape": [624]}
+    {"__npscalar__": 7, "dtype": "<u8"}
+
+Plain-JSON states (what older checkpoints hold) contain no tags and load as
+they are. Decoding only ever builds numeric arrays, never Python objects.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..metrics import Monitor
 from ..modelfile import CHECKPOINT, read_archive, write_archive
 
-__all__ = ["flatten", "load_checkpoint", "read_checkpoint", "save_checkpoint", "unflatten"]
+__all__ = ["dump_rng_state", "flatten", "load_checkpoint", "load_plain_state", "load_rng_state",
+           "plain_state", "read_checkpoint", "save_checkpoint", "unflatten"]
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any], *,
@@ -165,3 +188,121 @@ def unflatten(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
     if isinstance(obj, list):
         return [unflatten(v, arrays) for v in obj]
     return obj
+
+
+def plain_state(obj: Any) -> dict[str, Any]:
+    """The plain attributes of ``obj``: numbers, strings, None, arrays and lists of
+    arrays (copied), and the best value of each `Monitor` attribute (as ``"name.best"``).
+
+    Parameters
+    ----------
+    obj : object
+        Any object whose ``vars()`` hold its state.
+
+    Returns
+    -------
+    dict
+        JSON-able values and numpy arrays, keyed by attribute name.
+    """
+    state: dict[str, Any] = {}
+    for key, value in vars(obj).items():
+        if isinstance(value, (int, float, str, bool, type(None))):
+            state[key] = value
+        elif isinstance(value, np.ndarray):
+            state[key] = value.copy()
+        elif isinstance(value, list) and all(isinstance(v, np.ndarray) for v in value):
+            state[key] = [v.copy() for v in value]
+        elif isinstance(value, Monitor):
+            state[f"{key}.best"] = value.best
+    return state
+
+
+def load_plain_state(obj: Any, state: dict[str, Any]) -> None:
+    """Set the attributes saved by `plain_state` back on ``obj``.
+
+    Parameters
+    ----------
+    obj : object
+    state : dict
+        From `plain_state`; a ``"name.best"`` key sets the best value of the
+        `Monitor` in attribute ``name``.
+    """
+    for key, value in state.items():
+        owner, _, attr = key.rpartition(".")
+        if owner and isinstance(getattr(obj, owner, None), Monitor):
+            setattr(getattr(obj, owner), attr, value)
+        else:
+            setattr(obj, key, value)
+
+
+# Bool, signed, unsigned and float: what a bit generator's state can hold.
+# Anything else (objects, strings) is refused rather than half-encoded.
+_NUMERIC_KINDS = "biuf"
+
+
+def _encode(obj: Any) -> dict[str, Any]:
+    """``json.dumps`` hook: a numpy array or scalar as a tagged, JSON-safe dict."""
+    if isinstance(obj, (np.ndarray, np.generic)) and obj.dtype.kind in _NUMERIC_KINDS:
+        # tolist()/item() give Python ints and floats, which JSON stores exactly
+        # (ints of any size; floats via their shortest round-tripping repr).
+        if isinstance(obj, np.ndarray):
+            return {"__ndarray__": obj.tolist(), "dtype": obj.dtype.str, "shape": list(obj.shape)}
+        return {"__npscalar__": obj.item(), "dtype": obj.dtype.str}
+    raise TypeError(f"cannot store {type(obj).__name__} in a random generator state")
+
+
+def _decode(obj: dict[str, Any]) -> Any:
+    """``json.loads`` hook: turn the tagged dicts of `_encode` back into numpy values."""
+    if "__ndarray__" in obj or "__npscalar__" in obj:
+        dtype = np.dtype(obj["dtype"])
+        if dtype.kind not in _NUMERIC_KINDS:
+            raise ValueError(f"random generator state: unsupported dtype {dtype}")
+        if "__ndarray__" in obj:
+            return np.array(obj["__ndarray__"], dtype=dtype).reshape(obj["shape"])
+        return dtype.type(obj["__npscalar__"])
+    return obj
+
+
+def dump_rng_state(rng: np.random.Generator) -> str:
+    """The state of ``rng``'s bit generator as JSON text (any numpy BitGenerator).
+
+    Parameters
+    ----------
+    rng : numpy Generator
+
+    Returns
+    -------
+    str
+        Text that `load_rng_state` turns back into the identical state.
+    """
+    return json.dumps(rng.bit_generator.state, default=_encode)
+
+
+def load_rng_state(rng: np.random.Generator, text: str) -> None:
+    """Set ``rng``'s bit generator to the state in ``text`` (from `dump_rng_state`).
+
+    Parameters
+    ----------
+    rng : numpy Generator
+        Must use the same kind of bit generator as the one saved.
+    text : str
+        JSON text from `dump_rng_state`, or the plain JSON older checkpoints hold.
+
+    Raises
+    ------
+    ValueError
+        If ``text`` is not a valid state, or is one for another bit generator.
+    """
+    try:
+        state = json.loads(text, object_hook=_decode)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"random generator state is not valid JSON: {err}") from err
+    except (KeyError, TypeError) as err:  # a tag without its dtype/shape, an unknown dtype
+        raise ValueError(f"random generator state is malformed: {err!r}") from err
+    kind = type(rng.bit_generator).__name__
+    try:
+        rng.bit_generator.state = state
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(
+            f"random generator state does not fit a {kind} bit generator: {err!r}"
+        ) from err

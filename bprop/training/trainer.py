@@ -34,8 +34,8 @@ from ..optim.base import Optimizer
 from ..optim.schedules import Schedule
 from ..validation import check_data, check_int
 from .callbacks import Callback, ProgressBar, ScheduleCallback
+from .checkpoints import dump_rng_state, load_rng_state
 from .history import History, Record
-from .rngstate import dump_rng_state, load_rng_state
 
 
 class DivergedError(RuntimeError):
