@@ -3,7 +3,11 @@
 Reproduces, with the reference's formulas:
 
 - `bprop.layers.ReLU`: ``forward`` ``y = max(x, 0)`` and ``backward``
-  ``dx = dy * [y > 0]`` (`relu_forward`, `relu_backward`);
+  ``dx = dy * [y > 0]`` (`relu_forward`, `relu_backward`); after a `Linear`,
+  the same with the Linear's bias and bias gradient folded in:
+  ``y = max(x @ W + b, 0)`` (`relu_bias_forward`, on ``x @ W`` in place) and
+  ``out = alpha * dx.sum(axis=0) + beta * out`` (`relu_backward_colsum`, the
+  bias's gradient or update, as `bprop.fused.blas.colsum` writes it);
 - `bprop.losses.SoftmaxNLL`: ``forward`` and ``backward`` in one pass per row
   (`softmax_nll`): ``nll_i = log sum_j exp(z_ij - max_j z_ij) - (z_{i,t_i} -
   max_j z_ij)`` and ``dz = (softmax(z) - onehot(t)) * c``.
@@ -89,6 +93,26 @@ def _define() -> SimpleNamespace:
                         g[i, j] *= 0  # dy * [y > 0]: NaN * 0 stays NaN, as in numpy
 
         @_jit
+        def relu_bias_forward(y, b):  # pragma: no cover
+            m, n = y.shape
+            for i in range(m):
+                for j in range(n):
+                    v = y[i, j] + b[j]
+                    y[i, j] = 0 if v < 0 else v
+
+        @_jit
+        def relu_backward_colsum(y, g, alpha, beta, out):  # pragma: no cover
+            m, n = g.shape
+            acc = np.zeros(n, dtype=g.dtype)
+            for i in range(m):
+                for j in range(n):
+                    if not y[i, j] > 0:
+                        g[i, j] *= 0
+                    acc[j] += g[i, j]
+            for j in range(n):  # beta == 0: out's old contents are never read (as in BLAS)
+                out[j] = alpha * acc[j] + (beta * out[j] if beta != 0 else 0)
+
+        @_jit
         def softmax_nll(z, t, c, dz, nll):  # pragma: no cover
             m, k = z.shape
             for i in range(m):
@@ -108,4 +132,5 @@ def _define() -> SimpleNamespace:
                 dz[i, t[i]] -= c[i]
 
     return SimpleNamespace(relu_forward=relu_forward, relu_backward=relu_backward,
-                           softmax_nll=softmax_nll)
+                           relu_bias_forward=relu_bias_forward,
+                           relu_backward_colsum=relu_backward_colsum, softmax_nll=softmax_nll)

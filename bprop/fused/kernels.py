@@ -51,7 +51,10 @@ class FusedReLU(Elementwise):
     """``y = max(x, 0)``; ``dx = dy * [y > 0]`` (y > 0 exactly where x > 0).
 
     With numba, one compiled pass each (numpy's backward makes a boolean
-    temporary and casts it).
+    temporary and casts it), and two more methods for a ReLU right after a
+    Linear: ``forward_bias(y, b)`` (``y = max(y + b, 0)`` in place) and
+    ``backward_colsum(y, g, alpha, beta, out)`` (the backward, and
+    ``out = alpha * g.sum(axis=0) + beta * out``).
     """
 
     def __init__(self, layer: Any, rows: int, cols: int, dtype: np.dtype) -> None:
@@ -59,6 +62,9 @@ class FusedReLU(Elementwise):
         fast = compiled.load()
         if fast is not None:
             self.forward, self.backward = fast.relu_forward, fast.relu_backward
+            # after a Linear the engine lets these add its bias and sum its bias gradient
+            self.forward_bias, self.backward_colsum = (fast.relu_bias_forward,
+                                                       fast.relu_backward_colsum)
 
     def forward(self, x: np.ndarray, y: np.ndarray) -> None:
         np.maximum(x, 0, out=y)
