@@ -21,6 +21,10 @@ What is fused (each with the reason):
 - an activation right after a Linear runs in place on the Linear's output;
 - the bias enters the forward product through ``beta=1`` (the output is
   prefilled with b), and its gradient is one ``gemv`` against a ones vector;
+  a Linear followed by a ReLU with numba's kernels (`compiled`) leaves both
+  to the ReLU: ``max(x @ W + b, 0)`` and the bias gradient's column sum are
+  computed in the passes the ReLU makes anyway (35 numpy/BLAS calls per step
+  become 20 on the benchmark's MLP);
 - the update is folded into the weight-gradient product: plain SGD writes
   ``W = (1 - lr*wd) W - lr * x.T @ dy`` in one ``gemm`` (beta=1); momentum
   writes ``v = mu*v + x.T @ dy`` (beta=mu), then one ``axpy`` ``W -= lr*v``
