@@ -29,6 +29,16 @@ def fast():
     return kernels_
 
 
+def test_small_data_keeps_numpy_unless_forced(fast, monkeypatch):
+    monkeypatch.delenv("BPROP_NUMBA", raising=False)
+    assert compiled.load(compiled.MIN_SAMPLES - 1) is None
+    assert compiled.load(compiled.MIN_SAMPLES) is fast
+    monkeypatch.setenv("BPROP_NUMBA", "1")
+    assert compiled.load(10) is fast
+    monkeypatch.setenv("BPROP_NUMBA", "0")
+    assert compiled.load(compiled.MIN_SAMPLES) is None and not compiled.available()
+
+
 def _x(dtype, shape=(13, 9), seed=0):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=shape).astype(dtype)
@@ -83,8 +93,7 @@ def test_softmax_nll_equals_the_numpy_kernel(fast, dtype, weighted, monkeypatch)
         w = rng.random(m).astype(dtype)
         w /= w.sum()
     compiled_loss = kernels.FusedSoftmaxNLL(16, k, dtype)
-    assert compiled_loss.fast is fast
-    monkeypatch.setenv("BPROP_NUMBA", "0")
+    compiled_loss.use(fast)
     numpy_loss = kernels.FusedSoftmaxNLL(16, k, dtype)
     assert numpy_loss.fast is None
     dz, want_dz = np.empty_like(z), np.empty_like(z)
@@ -122,6 +131,7 @@ def _same(a, b, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_training_with_and_without_the_kernels_equals_the_reference(fast, dtype, opt,
                                                                     monkeypatch):
+    monkeypatch.setenv("BPROP_NUMBA", "1")  # 203 samples: numpy's kernels unless forced
     with_kernels = _train(dtype, opt)
     monkeypatch.setenv("BPROP_NUMBA", "0")
     without = _train(dtype, opt)
@@ -134,6 +144,7 @@ def test_training_with_and_without_the_kernels_equals_the_reference(fast, dtype,
 
 
 def test_the_step_folds_the_bias_only_with_the_kernels(fast, monkeypatch):
+    monkeypatch.delenv("BPROP_NUMBA", raising=False)
     def plan():
         net = Sequential(Linear(5, 4, rng=0), ReLU(), Linear(4, 3, rng=1), Tanh(),
                          Linear(3, 2, rng=2))
@@ -142,6 +153,8 @@ def test_the_step_folds_the_bias_only_with_the_kernels(fast, monkeypatch):
         forward, backward = step._plan(8)
         return [extra for *_, extra in forward]
 
+    assert plan() == [True, None, True, None, True]  # 8 samples: not worth loading numba
+    monkeypatch.setenv("BPROP_NUMBA", "1")
     # the first Linear lends its bias to the ReLU; Tanh has no such kernel
     with_kernels = plan()
     assert with_kernels[0] is False and with_kernels[1] is not None

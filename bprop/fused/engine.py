@@ -53,7 +53,7 @@ from ..layers import Layer, Linear, Sequential
 from ..losses.base import Loss
 from ..optim import SGD, Adam
 from ..optim.base import Optimizer
-from . import blas
+from . import blas, compiled
 from .blas import Mat, mat
 from .kernels import ELEMENTWISE, LOSSES
 from .packing import Layout
@@ -174,6 +174,7 @@ class FusedStep:
         self.stages: list[Any] = []
         cur, owned_by_linear, width = self.x0, False, d
         first_linear = next(i for i, lay in enumerate(layers) if type(lay) is Linear)
+        fast = compiled.load(n)  # numba's one-pass kernels, where installed and worth it
         for i, layer in enumerate(layers):
             if type(layer) is Linear:
                 out = np.empty((B, layer.n_out), dtype=dt)
@@ -188,6 +189,8 @@ class FusedStep:
                 cur, owned_by_linear, width = out, True, layer.n_out
             else:
                 kernel = ELEMENTWISE[type(layer)](layer, B, width, dt)
+                if fast is not None and hasattr(kernel, "use"):
+                    kernel.use(fast)
                 out = cur if owned_by_linear else np.empty((B, width), dtype=dt)
                 self.stages.append((kernel, cur, out))
                 cur, owned_by_linear = out, False
@@ -201,6 +204,8 @@ class FusedStep:
             chunk = y[start : start + len(zeros)]
             loss.forward(zeros[: len(chunk)], chunk)
         self.loss_kernel = LOSSES[type(loss)](B, k, dt)
+        if fast is not None and hasattr(self.loss_kernel, "use"):
+            self.loss_kernel.use(fast)
         self.T = self.loss_kernel.prepare_targets(y, n, k)
         self.t_batch = np.empty((B, *self.T.shape[1:]), dtype=self.T.dtype)
         self._m = 0

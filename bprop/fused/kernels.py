@@ -9,8 +9,9 @@ outputs go into preallocated workspaces, in place where the engine allows):
   `PoissonDeviance`: ``forward`` and ``backward`` as one call returning the
   loss and writing ``dL/dpred``.
 
-ReLU and SoftmaxNLL run `compiled`'s one-pass kernels when numba is installed
-(the optional extra ``bprop[fast]``) and the numpy formulas below otherwise.
+ReLU and SoftmaxNLL run `compiled`'s one-pass kernels when the engine loaded
+them (``use``: numba installed, the optional extra ``bprop[fast]``, and a data
+set large enough, `compiled.load`) and the numpy formulas below otherwise.
 
 ``tests/test_fused.py`` checks them through whole training runs: the fused
 trainer's parameters after 3 epochs equal the reference trainer's (1e-12
@@ -20,6 +21,7 @@ layer type and loss listed here.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -27,7 +29,6 @@ from scipy.special import expit, xlogy
 
 from ..layers import Dropout, Identity, LeakyReLU, ReLU, Sigmoid, Tanh
 from ..losses import PoissonDeviance, SigmoidCrossEntropy, SoftmaxNLL, SquaredError
-from . import compiled
 
 
 class Elementwise:
@@ -57,14 +58,12 @@ class FusedReLU(Elementwise):
     ``out = alpha * g.sum(axis=0) + beta * out``).
     """
 
-    def __init__(self, layer: Any, rows: int, cols: int, dtype: np.dtype) -> None:
-        super().__init__(layer, rows, cols, dtype)
-        fast = compiled.load()
-        if fast is not None:
-            self.forward, self.backward = fast.relu_forward, fast.relu_backward
-            # after a Linear the engine lets these add its bias and sum its bias gradient
-            self.forward_bias, self.backward_colsum = (fast.relu_bias_forward,
-                                                       fast.relu_backward_colsum)
+    def use(self, fast: SimpleNamespace) -> None:
+        """Run `compiled`'s kernels from now on (the engine calls this when it loaded them)."""
+        self.forward, self.backward = fast.relu_forward, fast.relu_backward
+        # after a Linear the engine lets these add its bias and sum its bias gradient
+        self.forward_bias, self.backward_colsum = (fast.relu_bias_forward,
+                                                   fast.relu_backward_colsum)
 
     def forward(self, x: np.ndarray, y: np.ndarray) -> None:
         np.maximum(x, 0, out=y)
@@ -187,9 +186,13 @@ class FusedSoftmaxNLL(FusedLoss):
         self.rows = np.arange(rows)
         self.row_max = np.empty(rows, dtype=dtype)
         self.row_sum = np.empty(rows, dtype=dtype)
-        self.fast = compiled.load()
+        self.fast: SimpleNamespace | None = None
         self.nll = np.empty(rows, dtype=dtype)
         self.c: dict[int, np.ndarray] = {}  # 1/m per row, for each batch size m met
+
+    def use(self, fast: SimpleNamespace) -> None:
+        """Run `compiled.softmax_nll` from now on (the engine calls this when it loaded it)."""
+        self.fast = fast
 
     def prepare_targets(self, y: np.ndarray, n: int, k: int) -> np.ndarray:
         return np.asarray(y).astype(np.intp)
