@@ -103,19 +103,21 @@ def test_softmax_nll_equals_the_numpy_kernel(fast, dtype, weighted, monkeypatch)
     np.testing.assert_allclose(dz, want_dz, rtol=TOL[dtype], atol=TOL[dtype] / m)
 
 
-def _train(dtype, opt):
+def _train(dtype, opt, weighted=False):
     rng = np.random.default_rng(0)
-    X, y = rng.normal(size=(203, 7)), rng.integers(0, 3, 203)
+    X, y, w = rng.normal(size=(203, 7)), rng.integers(0, 3, 203), rng.random(203)
     net = Sequential(Linear(7, 16, dtype=dtype, rng=1), ReLU(), Linear(16, 8, dtype=dtype, rng=2),
                      ReLU(), Tanh(), Linear(8, 3, dtype=dtype, rng=3))
-    optimizer = (SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=0.01)
-                 if opt == "momentum" else
-                 SGD(net.parameters(), lr=0.05, weight_decay=0.01) if opt == "sgd" else
-                 Adam(net.parameters(), lr=0.01))
+    optimizer = {
+        "sgd": lambda ps: SGD(ps, lr=0.05, weight_decay=0.01),
+        "momentum": lambda ps: SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01),
+        "nesterov": lambda ps: SGD(ps, lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
+        "adam": lambda ps: Adam(ps, lr=0.01),
+    }[opt](net.parameters())
     for p in net.parameters():  # the biases decayed too: the compiled bias update must scale them
         p.decay = True
     trainer = Trainer(net, SoftmaxNLL(), optimizer, batch_size=32, rng=0, engine="auto")
-    trainer.fit(X, y, 3)
+    trainer.fit(X, y, 3, sample_weight=w if weighted else None)
     return trainer
 
 
@@ -127,17 +129,19 @@ def _same(a, b, dtype):
         np.testing.assert_allclose(s["loss"], r["loss"], rtol=10 * TOL[dtype])
 
 
-@pytest.mark.parametrize("opt", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("opt, weighted", [("sgd", False), ("momentum", False),
+                                           ("momentum", True), ("nesterov", True),
+                                           ("adam", False)])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_training_with_and_without_the_kernels_equals_the_reference(fast, dtype, opt,
+def test_training_with_and_without_the_kernels_equals_the_reference(fast, dtype, opt, weighted,
                                                                     monkeypatch):
     monkeypatch.setenv("BPROP_NUMBA", "1")  # 203 samples: numpy's kernels unless forced
-    with_kernels = _train(dtype, opt)
+    with_kernels = _train(dtype, opt, weighted)
     monkeypatch.setenv("BPROP_NUMBA", "0")
-    without = _train(dtype, opt)
+    without = _train(dtype, opt, weighted)
     assert with_kernels.engine_used == without.engine_used == "fused"
     monkeypatch.setattr(Trainer, "_fused_reason", lambda self, X: "reference on purpose")
-    reference = _train(dtype, opt)
+    reference = _train(dtype, opt, weighted)
     assert reference.engine_used == "reference"
     _same(reference, with_kernels, dtype)
     _same(reference, without, dtype)
