@@ -13,7 +13,11 @@ quarter of the data (the contenders' order rotates from turn to turn). Each
 contender's time is divided by the GEMM bound's of the same turn; the median
 of these ratios is reported with its quartiles, and so is the median of the
 per-turn ratio of every contender to the first one. Same model, data and
-hyperparameters as `run.py`.
+hyperparameters as `run.py`. Two clocks: wall time, and this process's CPU
+time (``time.process_time``). With ``OPENBLAS_NUM_THREADS=1`` the CPU clock
+barely moves when other processes share the cores, so it is the clock to pair
+code changes on a busy host; with more BLAS threads idle threads spin and
+both clocks mislead.
 """
 
 from __future__ import annotations
@@ -61,36 +65,38 @@ def main() -> None:
                     "textbook": _Textbook(*parts[0], bs)}
     names = list(trainers)
 
-    def quarter(name: str, turn: int) -> float:
-        start = time.perf_counter()
+    def quarter(name: str, turn: int) -> np.ndarray:
+        start = np.array([time.perf_counter(), time.process_time()])
         if name == "bound":
             bound.run(q)
         else:
             trainer = trainers[name]
             trainer.fit(*parts[turn % 4], trainer.epoch + 1)
-        return time.perf_counter() - start
+        return np.array([time.perf_counter(), time.process_time()]) - start
 
     for name in ("bound", *names):  # warm-up turn
         quarter(name, 0)
-    ratios: dict[str, list[float]] = {name: [] for name in names}
+    ratios: dict[str, list[np.ndarray]] = {name: [] for name in names}
     for turn in range(1, args.turns + 1):
         t_bound = quarter("bound", turn)
         shift = turn % len(names)
         for name in names[shift:] + names[:shift]:
             ratios[name].append(quarter(name, turn) / t_bound)
     print(f"batch {bs}, {args.dtype}, {args.turns} turns of a quarter epoch each")
+
+    def show(label: str, r: np.ndarray) -> None:
+        clocks = zip(("wall", "cpu"), r.T, strict=True)
+        print(f"  {label}: " + "; ".join(
+            f"{clock} median {np.median(c):.3f} [p25 {np.percentile(c, 25):.3f}, "
+            f"p75 {np.percentile(c, 75):.3f}]" for clock, c in clocks))
+
     for name, r in ratios.items():
-        print(f"  {name}: x GEMM bound median {np.median(r):.3f} "
-              f"[p25 {np.percentile(r, 25):.3f}, p75 {np.percentile(r, 75):.3f}]")
+        show(f"{name}: x GEMM bound", np.array(r))
     first = np.array(ratios[names[0]])
     for name in names[1:]:
-        r = np.array(ratios[name]) / first
-        print(f"  {name} / {names[0]}: median {np.median(r):.3f} "
-              f"[p25 {np.percentile(r, 25):.3f}, p75 {np.percentile(r, 75):.3f}]")
+        show(f"{name} / {names[0]}", np.array(ratios[name]) / first)
     if "textbook" in ratios:
-        r = np.array(ratios["reference"]) / np.array(ratios["textbook"])
-        print(f"  reference / textbook: median {np.median(r):.3f} "
-              f"[p25 {np.percentile(r, 25):.3f}, p75 {np.percentile(r, 75):.3f}]")
+        show("reference / textbook", np.array(ratios["reference"]) / np.array(ratios["textbook"]))
 
 
 if __name__ == "__main__":

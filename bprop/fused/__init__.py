@@ -10,6 +10,8 @@ training step of a stack of the library's own layers, loss and optimizer.
   self-test and the ``BPROP_NUMPY_BLAS=0`` escape to plain numpy;
 - `packing`: parameters and optimizer state copied into flat buffers;
 - `kernels`: in-place activations, dropout and fused losses;
+- `compiled`: one-pass ReLU and softmax-loss kernels when numba is installed
+  (the optional extra ``bprop[fast]``; ``BPROP_NUMBA=0`` turns them off);
 - `engine`: `FusedStep`, the compiled step.
 """
 

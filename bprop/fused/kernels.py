@@ -9,6 +9,10 @@ outputs go into preallocated workspaces, in place where the engine allows):
   `PoissonDeviance`: ``forward`` and ``backward`` as one call returning the
   loss and writing ``dL/dpred``.
 
+ReLU and SoftmaxNLL run `compiled`'s one-pass kernels when the engine loaded
+them (``use``: numba installed, the optional extra ``bprop[fast]``, and a data
+set large enough, `compiled.load`) and the numpy formulas below otherwise.
+
 ``tests/test_fused.py`` checks them through whole training runs: the fused
 trainer's parameters after 3 epochs equal the reference trainer's (1e-12
 relative in float64, 1e-5 in float32) and so do the logged losses, for every
@@ -17,6 +21,7 @@ layer type and loss listed here.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -44,7 +49,21 @@ class Elementwise:
 
 
 class FusedReLU(Elementwise):
-    """``y = max(x, 0)``; ``dx = dy * [y > 0]`` (y > 0 exactly where x > 0)."""
+    """``y = max(x, 0)``; ``dx = dy * [y > 0]`` (y > 0 exactly where x > 0).
+
+    With numba, one compiled pass each (numpy's backward makes a boolean
+    temporary and casts it), and two more methods for a ReLU right after a
+    Linear: ``forward_bias(y, b)`` (``y = max(y + b, 0)`` in place) and
+    ``backward_colsum(y, g, alpha, beta, out)`` (the backward, and
+    ``out = alpha * g.sum(axis=0) + beta * out``).
+    """
+
+    def use(self, fast: SimpleNamespace) -> None:
+        """Run `compiled`'s kernels from now on (the engine calls this when it loaded them)."""
+        self.forward, self.backward = fast.relu_forward, fast.relu_backward
+        # after a Linear the engine lets these add its bias and sum its bias gradient
+        self.forward_bias, self.backward_colsum = (fast.relu_bias_forward,
+                                                   fast.relu_backward_colsum)
 
     def forward(self, x: np.ndarray, y: np.ndarray) -> None:
         np.maximum(x, 0, out=y)
@@ -167,6 +186,13 @@ class FusedSoftmaxNLL(FusedLoss):
         self.rows = np.arange(rows)
         self.row_max = np.empty(rows, dtype=dtype)
         self.row_sum = np.empty(rows, dtype=dtype)
+        self.fast: SimpleNamespace | None = None
+        self.nll = np.empty(rows, dtype=dtype)
+        self.c: dict[int, np.ndarray] = {}  # 1/m per row, for each batch size m met
+
+    def use(self, fast: SimpleNamespace) -> None:
+        """Run `compiled.softmax_nll` from now on (the engine calls this when it loaded it)."""
+        self.fast = fast
 
     def prepare_targets(self, y: np.ndarray, n: int, k: int) -> np.ndarray:
         return np.asarray(y).astype(np.intp)
@@ -174,6 +200,15 @@ class FusedSoftmaxNLL(FusedLoss):
     def __call__(self, z: np.ndarray, t: np.ndarray, w: np.ndarray | None, dz: np.ndarray
                  ) -> float:
         m = len(z)
+        if self.fast is not None:  # one compiled pass per row, writing dz and nll
+            c = w
+            if c is None:
+                c = self.c.get(m)
+                if c is None:
+                    c = self.c[m] = np.full(m, 1.0 / m, dtype=self.dtype)
+            nll = self.nll[:m]
+            self.fast.softmax_nll(z, t, c, dz, nll)
+            return float(nll.sum()) / m if w is None else float(w @ nll)
         rows = self.rows[:m]
         mx = np.max(z, axis=1, out=self.row_max[:m])
         np.subtract(z, mx[:, None], out=dz)  # shifted
