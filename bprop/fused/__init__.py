@@ -10,9 +10,12 @@ training step of a stack of the library's own layers, loss and optimizer.
   self-test and the ``BPROP_NUMPY_BLAS=0`` escape to plain numpy;
 - `packing`: parameters and optimizer state copied into flat buffers;
 - `kernels`: in-place activations, dropout and fused losses;
-- `engine`: `FusedStep`, the compiled step.
+- `engine`: `FusedStep`, the compiled step;
+- `sparse`: `SparseStep`, the compiled step for a scipy.sparse X, updating
+  the Parameters in place.
 """
 
 from .engine import FusedStep, flatten, unsupported
+from .sparse import SparseStep
 
-__all__ = ["FusedStep", "flatten", "unsupported"]
+__all__ = ["FusedStep", "SparseStep", "flatten", "unsupported"]
