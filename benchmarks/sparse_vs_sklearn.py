@@ -61,7 +61,7 @@ def contend(name: str, args: argparse.Namespace) -> dict[str, float]:
     else:
         from sklearn.neural_network import MLPClassifier
     X, y = tfidf_like(args.rows, args.cols, args.density, args.classes)
-    est = MLPClassifier(hidden_layer_sizes=(64,), solver="sgd", max_iter=3, random_state=0)
+    est = MLPClassifier(hidden_layer_sizes=(64,), solver=args.solver, max_iter=3, random_state=0)
     with threadpool_limits(args.threads), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning: 3 epochs are the case
         start = time.perf_counter()
@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--density", type=float, default=0.002)
     parser.add_argument("--classes", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads (both)")
+    parser.add_argument("--solver", choices=("sgd", "adam"), default="sgd",
+                        help="the case's 'sgd', or scikit-learn's default 'adam'")
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--contender", choices=CONTENDERS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -85,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(contend(args.contender, args)))
         return 0
     passed = [f"--{k}={getattr(args, k)}" for k in ("rows", "cols", "density", "classes",
-                                                     "threads")]
+                                                     "threads", "solver")]
     results = {}
     for name in CONTENDERS:
         out = subprocess.run([sys.executable, __file__, *passed, "--contender", name],
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
               "peak_rss_mb": bp["peak_rss_mb"] / sk["peak_rss_mb"],
               "score": bp["score"] - sk["score"]}
     print(f"{args.rows} x {args.cols} CSR, density {args.density}, {args.classes} classes, "
-          f"{args.threads} BLAS thread(s)")
+          f"{args.threads} BLAS thread(s), solver={args.solver!r}")
     print(f"{'':14}{'fit s':>9}{'peak RSS MB':>13}{'score':>9}")
     for name, r in results.items():
         print(f"{name:14}{r['fit_s']:9.2f}{r['peak_rss_mb']:13.0f}{r['score']:9.4f}")

@@ -62,9 +62,10 @@ try:  # scipy's compiled ``Y += A @ X`` for CSR A (private, stable since scipy 0
 except ImportError:  # pragma: no cover - an older or newer scipy without it
     _csr_matvecs = None
 
-#: values per block of the first weight matrix's update (256 KB in float64):
-#: a block of W, its optimizer state and its gradient stay in the CPU's cache
-BLOCK = 1 << 15
+#: values per block of the first weight matrix's update (2 MB in float64): a block
+#: of W, its optimizer state and its gradient stay in the CPU's cache between the
+#: update's passes, and a step makes a few hundred Python calls at most
+BLOCK = 1 << 18
 
 #: how many sparse steps ran (tests assert that this step, not the reference, trained)
 steps = 0
@@ -177,6 +178,10 @@ class SparseStep:
         self.t_batch = np.empty((B, *self.T.shape[1:]), dtype=self.T.dtype)
         self._m = 0
         self._xb: Any = None
+        # ||W||^2 of the first weights, summed block by block as the update leaves them
+        # (while in cache), once the Trainer has asked for it (it does with an L2 penalty)
+        self._track_norm = False
+        self._sq_first: float | None = None
         self.load()
 
     # -- the Parameters are updated in place: nothing to copy, only arrays to look up --
@@ -199,6 +204,7 @@ class SparseStep:
             return mat(p.value.reshape(-1)), {k: mat(a[i].reshape(-1)) for k, a in lists.items()}
 
         self.params = {id(p): flat(p) for p in opt.params}
+        self._sq_first = None  # the weights may have changed since the last step
         # the first weight matrix in row blocks: (row range, W's block, the state's blocks)
         W, state = self.params[id(self.first.weight)]
         h, rows = self.first.n_out, self.block_rows
@@ -207,7 +213,7 @@ class SparseStep:
         for r0 in range(0, d, rows):
             r1 = min(r0 + rows, d)
             part = slice(r0 * h, r1 * h)
-            self.blocks.append((r0, r1, mat(W.arr[part]),
+            self.blocks.append((r0, r1, mat(W.arr[part]), mat(self.g_block[: (r1 - r0) * h]),
                                 {k: mat(s.arr[part]) for k, s in state.items()}))
 
     def store(self, parameters: bool = True, state: bool = True) -> None:
@@ -215,7 +221,11 @@ class SparseStep:
 
     def decayed_sq_norm(self) -> float:
         """``sum(||p||^2)`` over the weight-decayed parameters, as they are now."""
-        return sum(float(np.vdot(p.value, p.value)) for p in self.opt.params if p.decay)
+        self._track_norm = True
+        first = self.first.weight
+        return sum(self._sq_first if p is first and self._sq_first is not None
+                   else float(np.vdot(p.value, p.value))
+                   for p in self.model.parameters() if p.decay)
 
     # -- the step --
 
@@ -295,12 +305,20 @@ class SparseStep:
         indptr, indices, data = xc.indptr, xc.indices, xc.data
         m, h = self._m, self.first.n_out
         dy = np.ascontiguousarray(dy)
-        decay = self.first.weight.decay
-        for r0, r1, W, state in self.blocks:
-            G = self.g_block[: (r1 - r0) * h]
-            G.fill(0)
-            matvecs(r1 - r0, indptr[r0 : r1 + 1], indices, data, m, dy, G.reshape(r1 - r0, h))
-            self._apply(W, mat(G), state, decay, c)
+        wd = c["wd"] if self.first.weight.decay else 0.0
+        track = self._track_norm and self.first.weight.decay
+        sq = 0.0
+        for r0, r1, W, G, state in self.blocks:
+            g = G.arr
+            if wd:  # g = wd * W + dW: the decay first, then the gradient added onto it
+                np.multiply(W.arr, self.dtype.type(wd), out=g)
+            else:
+                g.fill(0)
+            matvecs(r1 - r0, indptr[r0 : r1 + 1], indices, data, m, dy, g.reshape(r1 - r0, h))
+            self._apply(W, G, state, False, c)
+            if track:
+                sq += float(np.dot(W.arr, W.arr))
+        self._sq_first = sq if track else None
 
     def _apply(self, W: Mat, G: Mat, state: dict[str, Mat], decay: bool,
                c: dict[str, float]) -> None:
