@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tracemalloc
 import warnings
 
@@ -188,6 +189,9 @@ def test_the_estimator_never_densifies_a_wide_sparse_matrix(no_densify):
             clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0,
                                 early_stopping=True).fit(X, y)
             clf.predict(X)
+            clf.predict_proba(X)
+            clf.predict_log_proba(X)
+            clf.score(X, y)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -343,3 +347,39 @@ def test_fused_sparse_step_allocates_nothing_the_size_of_the_first_weights():
     # the sparse step a block buffer (2 MB) and the batch's arrays
     assert peaks["reference"] > W_bytes
     assert peaks["fused"] < W_bytes / 4, f"peak {peaks['fused'] / 1e6:.1f} MB"
+
+
+def test_cli_predicts_a_sparse_file_without_densifying(tmp_path, no_densify, capsys):
+    from bprop.cli.app import main
+
+    X = sp.random(150, 30, density=0.1, format="csr", random_state=0) * 10
+    y = np.random.default_rng(0).integers(0, 3, 150)
+    sp.save_npz(tmp_path / "X.npz", X)
+    np.save(tmp_path / "y.npy", y)
+    (tmp_path / "c.yaml").write_text(
+        "data: {name: sparse, path: X.npz, y: y.npy}\n"
+        "model: [{type: Linear, out: 8}, ReLU, {type: Linear, out: 3}]\n"
+        "train: {epochs: 2, batch_size: 16}\n")
+    run = tmp_path / "run"
+    assert main(["train", str(tmp_path / "c.yaml"), "--out", str(run), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(run), str(tmp_path / "X.npz"), "-o", str(tmp_path / "p.csv")]) == 0
+    sparse_rows = (tmp_path / "p.csv").read_text().splitlines()
+    assert len(sparse_rows) == 151 and sparse_rows[0] == "prediction,p_0,p_1,p_2"
+    # the same rows as a dense csv (the header names the features) predict the same
+    table = np.zeros((40, 30))  # from the non-zeros: densifying is refused in this test
+    coo = X[:40].tocoo()
+    table[coo.row, coo.col] = coo.data
+    header = ",".join(f"x{j}" for j in range(30))
+    np.savetxt(tmp_path / "d.csv", table, delimiter=",", header=header, comments="")
+    assert main(["predict", str(run), str(tmp_path / "d.csv"), "-o", str(tmp_path / "q.csv")]) == 0
+    assert (tmp_path / "q.csv").read_text().splitlines() == sparse_rows[:41]
+    sp.save_npz(tmp_path / "narrow.npz", X[:, :10])
+    bad = X.copy()
+    bad.data[bad.indptr[3]] = np.inf  # the first non-zero of data row 4
+    sp.save_npz(tmp_path / "bad.npz", bad)
+    capsys.readouterr()
+    for name, message in (("narrow.npz", "has 10 feature columns; the model was trained on 30"),
+                          ("bad.npz", "data row 4, feature 'x[0-9]+' is inf")):
+        assert main(["predict", str(run), str(tmp_path / name)]) == 2
+        assert re.search(message, capsys.readouterr().err)
