@@ -277,7 +277,7 @@ def test_fused_sparse_step_equals_the_reference_and_the_dense_fused_step(opt, dt
     _assert_same(dense, fused, dtype)
 
 
-@pytest.mark.parametrize("case", ["l2", "dropout-sigmoid", "one-linear", "multilabel",
+@pytest.mark.parametrize("case", ["l2", "dropout-sigmoid", "one-linear", "multilabel", "squared",
                                   "blocks", "no-scipy-kernel", "int64-indices", "csc"])
 def test_fused_sparse_step_in_every_configuration(case, monkeypatch):
     dtype = np.float64
@@ -289,6 +289,8 @@ def test_fused_sparse_step_in_every_configuration(case, monkeypatch):
         kw = dict(middle=(Sigmoid, lambda: Dropout(0.3, rng=4)), opt="adam-decay")
     elif case == "multilabel":
         kw = dict(loss=SigmoidCrossEntropy, opt="momentum-decay")
+    elif case == "squared":
+        kw = dict(loss=SquaredError, opt="sgd-decay")
     elif case == "blocks":  # the first weights updated in many blocks, the last one short
         monkeypatch.setattr(fused_sparse, "BLOCK", 16 * 3)
         kw = dict(opt="adam-decay", l2=0.1)
