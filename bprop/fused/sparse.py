@@ -22,15 +22,15 @@ engine would copy W and its state into packed buffers. Here:
 - every parameter and every optimizer state is updated *in place in its own
   array* (``p.value``, ``optimizer.velocity[i]``, ``optimizer.m[i]``...):
   nothing is packed, so `load` and `store` copy nothing;
-- the first layer's forward is scipy's sparse kernel ``y += x @ W`` written
-  into a workspace (no result array per batch);
-- its update runs over W in row blocks of a few hundred KB: a block's
-  gradient ``dW = x.T @ dy`` (only the batch's non-zeros, accumulated in the
-  reference's order) and its weight decay go into one small reused buffer,
-  and the update of that block (`_apply`: momentum, Nesterov or Adam, BLAS
-  ``axpy``/``axpby``) follows while the block is in cache. W and its state
-  are each read and written once per step, and no array the size of W is
-  ever allocated;
+- the minibatch is the rows ``X[idx]``, still sparse; the first layer's
+  forward is scipy's sparse kernel ``y += x @ W`` written into a workspace;
+- its update runs over W in row blocks of 2 MB (`BLOCK`): a block's
+  ``g = wd * W + x.T @ dy`` (the batch's non-zeros in those rows, from its
+  columns: ``x.tocsc()``) goes into one reused buffer, and the update of that
+  block (`_apply`: SGD, momentum, Nesterov or Adam, BLAS ``axpy``/``axpby``)
+  follows while the block is in cache, ``||W||^2`` for the L2 term after it.
+  W and its state are each read and written once per step, and no array the
+  size of W is ever allocated (the reference makes four or more a step);
 - the dense layers after it are computed as the reference computes them
   (``x @ W + b``, ``x.T @ dy``, ``dy.sum(axis=0)``, ``dy @ W.T``) into
   workspaces allocated once per ``fit``, with the activations' in-place
@@ -51,10 +51,11 @@ import numpy as np
 
 from ..layers import Layer, Linear
 from ..losses.base import Loss
+from ..optim import Adam
 from ..optim.base import Optimizer
 from . import blas
 from .blas import Mat, mat
-from .engine import FusedStep, flatten
+from .engine import flatten
 from .kernels import ELEMENTWISE, LOSSES
 
 try:  # scipy's compiled ``Y += A @ X`` for CSR A (private, stable since scipy 0.x)
@@ -102,6 +103,15 @@ def matvecs(n_rows: int, indptr: np.ndarray, indices: np.ndarray, data: np.ndarr
     out += A @ X
 
 
+def _mode(opt: Optimizer) -> str:
+    """Which update a step makes: "sgd", "momentum", "nesterov" or "adam"."""
+    if isinstance(opt, Adam):
+        return "adam"
+    if not opt.momentum:
+        return "sgd"
+    return "nesterov" if opt.nesterov else "momentum"
+
+
 class _Dense:
     """A dense Linear after the first: its workspaces and gradient buffers."""
 
@@ -145,7 +155,7 @@ class SparseStep:
         n, d = X.shape
         B = min(batch_size, n)
         dt = self.dtype = self.first.weight.value.dtype
-        self.mode = FusedStep._mode(optimizer)
+        self.mode = _mode(optimizer)
         self.first_y = np.empty((B, self.first.n_out), dtype=dt)
         self.first_db = np.empty_like(self.first.bias.value)
         # the rest of the network: each stage reads ``cur`` and writes a workspace
