@@ -106,6 +106,9 @@ def test_trainer_trains_sparse_data_on_the_sparse_fused_step(no_densify):
     assert trainer.engine_used == "fused" and len(history) == 2
     assert fused_sparse.steps == ran + 2 * 4  # 120 samples in batches of 32: 4 steps an epoch
     assert np.isfinite(trainer.evaluate(X, y)["loss"])
+    step = fused_sparse.SparseStep(model, SoftmaxNLL(), trainer.optimizer, X.tocsc(), y, 32)
+    assert step.X.format == "csr"  # taken as rows, whatever it is given
+    assert fused_sparse.SparseStep(model, SoftmaxNLL(), trainer.optimizer, X, y, 32).X is X
     # a first layer that cannot take the sparse matrix: the reference path says why
     model = Sequential(ReLU(), Linear(40, 3, rng=0))
     with pytest.raises(ValueError, match="engine='fused': sparse data needs a Linear first "

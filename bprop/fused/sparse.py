@@ -149,12 +149,14 @@ class SparseStep:
 
     def __init__(self, model: Layer, loss: Loss, optimizer: Optimizer, X: Any,
                  y: np.ndarray, batch_size: int) -> None:
-        self.model, self.loss, self.opt, self.X = model, loss, optimizer, X
+        self.model, self.loss, self.opt = model, loss, optimizer
         layers = flatten(model)
         self.first: Linear = layers[0]
+        dt = self.dtype = self.first.weight.value.dtype
+        # rows are taken as CSR (the Trainer's checked data already is: then no copy)
+        self.X = X = X.tocsr().astype(dt, copy=False)
         n, d = X.shape
         B = min(batch_size, n)
-        dt = self.dtype = self.first.weight.value.dtype
         self.mode = _mode(optimizer)
         self.first_y = np.empty((B, self.first.n_out), dtype=dt)
         self.first_db = np.empty_like(self.first.bias.value)
