@@ -42,7 +42,9 @@ class Parameter:
 
     def __init__(self, value: np.ndarray, name: str = "param", *, decay: bool = True) -> None:
         self.value = value
-        self.grad = np.zeros_like(value)
+        # np.zeros takes zeroed pages from the OS: memory is used only once a gradient is
+        # written (the fused step on sparse input never writes the first layer's dW)
+        self.grad = np.zeros(value.shape, dtype=value.dtype)
         self.name = name
         self.decay = decay
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tracemalloc
 import warnings
 
@@ -10,9 +11,11 @@ import pytest
 import scipy.sparse as sp
 
 from bprop.estimators import MLPClassifier, MLPRegressor
-from bprop.layers import Dropout, Linear, ReLU, Sequential
-from bprop.losses import SoftmaxNLL
-from bprop.optim import SGD
+from bprop.fused import sparse as fused_sparse
+from bprop.layers import Dropout, Linear, ReLU, Sequential, Sigmoid, Tanh
+from bprop.losses import SigmoidCrossEntropy, SoftmaxNLL, SquaredError
+from bprop.optim import SGD, Adam
+from bprop.training import Callback
 from bprop.training.trainer import Trainer
 from bprop.validation import check_data
 
@@ -94,15 +97,25 @@ def test_check_data_keeps_sparse_as_csr_and_checks_values(no_densify):
         check_data(csr, y[:3], None, np.dtype(np.float64))
 
 
-def test_trainer_falls_back_to_the_reference_step_on_sparse_data(no_densify):
+def test_trainer_trains_sparse_data_on_the_sparse_fused_step(no_densify):
     X, y = sparse_data()
     model = Sequential(Linear(40, 8, rng=0), ReLU(), Linear(8, 3, rng=1))
     trainer = Trainer(model, SoftmaxNLL(), SGD(model.parameters(), lr=0.1), rng=0)
+    ran = fused_sparse.steps
     history = trainer.fit(X, y, epochs=2, validation_data=(X, y))
-    assert trainer.engine_used == "reference" and len(history) == 2
+    assert trainer.engine_used == "fused" and len(history) == 2
+    assert fused_sparse.steps == ran + 2 * 4  # 120 samples in batches of 32: 4 steps an epoch
     assert np.isfinite(trainer.evaluate(X, y)["loss"])
-    with pytest.raises(ValueError, match="engine='fused': data of type csr_matrix"):
+    step = fused_sparse.SparseStep(model, SoftmaxNLL(), trainer.optimizer, X.tocsc(), y, 32)
+    assert step.X.format == "csr"  # taken as rows, whatever it is given
+    assert fused_sparse.SparseStep(model, SoftmaxNLL(), trainer.optimizer, X, y, 32).X is X
+    # a first layer that cannot take the sparse matrix: the reference path says why
+    model = Sequential(ReLU(), Linear(40, 3, rng=0))
+    with pytest.raises(ValueError, match="engine='fused': sparse data needs a Linear first "
+                                         "layer, not ReLU"):
         Trainer(model, SoftmaxNLL(), SGD(model.parameters(), lr=0.1), engine="fused").fit(X, y, 1)
+    with pytest.raises(ValueError, match="only Linear takes sparse input"):
+        Trainer(model, SoftmaxNLL(), SGD(model.parameters(), lr=0.1)).fit(X, y, 1)
 
 
 def test_trainer_trains_the_same_model_on_sparse_and_dense_data():
@@ -127,9 +140,11 @@ def test_trainer_trains_the_same_model_on_sparse_and_dense_data():
 def test_classifier_fits_the_same_model_on_sparse_as_on_its_dense_copy(params, fmt):
     X, y = sparse_data(fmt=fmt)
     kw = dict(hidden_layer_sizes=(16,), max_iter=6, random_state=0, **params)
+    ran = fused_sparse.steps
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         a = MLPClassifier(**kw).fit(X, y)
+        assert (fused_sparse.steps > ran) == (params["solver"] != "lbfgs")  # the sparse step ran
         b = MLPClassifier(**kw).fit(X.toarray(), y)
     for p, q in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_, strict=True):
         np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
@@ -177,6 +192,9 @@ def test_the_estimator_never_densifies_a_wide_sparse_matrix(no_densify):
             clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0,
                                 early_stopping=True).fit(X, y)
             clf.predict(X)
+            clf.predict_proba(X)
+            clf.predict_log_proba(X)
+            clf.score(X, y)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -192,3 +210,184 @@ def test_float32_sparse_trains_in_float32():
         clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(
             X.astype(np.float32), y)
     assert clf.coefs_[0].dtype == np.float32
+
+
+# -- the fused step for sparse X (bprop.fused.sparse) equals the reference step --
+
+N, D, BATCH = 203, 40, 32  # 203 = 6 * 32 + 11: a ragged last batch
+TOL = {np.float64: 1e-12, np.float32: 1e-5}
+OPTIMIZERS = {
+    "sgd": lambda ps: SGD(ps, lr=0.05),
+    "sgd-decay": lambda ps: SGD(ps, lr=0.05, weight_decay=0.01),
+    "momentum-decay": lambda ps: SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01),
+    "nesterov": lambda ps: SGD(ps, lr=0.05, momentum=0.9, nesterov=True),
+    "nesterov-decay": lambda ps: SGD(ps, lr=0.05, momentum=0.9, nesterov=True,
+                                     weight_decay=0.01),
+    "adam": lambda ps: Adam(ps, lr=0.01),
+    "adam-decay": lambda ps: Adam(ps, lr=0.01, weight_decay=0.01),
+}
+
+
+def _net(dtype, middle=(ReLU,), k=3):
+    layers = [Linear(D, 16, dtype=dtype, rng=1), *[make() for make in middle],
+              Linear(16, 8, dtype=dtype, rng=2), Tanh(), Linear(8, k, dtype=dtype, rng=3)]
+    return Sequential(*layers)
+
+
+def _fit(X, engine, dtype, *, opt="nesterov-decay", middle=(ReLU,), loss=SoftmaxNLL, l2=0.0,
+         callbacks=(), net=None):
+    k = 3 if loss is SoftmaxNLL else 2
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, k, N) if loss is SoftmaxNLL else rng.integers(0, 2, (N, k)).astype(float)
+    net = net or _net(dtype, middle, k)
+    trainer = Trainer(net, loss(), OPTIMIZERS[opt](net.parameters()), batch_size=BATCH, rng=0,
+                      engine=engine, l2=l2, callbacks=list(callbacks))
+    ran = fused_sparse.steps
+    trainer.fit(X, y, 3, sample_weight=rng.random(N) + 0.1, validation_data=(X[:50], y[:50]))
+    assert trainer.engine_used == engine
+    # the sparse step ran exactly for sparse data on the fused engine
+    assert (fused_sparse.steps == ran + 3 * 7) == (engine == "fused" and sp.issparse(X))
+    return trainer
+
+
+def _assert_same(a, b, dtype):
+    tol = TOL[dtype]
+    for p, q in zip(a.model.parameters(), b.model.parameters(), strict=True):
+        assert q.value.dtype == dtype
+        np.testing.assert_allclose(q.value, p.value, rtol=tol, atol=tol * np.abs(p.value).max())
+    for r, s in zip(a.history.records, b.history.records, strict=True):
+        for key in ("loss", "val_loss", "l2"):
+            np.testing.assert_allclose(s[key], r[key], rtol=10 * tol)
+    for name, states in a.optimizer.state_dict().items():
+        if isinstance(states, np.ndarray):  # the optimizer's state is current too
+            other = b.optimizer.state_dict()[name]
+            np.testing.assert_allclose(other, states, rtol=tol, atol=tol * np.abs(states).max())
+    assert a.optimizer.t == b.optimizer.t == 3 * 7
+
+
+def _sparse_X(dtype, seed=0):
+    return sp.random(N, D, density=0.15, format="csr", random_state=seed, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("opt", list(OPTIMIZERS))
+def test_fused_sparse_step_equals_the_reference_and_the_dense_fused_step(opt, dtype):
+    X = _sparse_X(dtype)
+    reference = _fit(X, "reference", dtype, opt=opt)
+    fused = _fit(X, "fused", dtype, opt=opt)
+    dense = _fit(X.toarray(), "fused", dtype, opt=opt)
+    _assert_same(reference, fused, dtype)
+    _assert_same(dense, fused, dtype)
+
+
+@pytest.mark.parametrize("case", ["l2", "dropout-sigmoid", "one-linear", "multilabel", "squared",
+                                  "blocks", "no-scipy-kernel", "int64-indices", "csc"])
+def test_fused_sparse_step_in_every_configuration(case, monkeypatch):
+    dtype = np.float64
+    X = _sparse_X(dtype, seed=3)
+    kw = {}
+    if case == "l2":  # the estimators' per-batch penalty: weight decay and ||W||^2 per step
+        kw = dict(l2=0.5, opt="nesterov")
+    elif case == "dropout-sigmoid":
+        kw = dict(middle=(Sigmoid, lambda: Dropout(0.3, rng=4)), opt="adam-decay")
+    elif case == "multilabel":
+        kw = dict(loss=SigmoidCrossEntropy, opt="momentum-decay")
+    elif case == "squared":
+        kw = dict(loss=SquaredError, opt="sgd-decay")
+    elif case == "blocks":  # the first weights updated in many blocks, the last one short
+        monkeypatch.setattr(fused_sparse, "BLOCK", 16 * 3)
+        kw = dict(opt="adam-decay", l2=0.1)
+    elif case == "no-scipy-kernel":  # scipy's public products instead of its csr_matvecs
+        monkeypatch.setattr(fused_sparse, "_csr_matvecs", None)
+        kw = dict(opt="adam-decay", l2=0.1)
+    elif case == "int64-indices":
+        X.indices, X.indptr = X.indices.astype(np.int64), X.indptr.astype(np.int64)
+    elif case == "csc":
+        X = X.tocsc()
+    trainers = []
+    for engine in ("reference", "fused"):
+        net = (Sequential(Linear(D, 3, rng=1)) if case == "one-linear" else None)
+        trainers.append(_fit(X, engine, dtype, net=net, **kw))
+    _assert_same(*trainers, dtype)
+
+
+class _WeightWatch(Callback):
+    """Records the first weights' sum after every batch (what a per-batch hook sees)."""
+
+    def __init__(self):
+        self.sums = []
+
+    def on_batch_end(self, trainer, batch, loss):
+        self.sums.append(float(trainer.model.layers[0].weight.value.sum()))
+        if batch == 2:  # a hook may change the weights: the next step must see it
+            trainer.model.layers[0].weight.value[:2] *= 0.5
+
+
+def test_fused_sparse_step_keeps_the_parameters_current_for_per_batch_hooks():
+    X = _sparse_X(np.float64)
+    watches = [_WeightWatch(), _WeightWatch()]
+    runs = [_fit(X, engine, np.float64, opt="nesterov-decay", l2=0.2, callbacks=[watch])
+            for engine, watch in zip(("reference", "fused"), watches, strict=True)]
+    _assert_same(*runs, np.float64)
+    np.testing.assert_allclose(watches[1].sums, watches[0].sums, rtol=1e-12)
+
+
+def test_fused_sparse_step_allocates_nothing_the_size_of_the_first_weights(monkeypatch):
+    # 200,000 x 8 float64 weights: 12.8 MB; the batches hold about 1,000 non-zeros each
+    rng = np.random.default_rng(0)
+    X = sp.csr_matrix((rng.random(4000), (rng.integers(0, 400, 4000),
+                                          rng.integers(0, 200_000, 4000))), shape=(400, 200_000))
+    y = rng.integers(0, 3, 400)
+    monkeypatch.setattr(fused_sparse, "BLOCK", 1 << 14)  # a block buffer of 128 KB
+    W_bytes = 200_000 * 8 * 8
+    peaks = {}
+    for engine in ("reference", "fused"):
+        model = Sequential(Linear(200_000, 8, rng=0), ReLU(), Linear(8, 3, rng=1))
+        opt = SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+        trainer = Trainer(model, SoftmaxNLL(), opt, batch_size=100, rng=0, engine=engine, l2=1e-4)
+        tracemalloc.start()
+        try:
+            trainer.fit(X, y, 1)
+            peaks[engine] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    # the reference makes a dense dW and the optimizer's temporaries, each as large as W;
+    # the sparse step a block buffer and the batch's arrays (its columns' pointers: 0.8 MB)
+    assert peaks["reference"] > W_bytes
+    assert peaks["fused"] < W_bytes / 8, f"peak {peaks['fused'] / 1e6:.1f} MB"
+
+
+def test_cli_predicts_a_sparse_file_without_densifying(tmp_path, no_densify, capsys):
+    from bprop.cli.app import main
+
+    X = sp.random(150, 30, density=0.1, format="csr", random_state=0) * 10
+    y = np.random.default_rng(0).integers(0, 3, 150)
+    sp.save_npz(tmp_path / "X.npz", X)
+    np.save(tmp_path / "y.npy", y)
+    (tmp_path / "c.yaml").write_text(
+        "data: {name: sparse, path: X.npz, y: y.npy}\n"
+        "model: [{type: Linear, out: 8}, ReLU, {type: Linear, out: 3}]\n"
+        "train: {epochs: 2, batch_size: 16}\n")
+    run = tmp_path / "run"
+    assert main(["train", str(tmp_path / "c.yaml"), "--out", str(run), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(run), str(tmp_path / "X.npz"), "-o", str(tmp_path / "p.csv")]) == 0
+    sparse_rows = (tmp_path / "p.csv").read_text().splitlines()
+    assert len(sparse_rows) == 151 and sparse_rows[0] == "prediction,p_0,p_1,p_2"
+    # the same rows as a dense csv (the header names the features) predict the same
+    table = np.zeros((40, 30))  # from the non-zeros: densifying is refused in this test
+    coo = X[:40].tocoo()
+    table[coo.row, coo.col] = coo.data
+    header = ",".join(f"x{j}" for j in range(30))
+    np.savetxt(tmp_path / "d.csv", table, delimiter=",", header=header, comments="")
+    assert main(["predict", str(run), str(tmp_path / "d.csv"), "-o", str(tmp_path / "q.csv")]) == 0
+    assert (tmp_path / "q.csv").read_text().splitlines() == sparse_rows[:41]
+    sp.save_npz(tmp_path / "narrow.npz", X[:, :10])
+    bad = X.copy()
+    bad.data[bad.indptr[3]] = np.inf  # the first non-zero of data row 4
+    sp.save_npz(tmp_path / "bad.npz", bad)
+    capsys.readouterr()
+    for name, message in (("narrow.npz", "has 10 feature columns; the model was trained on 30"),
+                          ("bad.npz", "data row 4, feature 'x[0-9]+' is inf")):
+        assert main(["predict", str(run), str(tmp_path / name)]) == 2
+        assert re.search(message, capsys.readouterr().err)

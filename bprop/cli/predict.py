@@ -1,4 +1,8 @@
-"""``bprop predict RUN_DIR INPUT.csv [-o OUT.csv]``: a trained run's predictions."""
+"""``bprop predict RUN_DIR INPUT [-o OUT.csv]``: a trained run's predictions.
+
+INPUT is a csv file, or a sparse matrix saved with ``scipy.sparse.save_npz``
+(``.npz``: TF-IDF or one-hot features, predicted without a dense copy).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import sys
 from typing import Any
 
 import numpy as np
+from scipy.sparse import issparse
 
 from ..config.datasets import float_columns, match_columns, read_csv
 from ..config.entries import build
@@ -31,11 +36,15 @@ def add_parser(subparsers: Any) -> None:
         "predict", help="predict the rows of a csv file with a trained run",
         description="Read INPUT.csv (with a header naming the training features, matched by "
                     "name, or without a header and exactly as many columns as there were "
-                    "features, in training order), preprocess it as in training "
+                    "features, in training order), or INPUT.npz (a sparse matrix saved "
+                    "with scipy.sparse.save_npz, one column per feature, kept sparse), "
+                    "preprocess it as in training "
                     "and write one prediction per row: the class label and each class's "
                     "probability, or the regression targets in their original units.")
     p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("input", metavar="INPUT.csv")
+    p.add_argument("input", metavar="INPUT.csv",
+                   help="a csv file, or a sparse matrix saved with scipy.sparse.save_npz "
+                        "(.npz: one column per training feature, kept sparse)")
     p.add_argument("-o", "--output", metavar="OUT.csv", help="default: standard output")
     p.add_argument("--delimiter", metavar="CHAR",
                    help="the column separator of INPUT.csv (default: the training file's)")
@@ -79,6 +88,51 @@ def read_features(path: str, names: list[str], *, delimiter: str = ",",
                          header=header is not None)
 
 
+def read_sparse_features(path: str, names: list[str]) -> Any:
+    """A sparse feature matrix saved with ``scipy.sparse.save_npz``, kept sparse.
+
+    Parameters
+    ----------
+    path : str
+        An ``.npz`` file written by ``scipy.sparse.save_npz``.
+    names : list of str
+        The features the model was trained on: the matrix has one column each,
+        in this order.
+
+    Returns
+    -------
+    scipy.sparse CSR matrix of float64, shape (N, len(names))
+
+    Raises
+    ------
+    ConfigError
+        Naming the file: unreadable, not a 2-D numeric matrix, another number
+        of columns, or a non-finite value (its row and feature).
+    """
+    import zipfile
+
+    import scipy.sparse
+
+    try:
+        X = scipy.sparse.load_npz(path)
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as err:
+        raise ConfigError(path, f"cannot read it as a sparse matrix "
+                                f"(scipy.sparse.save_npz writes one): {err}") from None
+    if X.ndim != 2 or X.dtype.kind not in "fiub":
+        raise ConfigError(path, f"must hold a 2-D numeric matrix, got shape {X.shape}, "
+                                f"dtype {X.dtype}")
+    if X.shape[1] != len(names):
+        raise ConfigError(path, f"has {X.shape[1]} feature columns; the model was trained on "
+                                f"{len(names)}")
+    X = X.tocsr().astype(np.float64)
+    bad = np.flatnonzero(~np.isfinite(X.data))
+    if len(bad):
+        row = int(np.searchsorted(X.indptr, bad[0], side="right")) - 1
+        raise ConfigError(path, f"data row {row + 1}, feature {names[X.indices[bad[0]]]!r} is "
+                                f"{X.data[bad[0]]}; only finite numbers can be predicted")
+    return X
+
+
 #: what a run directory holds (`bprop.cli.rundir`): never overwritten by predictions
 RUN_FILES = ("config.yaml", "model.npz", "checkpoint.npz", "history.csv", "summary.json",
              "splits.npz", "loss_curve.png", "diagnostics.csv", "diagnostics.png")
@@ -114,8 +168,11 @@ def run(args: argparse.Namespace) -> int:
                                 "write predictions elsewhere")
     cfg, model, prep = load_run(args.run_dir)
     delimiter = args.delimiter or cfg["data"].get("delimiter", ",")
-    X = read_features(args.input, prep.feature_names, delimiter=delimiter,
-                      extra=tuple(prep.target_names))
+    if args.input.endswith(".npz"):  # sparse features stay sparse, as in training
+        X = read_sparse_features(args.input, prep.feature_names)
+    else:
+        X = read_features(args.input, prep.feature_names, delimiter=delimiter,
+                          extra=tuple(prep.target_names))
     try:
         X = prep.transform(X)
     except ConfigError as err:
@@ -155,14 +212,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_finite_outputs(out: np.ndarray, Z: np.ndarray, names: list[str], source: str) -> None:
+def check_finite_outputs(out: np.ndarray, Z: Any, names: list[str], source: str) -> None:
     """Refuse outputs that overflowed: no prediction comes from a non-finite output.
 
     Parameters
     ----------
     out : ndarray, shape (N, K)
         The network's raw outputs.
-    Z : ndarray, shape (N, D)
+    Z : ndarray or scipy.sparse matrix, shape (N, D)
         The standardized inputs that produced them.
     names : list of str
         The D feature names.
@@ -178,9 +235,15 @@ def check_finite_outputs(out: np.ndarray, Z: np.ndarray, names: list[str], sourc
     bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
     if len(bad):
         i = int(bad[0])
-        j = int(np.argmax(np.abs(Z[i])))
+        if issparse(Z):  # the row's non-zeros (a sparse row is never densified)
+            row = Z[i].tocsr()
+            k = int(np.argmax(np.abs(row.data))) if row.nnz else 0
+            j, z = (int(row.indices[k]), float(row.data[k])) if row.nnz else (0, 0.0)
+        else:
+            j = int(np.argmax(np.abs(Z[i])))
+            z = float(Z[i, j])
         raise ConfigError(source, f"data row {i + 1}: the model's output overflows (feature "
-                                  f"{names[j]!r} is {Z[i, j]:.3g} standard deviations from the "
+                                  f"{names[j]!r} is {z:.3g} standard deviations from the "
                                   "training data); no prediction written")
 
 

@@ -12,9 +12,12 @@ training step of a stack of the library's own layers, loss and optimizer.
 - `kernels`: in-place activations, dropout and fused losses;
 - `compiled`: one-pass ReLU and softmax-loss kernels when numba is installed
   (the optional extra ``bprop[fast]``; ``BPROP_NUMBA=0`` turns them off);
-- `engine`: `FusedStep`, the compiled step.
+- `engine`: `FusedStep`, the compiled step;
+- `sparse`: `SparseStep`, the compiled step for a scipy.sparse X, updating
+  the Parameters in place.
 """
 
 from .engine import FusedStep, flatten, unsupported
+from .sparse import SparseStep
 
-__all__ = ["FusedStep", "flatten", "unsupported"]
+__all__ = ["FusedStep", "SparseStep", "flatten", "unsupported"]

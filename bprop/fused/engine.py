@@ -48,6 +48,7 @@ import math
 from typing import Any
 
 import numpy as np
+from scipy.sparse import issparse
 
 from ..layers import Layer, Linear, Sequential
 from ..losses.base import Loss
@@ -73,8 +74,9 @@ def unsupported(model: Layer, loss: Loss, optimizer: Optimizer, X: Any = None) -
     ----------
     model, loss, optimizer
         The Trainer's parts.
-    X : array or None
-        The training data, when known (it must be a numpy array).
+    X : array, scipy.sparse matrix or None
+        The training data, when known: a numpy array, or a sparse matrix
+        when the first layer is a Linear (`bprop.fused.sparse.SparseStep`).
 
     Returns
     -------
@@ -102,6 +104,12 @@ def unsupported(model: Layer, loss: Loss, optimizer: Optimizer, X: Any = None) -
     for option in ("clip_norm", "clip_value"):
         if getattr(optimizer, option, None) is not None:
             return f"the optimizer's {option} is not supported by the fused engine"
+    if X is not None and issparse(X):  # trained by bprop.fused.sparse.SparseStep, in place
+        if type(layers[0]) is not Linear:
+            return f"sparse data needs a Linear first layer, not {type(layers[0]).__name__}"
+        if not all(p.value.flags.c_contiguous for p in params):
+            return "a parameter's array is not C-contiguous (sparse data is updated in place)"
+        return None
     if X is not None and not isinstance(X, np.ndarray):
         return f"data of type {type(X).__name__} is not supported by the fused engine"
     if X is not None and X.ndim != 2:

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from scipy.sparse import issparse
 
 from .. import fused
 from ..init import as_rng
@@ -296,7 +297,7 @@ class Trainer:
         if not (math.isfinite(self.l2) and self.l2 >= 0):
             raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
         self.batch_log: dict[str, list[float]] = {"rows": [], "weight": [], "loss": [], "l2": []}
-        self._step: ReferenceStep | fused.FusedStep | None = None
+        self._step: ReferenceStep | fused.FusedStep | fused.SparseStep | None = None
         if engine == "fused":
             self._fused_reason(None)
 
@@ -310,11 +311,12 @@ class Trainer:
             raise ValueError(f"engine='fused': {reason}; use engine='auto' or 'reference'")
         return reason
 
-    def _runner(self, X: np.ndarray, y: Any) -> ReferenceStep | fused.FusedStep:
+    def _runner(self, X: Any, y: Any) -> ReferenceStep | fused.FusedStep | fused.SparseStep:
         """The training step for this ``fit``: fused when chosen and supported."""
         if self.engine != "reference" and self._fused_reason(X) is None:
             self.engine_used = "fused"
-            return fused.FusedStep(self.model, self.loss, self.optimizer, X, y, self.batch_size)
+            step = fused.SparseStep if issparse(X) else fused.FusedStep
+            return step(self.model, self.loss, self.optimizer, X, y, self.batch_size)
         self.engine_used = "reference"
         return ReferenceStep(self.model, self.loss, self.optimizer, X, y, self.batch_size)
 
