@@ -33,7 +33,7 @@ from ..losses.base import Loss
 from ..metrics import CHUNK, evaluate, predict_raw
 from ..optim.base import Optimizer
 from ..optim.schedules import Schedule
-from ..validation import check_data, check_int
+from ..validation import all_finite, check_data, check_int
 from .callbacks import Callback, ProgressBar, ScheduleCallback
 from .checkpoints import dump_rng_state, load_rng_state
 from .history import History, Record
@@ -767,7 +767,7 @@ def _check_finite_state(trainer: Trainer) -> None:
     opt = trainer.optimizer
     arrays = [("weights", p.value) for p in trainer.model.parameters()]
     arrays += [(f"optimizer state {name!r}", b) for name, bs in opt._buffers().items() for b in bs]
-    bad = next((name for name, a in arrays if not np.isfinite(a).all()), None)
+    bad = next((name for name, a in arrays if not all_finite(a)), None)  # no W-sized mask
     if bad is not None:
         raise DivergedError(
             f"the {bad} became NaN or inf at epoch {trainer.epoch + 1} while the loss stayed "
