@@ -129,3 +129,15 @@ def test_bad_inputs():
     for cls in (SoftmaxNLL, SquaredError, SigmoidCrossEntropy):
         with pytest.raises(RuntimeError, match="before forward"):
             cls().backward()
+
+
+@pytest.mark.parametrize("name,cls,make_t,ref", LOSSES, ids=IDS)
+def test_backward_ignores_later_changes_to_the_callers_pred(name, cls, make_t, ref, rng):
+    z = rng.normal(size=(5, 3))
+    t = make_t(rng, 5, 3)
+    loss = cls()
+    loss.forward(z, t)
+    expected = cls()
+    expected.forward(z.copy(), t)
+    z += 10.0  # the caller reuses its array before backward (as an in-place layer would)
+    np.testing.assert_array_equal(loss.backward(), expected.backward())

@@ -45,12 +45,13 @@ class SigmoidCrossEntropy(Loss):
             )
         w = check_weights(sample_weight, z.shape[0], z.dtype, self)
         per_entry = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
-        self._z, self._t, self._w = z, t, w
+        # s(z) kept rather than z itself: the caller's array may change before backward
+        self._s, self._t, self._w = sigmoid(z), t, w
         return float(w @ per_entry.sum(axis=1))
 
     def backward(self) -> np.ndarray:
-        z = self._cached("_z")
-        return (sigmoid(z) - self._t) * self._w[:, None]
+        s = self._cached("_s")
+        return (s - self._t) * self._w[:, None]
 
     def accuracy(self, pred: np.ndarray, target: np.ndarray) -> float:
         t = np.asarray(target).reshape(len(pred), -1)
