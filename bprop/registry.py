@@ -220,9 +220,12 @@ def register_layer(cls: type) -> type:
     ValueError
         If ``cls`` is not a subclass of `bprop.layers.Layer`.
     """
-    from .layers.base import Layer
-
-    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+    # The registry sits below the layers, so it knows `Layer` by its qualified name rather
+    # than importing it (a package imports only from those below it).
+    is_layer = isinstance(cls, type) and any(
+        (base.__module__, base.__qualname__) == ("bprop.layers.base", "Layer") for base in cls.__mro__
+    )
+    if not is_layer:
         raise ValueError(f"register_layer expects a Layer subclass, got {cls!r}")
     return register("layer")(cls)
 

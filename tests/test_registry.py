@@ -217,6 +217,11 @@ def test_users_register_their_own_of_every_kind(clean_registry, tmp_path):
     assert bprop.load(path)[1].factor == 0.5
 
 
+def test_the_registry_imports_nothing_above_the_maths(bprop_imports):
+    # register_layer used to import bprop.layers.base: the registry sits below the layers
+    assert bprop_imports(bprop_imports.root / "registry.py") <= {"validation", "parameter"}
+
+
 def test_register_refuses_what_it_cannot_register():
     with pytest.raises(ValueError, match="unknown registry kind"):
         registry.register("metric")

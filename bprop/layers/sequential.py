@@ -10,6 +10,7 @@ import numpy as np
 from ..parameter import Parameter
 from ..registry import register
 from .base import Layer
+from .summary import summary
 
 
 @register("layer")
@@ -153,7 +154,7 @@ class Sequential(Layer):
         return self
 
     def summary(self, n_features: int | tuple[int, ...]) -> str:
-        """Keras-style table of layers, output shapes and parameters (`bprop.summary.summary`).
+        """Keras-style table of layers, output shapes and parameters (`bprop.layers.summary.summary`).
 
         Parameters
         ----------
@@ -165,8 +166,6 @@ class Sequential(Layer):
         str
             The table, one line per layer and a total.
         """
-        from ..summary import summary  # a tool above the layers: imported when used
-
         return summary(self, n_features)
 
     def __len__(self) -> int:
