@@ -222,8 +222,9 @@ def register_layer(cls: type) -> type:
     """
     # The registry sits below the layers, so it knows `Layer` by its qualified name rather
     # than importing it (a package imports only from those below it).
+    layer = ("bprop.layers.base", "Layer")
     is_layer = isinstance(cls, type) and any(
-        (base.__module__, base.__qualname__) == ("bprop.layers.base", "Layer") for base in cls.__mro__
+        (base.__module__, base.__qualname__) == layer for base in cls.__mro__
     )
     if not is_layer:
         raise ValueError(f"register_layer expects a Layer subclass, got {cls!r}")

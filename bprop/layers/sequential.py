@@ -154,7 +154,7 @@ class Sequential(Layer):
         return self
 
     def summary(self, n_features: int | tuple[int, ...]) -> str:
-        """Keras-style table of layers, output shapes and parameters (`bprop.layers.summary.summary`).
+        """Keras-style table of layers, output shapes and parameters (`summary.summary`).
 
         Parameters
         ----------
