@@ -208,3 +208,47 @@ def test_callbacks_section_is_optional_and_round_trips():
     assert resolve(yaml.safe_load(dump(cfg))) == cfg
     with pytest.raises(ConfigError, match=r"^callbacks\[0\]\.patience: patience must be"):
         resolve({**MINIMAL, "callbacks": [{"type": "EarlyStopping", "patience": 0}]})
+
+
+# -- fields from a user's signature, in a module without `from __future__ import annotations`
+
+
+def _layer(spec):
+    return resolve({"model": [spec, {"type": "Linear", "out": 2}]})["model"][0]
+
+
+def test_fields_read_plain_annotations(user_plugin):
+    assert _layer({"type": "Scale", "a": 0.5}) == {"type": "Scale", "a": 0.5}  # a float
+    with pytest.raises(ConfigError, match=r"model\[0\]\.a: a must be a number > 0"):
+        _layer({"type": "Scale", "a": 0})
+    with pytest.raises(ConfigError, match=r"model\[0\]\.k: required key missing \(an integer\)"):
+        _layer("NeedsK")
+    with pytest.raises(ConfigError, match=r"k must be an integer, got 2\.5"):
+        _layer({"type": "NeedsK", "k": 2.5})
+
+
+def test_fields_read_literal_tuple_optional_and_kwargs(user_plugin):
+    assert _layer({"type": "Tup", "sizes": [3, 4]})["sizes"] == [3, 4]
+    with pytest.raises(ConfigError, match=r"sizes must be a list of integers, got \[3, 'x'\]"):
+        _layer({"type": "Tup", "sizes": [3, "x"]})
+    assert _layer({"type": "Lit", "mode": "b"})["mode"] == "b"
+    with pytest.raises(ConfigError, match="mode must be one of a, b, got 'c'"):
+        _layer({"type": "Lit", "mode": "c"})
+    assert _layer({"type": "OptInt", "k": None})["k"] is None
+    with pytest.raises(ConfigError, match="k must be an integer or null, got 1.5"):
+        _layer({"type": "OptInt", "k": 1.5})
+    assert _layer({"type": "Kw", "foo": 1, "bar": [1]}) == {"type": "Kw", "foo": 1, "bar": [1]}
+
+
+def test_a_tuple_argument_is_built_as_a_tuple(user_plugin):
+    from bprop.config.entries import build
+
+    layer = build("layer", _layer({"type": "Tup", "sizes": [3, 4]}))
+    assert layer.sizes == (3, 4)
+    assert build("layer", {"type": "Kw", "foo": 1}).kw == {"foo": 1}
+
+
+def test_field_types_of_fixed_length_tuples():
+    assert Field(tuple, ..., item=int, length=2).check("x", [1, 2]) == [1, 2]
+    with pytest.raises(ConfigError, match="must be a list of 2 integers"):
+        Field(tuple, ..., item=int, length=2).check("x", [1, 2, 3])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -212,5 +213,21 @@ def layer_config(layer: Layer) -> dict[str, Any]:
     -------
     dict
         JSON-able; the registry's builder turns it back into a layer.
+
+    Raises
+    ------
+    ValueError
+        Naming the class and the argument, if ``layer.get_config()`` cannot
+        recover an argument (see `Layer.get_config`) or returns a value JSON
+        cannot hold.
     """
-    return {"type": type(layer).__name__, **layer.get_config()}
+    config = layer.get_config()
+    name = type(layer).__name__
+    for key, value in config.items():
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}.get_config(): argument {key!r} is {type(value).__name__} "
+                             f"{value!r:.60}, which a model file cannot hold; return numbers, "
+                             "strings, booleans, None, lists or dicts of them") from None
+    return {"type": name, **config}
