@@ -344,3 +344,16 @@ def test_resume_a_run_made_before_the_new_train_keys(tmp_path):
         del cfg["train"][key]
     checkpoints.save_checkpoint(tmp_path / "a" / "checkpoint.npz", state, config=cfg)
     assert main(["train", "--resume", str(tmp_path / "a"), "train.epochs=3", "--quiet"]) == 0
+
+
+def test_print_config_builds_nothing(tmp_path, capsys, user_plugin):
+    # print-config called prepare(): every constructor ran, and one that raised was a traceback
+    config = tmp_path / "c.yaml"
+    config.write_text("data: {name: iris}\nmodel: [{type: Linear, out: 4}, Exploding, "
+                      "{type: Linear, out: 3}]\n")
+    assert main(["print-config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "{type: Exploding, k: 1}" in out and "loss: SoftmaxNLL" in out
+    assert main(["train", str(config), "--out", str(tmp_path / "runs"), "--quiet"]) == 2
+    assert capsys.readouterr().err == ("bprop: error: model[1] (Exploding): RuntimeError: "
+                                       "Exploding refuses to be built\n")

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .. import registry
-from ..layers.sequential import Sequential
+from ..layers.sequential import Sequential, layer_config
 from .fields import ConfigError, Field, check_mapping, join_path, short
 
 __all__ = ["build", "build_model", "check_callbacks", "check_loss", "check_model",
@@ -326,6 +326,8 @@ def build(kind: str, spec: str | dict[str, Any], path: str | None = None, **cont
     ConfigError
         When the constructor rejects its arguments; the key path names the
         argument when its message does (``optimizer.lr: lr must be > 0``).
+        Any other exception a constructor raises becomes one line too:
+        ``model[2] (Scale): RuntimeError: ...``.
     """
     path = path or kind
     spec = {"type": spec} if isinstance(spec, str) else dict(spec)
@@ -334,15 +336,17 @@ def build(kind: str, spec: str | dict[str, Any], path: str | None = None, **cont
     for key, value in spec.items():  # YAML has lists only; a tuple argument gets a tuple
         if key in fields and fields[key].kind is tuple and isinstance(value, list):
             kwargs[_ORIGINAL.get(key, key)] = tuple(value)
+    name = str(spec.get("type"))
     try:
         return registry.build(kind, kwargs, **context)
     except ValueError as err:
-        name = str(spec.get("type"))
         msg = str(err).removeprefix(f"{name}: ")
         first = msg.split(" ", 1)[0]
         if first in kwargs and first != "type":
             raise ConfigError(join_path(path, RENAMED.get(first, first)), msg) from None
         raise ConfigError(path, f"{name}: {msg}") from None
+    except Exception as err:  # a user's constructor: one line with where it is configured
+        raise ConfigError(f"{path} ({name})", f"{type(err).__name__}: {err}") from None
 
 
 def build_model(layers: list[str | dict[str, Any]], n_in: int, *, dtype: str,
@@ -374,7 +378,8 @@ def build_model(layers: list[str | dict[str, Any]], n_in: int, *, dtype: str,
     Raises
     ------
     ConfigError
-        If a constructor rejects its arguments.
+        If a constructor rejects its arguments (or raises), or a layer's
+        ``get_config`` cannot give back its arguments.
     """
     built, dim = [], n_in
     for i, spec in enumerate(layers):
@@ -383,6 +388,11 @@ def build_model(layers: list[str | dict[str, Any]], n_in: int, *, dtype: str,
         if "rng" in registry.arguments(cls):
             context["rng"] = np.random.default_rng(seed_seq.spawn(1)[0])
         layer = build("layer", spec, join_path(path, i), **context)
+        try:  # at the start, not when model.npz is written after the training
+            layer_config(layer)
+        except ValueError as err:
+            raise ConfigError(join_path(path, i), f"{err}; a model file could not rebuild it"
+                              ) from None
         dim = layer.output_dim(dim)
         built.append(layer)
     return Sequential(*built), dim
