@@ -252,3 +252,52 @@ def test_field_types_of_fixed_length_tuples():
     assert Field(tuple, ..., item=int, length=2).check("x", [1, 2]) == [1, 2]
     with pytest.raises(ConfigError, match="must be a list of 2 integers"):
         Field(tuple, ..., item=int, length=2).check("x", [1, 2, 3])
+
+
+# -- imports: modules that register a user's classes
+
+
+@pytest.fixture
+def beside(tmp_path, user_plugin):
+    """A copy of the user's plugin module as ``fix11_beside.py`` in a folder with a config."""
+    import shutil
+    import sys
+
+    folder = tmp_path / "project"
+    folder.mkdir()
+    shutil.copy(user_plugin.__file__, folder / "fix11_beside.py")
+    yield folder
+    sys.modules.pop("fix11_beside", None)
+
+
+def test_imports_register_classes_before_the_model_is_checked(beside, monkeypatch):
+    import sys
+
+    from bprop import registry
+
+    registry._TABLES["layer"].pop("Scale")
+    monkeypatch.chdir(beside.parent)  # found beside the config, not in the working directory
+    (beside / "c.yaml").write_text("imports: [fix11_beside]\nmodel: [{type: Scale, a: 0.5}, "
+                                   "{type: Linear, out: 2}]\n")
+    cfg = load_config(str(beside / "c.yaml"))
+    assert "fix11_beside" in sys.modules and cfg["imports"] == ["fix11_beside"]
+    assert list(cfg)[:3] == ["name", "seed", "imports"] and cfg["model"][0]["a"] == 0.5
+    assert "imports: [fix11_beside]" in dump(cfg)
+
+
+@pytest.mark.parametrize("imports,words", [
+    ("fix11_beside", "imports: must be a list of module names"),
+    ([".rel"], r"imports\[0\]: must be a module name"),
+    (["fix11_no_such_module"], r"imports\[0\]: cannot import 'fix11_no_such_module': "
+                               "ModuleNotFoundError"),
+])
+def test_bad_imports_are_one_line(imports, words):
+    with pytest.raises(ConfigError, match=words):
+        resolve({**MINIMAL, "imports": imports})
+
+
+def test_an_unknown_layer_says_how_to_import_your_own():
+    with pytest.raises(ConfigError, match=r"unknown layer 'Scale'.*list the module that "
+                                          r"registers it under imports: \(or run bprop "
+                                          r"--import MODULE\)"):
+        resolve({"model": ["Scale"]})

@@ -166,7 +166,9 @@ def _entry(path: str, value: Any, kind: str, default: str | None = None) -> tupl
     try:
         cls = registry.lookup(kind, value["type"])
     except ValueError as err:
-        raise ConfigError(join_path(path, "type"), str(err)) from None
+        hint = ("; a class of your own: list the module that registers it under imports: "
+                "(or run bprop --import MODULE)")
+        raise ConfigError(join_path(path, "type"), f"{err}{hint}") from None
     args = {k: v for k, v in value.items() if k != "type"}
     return cls, check_mapping(path, args, fields_of(cls), what=cls.__name__,
                               extra=takes_any_key(cls))
