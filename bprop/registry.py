@@ -29,7 +29,8 @@ cannot say, so that a config is checked without building anything: a range
 (``"> 0"``, ``">= 1"``, ``"[0, 1)"``, ``"(0, 1)"``), a tuple of allowed values,
 and ``" if KEY == VALUE"`` for a key that applies only then. Subclasses inherit
 their bases' declarations. A config names callbacks in its optional
-``callbacks`` list.
+``callbacks`` list, and lists the modules that register your classes under
+``imports`` (or ``bprop --import MODULE``), which imports them first.
 """
 
 from __future__ import annotations
