@@ -2,14 +2,17 @@
 
 The tree, bottom to top (a package imports only from those above it here):
 
-- the maths: `bprop.parameter`, `bprop.init`, `bprop.gradcheck`, `bprop.registry`
+- the maths: `bprop.parameter`, `bprop.init`, `bprop.gradcheck`, `bprop.registry`,
+  `bprop.validation`, `bprop.metrics`
 - the reference core: `bprop.layers`, `bprop.losses`, `bprop.optim`, each class
-  written as its formulas
+  written as its formulas (a model's table, `bprop.layers.summary`, beside them)
 - `bprop.fused`: the fast training engine, tested equal to the reference core
+- `bprop.modelfile`: ``save`` / ``load`` (npz + JSON, never pickle), the one atomic write
 - `bprop.training`: the one loop (`Trainer`), callbacks, history, checkpoints
-- `bprop.modelfile`: ``save`` / ``load`` (npz + JSON, never pickle)
+  (written with `bprop.modelfile`)
 - `bprop.config` and `bprop.cli`: YAML runs and the ``bprop`` command
-- `bprop.estimators`, `bprop.classic`, `bprop.graph`, `bprop.exercises`
+- `bprop.estimators`, then `bprop.plots` and `bprop.export`, and `bprop.classic`,
+  `bprop.graph`, `bprop.exercises`
 """
 
 import sys as _sys

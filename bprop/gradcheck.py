@@ -47,6 +47,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .validation import check_int
+
 if TYPE_CHECKING:  # annotations only: the checker needs nothing but the duck-typed methods
     # (forward, backward, parameters, buffers), so the maths stays below the layers
     from .layers.base import Layer
@@ -370,11 +372,14 @@ def check_gradients(
     Raises
     ------
     ValueError
-        If ``eps`` or ``tol`` is not positive, ``weight_decay`` is negative
-        or not finite, or a gradient's shape differs from its array's.
+        If ``eps`` or ``tol`` is not positive, ``max_entries`` is not an
+        integer >= 1, ``weight_decay`` is negative or not finite, or a
+        gradient's shape differs from its array's.
     """
     if not eps > 0 or not tol > 0:
         raise ValueError(f"eps and tol must be > 0, got eps={eps}, tol={tol}")
+    # checking no entry would report a wrong backward as PASSED
+    check_int("max_entries", max_entries)
     if not (np.isfinite(weight_decay) and weight_decay >= 0):
         raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay}")
     x = np.array(x, dtype=np.float64)

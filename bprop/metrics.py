@@ -26,48 +26,35 @@ CHUNK = 4096  # rows per forward pass: bounds the activations' memory on large X
 
 @contextlib.contextmanager
 def no_trace(*objects: Any) -> Iterator[None]:
-    """Put back every attribute the objects (layers, a loss) set while inside the block.
+    """Put back every attribute the objects (a model, a loss) set while inside the block.
 
     A forward pass caches what backward needs (``self._x`` ...). Restoring
-    each object's attribute dict (a shallow copy: Parameters and buffers are
-    the same objects, updated in place) leaves no trace of the block but the
-    values changed in place.
+    the attribute dict of each object, and of every layer inside a stack (its
+    ``layers``, recursively), leaves no trace of the block but the values
+    changed in place (a shallow copy: Parameters and buffers are the same
+    objects).
 
     Parameters
     ----------
     *objects : object
-        The layers (and loss) whose attributes to restore; `layers_of` lists
-        a model's.
+        Layers, models (stacks are opened) and losses.
 
     Yields
     ------
     None
     """
-    saved = [(obj, dict(vars(obj))) for obj in objects]
+    saved = []
+    stack = list(objects)
+    while stack:  # the model's tree, containers included (a user's may cache too)
+        obj = stack.pop()
+        saved.append((obj, dict(vars(obj))))
+        stack.extend(getattr(obj, "layers", None) or [])
     try:
         yield
     finally:
         for obj, attrs in saved:
             vars(obj).clear()
             vars(obj).update(attrs)
-
-
-def layers_of(model: Any) -> list[Any]:
-    """``model`` and every layer inside it (the ``layers`` of a stack, recursively).
-
-    Parameters
-    ----------
-    model : Layer
-
-    Returns
-    -------
-    list of Layer
-        ``model`` first, then its sub-layers depth first.
-    """
-    found = [model]
-    for layer in getattr(model, "layers", []):
-        found.extend(layers_of(layer))
-    return found
 
 
 def predict_raw(
@@ -105,7 +92,7 @@ def predict_raw(
     dtype = params[0].value.dtype if params else np.dtype(np.float64)
     if isinstance(X, np.ndarray):
         X = X.astype(dtype, copy=False)
-    trace = contextlib.nullcontext() if keep_caches else no_trace(*layers_of(model))
+    trace = contextlib.nullcontext() if keep_caches else no_trace(model)
     with trace:
         out = [model.forward(X[i : i + chunk]) for i in range(0, X.shape[0], chunk)]
     if len(out) == 1 and not (isinstance(X, np.ndarray) and np.may_share_memory(out[0], X)):

@@ -34,7 +34,7 @@ import numpy as np
 
 from . import registry
 from .init import INITIALIZERS
-from .layers.base import Layer
+from .layers.base import Layer, leaf_layers
 from .layers.sequential import layer_config
 
 __all__ = ["atomic_write", "load", "load_metadata", "read_archive", "save", "write_archive"]
@@ -64,10 +64,26 @@ def save(model: Layer, path: str | os.PathLike, *, metadata: dict[str, Any] | No
     -------
     Path
         ``path``.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a `Layer`.
+    ValueError
+        Naming the class and the argument, if a layer's constructor argument
+        cannot be read back (define its ``get_config``; see `Layer.get_config`).
     """
+    if not isinstance(model, Layer):
+        raise TypeError(f"save(model, path) expects a bprop Layer (or Sequential) as model, got "
+                        f"{type(model).__name__} {_short(model, 40)}")
     arrays = {f"param_{i}": p.value for i, p in enumerate(model.parameters())}
     arrays.update({f"buffer_{name}": b for name, b in model.buffers().items()})
     header = {"model": layer_config(model), "metadata": metadata or {}}
+    modules = {type(layer).__name__: type(layer).__module__
+               for layer in [model, *leaf_layers(model)]
+               if not type(layer).__module__.startswith("bprop.")}
+    if modules:  # where a user's layers are defined: `load` names the module to import
+        header["modules"] = modules
     return write_archive(path, MODEL, header, arrays)
 
 
@@ -147,6 +163,7 @@ def _model_for(header: dict[str, Any], layout: dict[str, tuple[tuple[int, ...], 
         raise ValueError(f"{path}: the header's 'metadata' must be a mapping")
     n_values = sum(math.prod(shape) for shape, _ in layout.values())
     _check_sizes(spec, max(n_values, 1 << 16), path)
+    _check_registered(spec, header.get("modules"), path)
     try:
         model = _build_unset(spec)
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as err:
@@ -172,6 +189,30 @@ def _model_for(header: dict[str, Any], layout: dict[str, tuple[tuple[int, ...], 
         if shape != b.shape:
             raise ValueError(f"{path}: buffer {name} has shape {shape}, expected {b.shape}")
     return model
+
+
+def _check_registered(spec: dict[str, Any], modules: Any, path: Any) -> None:
+    """Refuse a layer type nobody registered, naming the module that defines it.
+
+    Loading never imports code: the user imports the module (it registers its
+    classes), then loads.
+    """
+    modules = modules if isinstance(modules, dict) else {}
+    stack = [spec]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        name = node.get("type")
+        if isinstance(name, str) and name not in registry.names("layer", aliases=True):
+            module = modules.get(name)
+            where = (f"it is defined in module {_short(module)}: import it first (`import "
+                     f"{module}`, or `bprop --import {module} ...`)" if isinstance(module, str)
+                     else "import the module that defines and registers it first")
+            raise ValueError(f"{path}: unknown layer {_short(name)}; {where}. Loading a model "
+                             "file never imports code")
+        if isinstance(node.get("layers"), list):
+            stack.extend(node["layers"])
 
 
 def _build_unset(spec: dict[str, Any]) -> Layer:

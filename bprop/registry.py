@@ -29,7 +29,8 @@ cannot say, so that a config is checked without building anything: a range
 (``"> 0"``, ``">= 1"``, ``"[0, 1)"``, ``"(0, 1)"``), a tuple of allowed values,
 and ``" if KEY == VALUE"`` for a key that applies only then. Subclasses inherit
 their bases' declarations. A config names callbacks in its optional
-``callbacks`` list.
+``callbacks`` list, and lists the modules that register your classes under
+``imports`` (or ``bprop --import MODULE``), which imports them first.
 """
 
 from __future__ import annotations
@@ -220,9 +221,13 @@ def register_layer(cls: type) -> type:
     ValueError
         If ``cls`` is not a subclass of `bprop.layers.Layer`.
     """
-    from .layers.base import Layer
-
-    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+    # The registry sits below the layers, so it knows `Layer` by its qualified name rather
+    # than importing it (a package imports only from those below it).
+    layer = ("bprop.layers.base", "Layer")
+    is_layer = isinstance(cls, type) and any(
+        (base.__module__, base.__qualname__) == layer for base in cls.__mro__
+    )
+    if not is_layer:
         raise ValueError(f"register_layer expects a Layer subclass, got {cls!r}")
     return register("layer")(cls)
 

@@ -344,3 +344,45 @@ def test_resume_a_run_made_before_the_new_train_keys(tmp_path):
         del cfg["train"][key]
     checkpoints.save_checkpoint(tmp_path / "a" / "checkpoint.npz", state, config=cfg)
     assert main(["train", "--resume", str(tmp_path / "a"), "train.epochs=3", "--quiet"]) == 0
+
+
+def test_print_config_builds_nothing(tmp_path, capsys, user_plugin):
+    # print-config called prepare(): every constructor ran, and one that raised was a traceback
+    config = tmp_path / "c.yaml"
+    config.write_text("data: {name: iris}\nmodel: [{type: Linear, out: 4}, Exploding, "
+                      "{type: Linear, out: 3}]\n")
+    assert main(["print-config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "{type: Exploding, k: 1}" in out and "loss: SoftmaxNLL" in out
+    assert main(["train", str(config), "--out", str(tmp_path / "runs"), "--quiet"]) == 2
+    assert capsys.readouterr().err == ("bprop: error: model[1] (Exploding): RuntimeError: "
+                                       "Exploding refuses to be built\n")
+
+
+def test_import_option_and_the_run_imports_again(tmp_path, capsys, monkeypatch, user_plugin):
+    # `bprop train custom.yaml` could not name a user's layer; eval could not load the run
+    import sys
+
+    from bprop import registry
+
+    config = tmp_path / "c.yaml"
+    config.write_text("data: {name: iris}\ntrain: {epochs: 2}\nmodel: [{type: Linear, out: 4}, "
+                      "{type: Scale, a: 0.5}, {type: Linear, out: 3}]\n")
+    registry._TABLES["layer"].pop("Scale")
+    sys.modules.pop("bprop_user_plugin")
+    run = tmp_path / "run"
+    assert main(["train", str(config), "--out", str(run), "--quiet"]) == 2
+    assert "unknown layer 'Scale'" in capsys.readouterr().err
+    assert main(["--import", "bprop_user_plugin", "train", str(config), "--out", str(run),
+                 "--quiet"]) == 0
+    assert "imports: [bprop_user_plugin]" in (run / "config.yaml").read_text()
+    want = json.loads((run / "summary.json").read_text())["test_loss"]
+    registry._TABLES["layer"].pop("Scale")  # as in a new process
+    sys.modules.pop("bprop_user_plugin")
+    capsys.readouterr()
+    assert main(["eval", str(run)]) == 0
+    assert json.loads(capsys.readouterr().out)["loss"] == pytest.approx(want, rel=1e-12)
+    assert modelfile.load(run / "model.npz")[1].a == 0.5
+    assert main(["--import", "fix11_missing_module", "list", "layers"]) == 2
+    assert capsys.readouterr().err.startswith("bprop: error: --import: cannot import "
+                                              "'fix11_missing_module'")

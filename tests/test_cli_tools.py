@@ -182,6 +182,13 @@ def test_list_all_and_a_wrong_kind(capsys):
     assert "did you mean 'optimizers'" in capsys.readouterr().err
 
 
+def test_list_callbacks_says_where_they_go_in_a_config(capsys):
+    # configs name callbacks in their `callbacks:` list, not in the train section
+    assert main(["list", "callbacks"]) == 0
+    heading = capsys.readouterr().out.splitlines()[0]
+    assert "callbacks: a list of" in heading and "train section" not in heading
+
+
 # ------------------------------------------------------------------ bprop init
 
 

@@ -208,3 +208,96 @@ def test_callbacks_section_is_optional_and_round_trips():
     assert resolve(yaml.safe_load(dump(cfg))) == cfg
     with pytest.raises(ConfigError, match=r"^callbacks\[0\]\.patience: patience must be"):
         resolve({**MINIMAL, "callbacks": [{"type": "EarlyStopping", "patience": 0}]})
+
+
+# -- fields from a user's signature, in a module without `from __future__ import annotations`
+
+
+def _layer(spec):
+    return resolve({"model": [spec, {"type": "Linear", "out": 2}]})["model"][0]
+
+
+def test_fields_read_plain_annotations(user_plugin):
+    assert _layer({"type": "Scale", "a": 0.5}) == {"type": "Scale", "a": 0.5}  # a float
+    with pytest.raises(ConfigError, match=r"model\[0\]\.a: a must be a number > 0"):
+        _layer({"type": "Scale", "a": 0})
+    with pytest.raises(ConfigError, match=r"model\[0\]\.k: required key missing \(an integer\)"):
+        _layer("NeedsK")
+    with pytest.raises(ConfigError, match=r"k must be an integer, got 2\.5"):
+        _layer({"type": "NeedsK", "k": 2.5})
+
+
+def test_fields_read_literal_tuple_optional_and_kwargs(user_plugin):
+    assert _layer({"type": "Tup", "sizes": [3, 4]})["sizes"] == [3, 4]
+    with pytest.raises(ConfigError, match=r"sizes must be a list of integers, got \[3, 'x'\]"):
+        _layer({"type": "Tup", "sizes": [3, "x"]})
+    assert _layer({"type": "Lit", "mode": "b"})["mode"] == "b"
+    with pytest.raises(ConfigError, match="mode must be one of a, b, got 'c'"):
+        _layer({"type": "Lit", "mode": "c"})
+    assert _layer({"type": "OptInt", "k": None})["k"] is None
+    with pytest.raises(ConfigError, match="k must be an integer or null, got 1.5"):
+        _layer({"type": "OptInt", "k": 1.5})
+    assert _layer({"type": "Kw", "foo": 1, "bar": [1]}) == {"type": "Kw", "foo": 1, "bar": [1]}
+
+
+def test_a_tuple_argument_is_built_as_a_tuple(user_plugin):
+    from bprop.config.entries import build
+
+    layer = build("layer", _layer({"type": "Tup", "sizes": [3, 4]}))
+    assert layer.sizes == (3, 4)
+    assert build("layer", {"type": "Kw", "foo": 1}).kw == {"foo": 1}
+
+
+def test_field_types_of_fixed_length_tuples():
+    assert Field(tuple, ..., item=int, length=2).check("x", [1, 2]) == [1, 2]
+    with pytest.raises(ConfigError, match="must be a list of 2 integers"):
+        Field(tuple, ..., item=int, length=2).check("x", [1, 2, 3])
+
+
+# -- imports: modules that register a user's classes
+
+
+@pytest.fixture
+def beside(tmp_path, user_plugin):
+    """A copy of the user's plugin module as ``fix11_beside.py`` in a folder with a config."""
+    import shutil
+    import sys
+
+    folder = tmp_path / "project"
+    folder.mkdir()
+    shutil.copy(user_plugin.__file__, folder / "fix11_beside.py")
+    yield folder
+    sys.modules.pop("fix11_beside", None)
+
+
+def test_imports_register_classes_before_the_model_is_checked(beside, monkeypatch):
+    import sys
+
+    from bprop import registry
+
+    registry._TABLES["layer"].pop("Scale")
+    monkeypatch.chdir(beside.parent)  # found beside the config, not in the working directory
+    (beside / "c.yaml").write_text("imports: [fix11_beside]\nmodel: [{type: Scale, a: 0.5}, "
+                                   "{type: Linear, out: 2}]\n")
+    cfg = load_config(str(beside / "c.yaml"))
+    assert "fix11_beside" in sys.modules and cfg["imports"] == ["fix11_beside"]
+    assert list(cfg)[:3] == ["name", "seed", "imports"] and cfg["model"][0]["a"] == 0.5
+    assert "imports: [fix11_beside]" in dump(cfg)
+
+
+@pytest.mark.parametrize("imports,words", [
+    ("fix11_beside", "imports: must be a list of module names"),
+    ([".rel"], r"imports\[0\]: must be a module name"),
+    (["fix11_no_such_module"], r"imports\[0\]: cannot import 'fix11_no_such_module': "
+                               "ModuleNotFoundError"),
+])
+def test_bad_imports_are_one_line(imports, words):
+    with pytest.raises(ConfigError, match=words):
+        resolve({**MINIMAL, "imports": imports})
+
+
+def test_an_unknown_layer_says_how_to_import_your_own():
+    with pytest.raises(ConfigError, match=r"unknown layer 'Scale'.*list the module that "
+                                          r"registers it under imports: \(or run bprop "
+                                          r"--import MODULE\)"):
+        resolve({"model": ["Scale"]})

@@ -114,3 +114,23 @@ def test_early_stopping_may_watch_the_objective_or_the_training_accuracy():
     with pytest.raises(ConfigError, match="train.monitor: 'accuracy' needs a classification"):
         run_of(data={"name": "diabetes"}, model=[{"type": "Linear", "out": 1}],
                train={"early_stopping": True, "monitor": "accuracy"})
+
+
+def _iris(*model):
+    return resolve({"data": {"name": "iris"}, "train": {"epochs": 1},
+                    "model": [{"type": "Linear", "out": 4}, *model, {"type": "Linear", "out": 3}]})
+
+
+def test_a_constructor_that_raises_is_one_config_error(user_plugin):
+    # a RuntimeError from a user's __init__ went through as a traceback
+    with pytest.raises(ConfigError, match=r"^model\[1\] \(Exploding\): RuntimeError: Exploding "
+                                          r"refuses to be built$"):
+        prepare(_iris("Exploding"))
+
+
+def test_a_layer_a_model_file_cannot_rebuild_is_refused_before_training(user_plugin):
+    with pytest.raises(ConfigError, match=r"^model\[1\]: Hidden: cannot read the constructor "
+                                          r"argument 'factor' back .* could not rebuild it$"):
+        prepare(_iris({"type": "Hidden", "factor": 2.0}))
+    run = prepare(_iris({"type": "Scale", "a": 0.5}))
+    assert run.model[1].a == 0.5

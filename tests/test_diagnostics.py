@@ -81,6 +81,34 @@ def test_files_and_mode_are_left_right(tmp_path, rng):
     assert restored.rows == diag.rows
 
 
+def test_files_are_written_atomically(tmp_path, rng, monkeypatch):
+    # a failure while writing leaves the old file whole, never half of a new one
+    import matplotlib.figure
+
+    X, y = _data(rng, 32)
+    diag = Diagnostics(X)
+    _train(Sequential(Linear(8, 4, rng=0), Tanh(), Linear(4, 2, rng=1)), X, y, diag, epochs=1)
+    csv_file, png_file = tmp_path / "d.csv", tmp_path / "d.png"
+    csv_file.write_text("old csv\n")
+    png_file.write_bytes(b"old png")
+    diag.rows.append({**diag.rows[-1], "value": object()})  # cannot be formatted: fails midway
+    with pytest.raises(TypeError):
+        diag.to_csv(csv_file)
+
+    def broken_savefig(self, target, **kwargs):
+        if hasattr(target, "write"):
+            target.write(b"half a png")
+        else:
+            open(target, "wb").write(b"half a png")  # noqa: SIM115 (a writer that dies midway)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", broken_savefig)
+    with pytest.raises(OSError, match="disk full"):
+        diag.plot(png_file)
+    assert csv_file.read_text() == "old csv\n" and png_file.read_bytes() == b"old png"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv", "d.png"]  # no temporaries
+
+
 def test_without_probe_only_gradient_norms(rng):
     X, y = _data(rng, 64)
     diag = Diagnostics()

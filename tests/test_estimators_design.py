@@ -27,10 +27,11 @@ from bprop.estimators import MLPClassifier, MLPRegressor
 from bprop.estimators.network import build_network
 from bprop.estimators.stochastic import SklearnEpochs, SklearnShuffle
 from bprop.fused import FusedStep
-from bprop.layers import Linear, Sequential
+from bprop.layers import Linear, Sequential, Tanh
 from bprop.layers.activations import class_probabilities
+from bprop.layers.base import leaf_layers
 from bprop.losses import SoftmaxNLL
-from bprop.metrics import layers_of, predict_raw
+from bprop.metrics import no_trace, predict_raw
 from bprop.optim import SGD
 from bprop.training import Callback, Trainer
 
@@ -239,13 +240,26 @@ def _parts():
 
 def test_predict_raw_leaves_no_caches_unless_asked():
     net, _, _ = _parts()
-    before = {id(layer): dict(vars(layer)) for layer in layers_of(net)}
+    before = {id(layer): dict(vars(layer)) for layer in [net, *leaf_layers(net)]}
     out = predict_raw(net, X, chunk=40)
     assert out.shape == (150, 3)
-    for layer in layers_of(net):  # eval() set the mode; no cache was added
+    for layer in [net, *leaf_layers(net)]:  # eval() set the mode; no cache was added
         assert vars(layer).keys() - {"training"} == before[id(layer)].keys() - {"training"}
     predict_raw(net, X[:10], keep_caches=True)
     assert_array_equal(net.layers[0]._x, X[:10])  # backward could follow
+
+
+def test_one_layer_walker_and_no_trace_opens_nested_stacks():
+    # metrics.layers_of walked the tree a second time beside layers.base.leaf_layers
+    assert not hasattr(bprop.metrics, "layers_of")
+    inner = Sequential(Linear(4, 3, rng=0), Tanh())
+    net, loss = Sequential(inner, Linear(3, 2, rng=1)), SoftmaxNLL()
+    objects = [net, inner, *leaf_layers(net), loss]
+    before = [dict(vars(obj)) for obj in objects]
+    with no_trace(net, loss):
+        loss.forward(net.forward(X[:5]), Y[:5])
+        assert inner.layers[0]._x is not None
+    assert all(vars(obj) == b for obj, b in zip(objects, before, strict=True))
 
 
 def test_predict_raw_rejects_a_bad_chunk():

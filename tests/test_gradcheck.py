@@ -248,6 +248,15 @@ def test_a_kink_does_not_hide_a_wrong_gradient_elsewhere():
     assert not report.ok and report.rows[0].error == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("max_entries", [0, -1, 2.5])
+def test_checker_refuses_to_check_no_entries(max_entries, rng):
+    # checking 0 entries of a wrong layer used to print PASSED
+    net = Sequential(Linear(3, 4, rng=0), BadSigmoid())
+    with pytest.raises(ValueError, match="max_entries must be an integer >= 1"):
+        check_gradients(net, SquaredError(), rng.normal(size=(5, 3)), rng.normal(size=(5, 4)),
+                        max_entries=max_entries)
+
+
 def test_checker_rejects_misshaped_gradient(rng):
     class Broken(Layer):
         def forward(self, x):

@@ -404,6 +404,14 @@ def test_nn_modules_are_seeded_and_check_their_inputs():
         MLP(2, [])
 
 
+@pytest.mark.parametrize("args", [("Neuron", 2.5), ("Layer", 2, 1.5), ("Neuron", 0)])
+def test_nn_sizes_must_be_integers(args):
+    import bprop.graph.nn as nn
+
+    with pytest.raises(ValueError, match="must be an integer >= 1"):  # 2.5 is not 2
+        getattr(nn, args[0])(*args[1:])
+
+
 def test_overflowing_local_derivative_times_zero_is_zero_not_nan():
     assert Dual(800.0).exp().deriv == 0.0  # a constant: d/dx is 0, not inf * 0
     assert math.isinf(Dual(800.0, 1.0).exp().deriv)

@@ -272,3 +272,12 @@ def test_no_module_level_caches():
     import bprop.losses.softmax_nll as softmax_nll
 
     assert not hasattr(base, "filled") and not hasattr(softmax_nll, "row_indices")
+
+
+def test_the_layers_import_only_the_maths(bprop_imports):
+    # Sequential.summary used to import bprop.summary, a tool above the layers
+    maths = {"parameter", "init", "gradcheck", "registry", "validation", "metrics", "state"}
+    for path in sorted((bprop_imports.root / "layers").glob("*.py")):
+        own = {"layers"} | {p.stem for p in path.parent.glob("*.py")}
+        above = bprop_imports(path) - maths - own
+        assert not above, f"{path.name} imports bprop.{sorted(above)}"

@@ -65,6 +65,39 @@ def test_unknown_layer_type_is_reported(tmp_path):
     assert isinstance(bprop.load(path)[1], Mystery)
 
 
+def test_a_user_layer_keeps_its_constructor_arguments(tmp_path, rng, user_plugin):
+    # get_config() returned {} by default: Scale(0.5) came back as Scale(2.0)
+    net = Sequential(Linear(3, 4, rng=0), user_plugin.Scale(0.5), user_plugin.Tup((3, 4)))
+    loaded = bprop.load(bprop.save(net, tmp_path / "m.npz"))
+    assert loaded[1].a == 0.5 and list(loaded[2].sizes) == [3, 4]
+    x = rng.normal(size=(5, 3))
+    np.testing.assert_array_equal(loaded.forward(x), net.eval().forward(x))
+
+
+def test_an_argument_that_cannot_be_read_back_is_refused_on_save(tmp_path, user_plugin):
+    path = tmp_path / "m.npz"
+    with pytest.raises(ValueError, match=r"^Hidden: cannot read the constructor argument "
+                                          r"'factor' back .*define Hidden\.get_config\(\)"):
+        bprop.save(Sequential(Linear(2, 2, rng=0), user_plugin.Hidden(3.0)), path)
+    assert not path.exists()
+    assert repr(user_plugin.Hidden(3.0)) == "Hidden(...)"  # still printable
+
+
+def test_save_refuses_what_is_not_a_model(tmp_path):
+    with pytest.raises(TypeError, match="expects a bprop Layer .* got str 'x'"):
+        bprop.save("x", tmp_path / "x.npz")
+
+
+def test_a_file_whose_layer_is_unknown_names_the_module_to_import(tmp_path, user_plugin):
+    from bprop import registry
+
+    path = bprop.save(Sequential(Linear(2, 2, rng=0), user_plugin.Scale(0.5)), tmp_path / "m.npz")
+    registry._TABLES["layer"].pop("Scale")  # as in a fresh process that did not import it
+    with pytest.raises(ValueError, match="unknown layer 'Scale'; it is defined in module "
+                                         "'bprop_user_plugin': import it first"):
+        bprop.load(path)
+
+
 def test_registry_suggests_near_misses():
     assert lookup("layer", "ReLU") is ReLU
     with pytest.raises(ValueError, match="did you mean 'ReLU'"):

@@ -27,13 +27,6 @@ SUPPLIED = {"n_in": 3, "params": lambda: [Parameter(np.zeros((2, 2)))]}
 REQUIRED = {"n_out": 2, "epochs": 5}
 
 
-@pytest.fixture
-def clean_registry(monkeypatch):
-    """Registrations made by a test vanish after it."""
-    monkeypatch.setattr(registry, "_TABLES", {k: dict(v) for k, v in registry._TABLES.items()})
-    monkeypatch.setattr(registry, "_ALIASES", {k: dict(v) for k, v in registry._ALIASES.items()})
-
-
 def test_did_you_mean_is_one_function_for_registry_and_config():
     assert registry.did_you_mean("Relu", ["ReLU", "Tanh"]) == " (did you mean 'ReLU'?)"
     assert registry.did_you_mean("momentom", ["lr", "momentum"]) == " (did you mean 'momentum'?)"
@@ -137,7 +130,12 @@ def test_checking_a_config_builds_nothing(monkeypatch):
 
 
 def test_a_field_that_applies_only_when_another_says_so():
-    cfg = resolve({"model": [{"type": "Linear", "out": 3, "std": 0.5}]})
+    # std with the default glorot init was checked, then silently dropped
+    for std in (0.5, -1):
+        with pytest.raises(ConfigError, match=r"^model\[0\]\.std: std applies only when init "
+                                              r"is 'normal' \(here 'glorot_uniform'\)"):
+            resolve({"model": [{"type": "Linear", "out": 3, "std": std}]})
+    cfg = resolve({"model": [{"type": "Linear", "out": 3}]})
     assert cfg["model"][0] == {"type": "Linear", "out": 3, "init": "glorot_uniform"}
     cfg = resolve({"model": [{"type": "Linear", "out": 3, "init": "normal", "std": 0.5}]})
     assert cfg["model"][0]["std"] == 0.5
@@ -215,6 +213,11 @@ def test_users_register_their_own_of_every_kind(clean_registry, tmp_path):
     assert count.epochs == 2 and run.trainer.history["lr"] == [0.01, 0.005]
     path = bprop.save(run.model, tmp_path / "m.npz")  # model files know the user's layer too
     assert bprop.load(path)[1].factor == 0.5
+
+
+def test_the_registry_imports_nothing_above_the_maths(bprop_imports):
+    # register_layer used to import bprop.layers.base: the registry sits below the layers
+    assert bprop_imports(bprop_imports.root / "registry.py") <= {"validation", "parameter"}
 
 
 def test_register_refuses_what_it_cannot_register():

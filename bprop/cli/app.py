@@ -18,6 +18,10 @@ Each subcommand lives in its own module with ``add_parser(subparsers)`` and
 what the user supplied (a config, a file, an argument) are
 `bprop.config.fields.ConfigError`: `main` prints them as one line and exits with
 status 2, never with a traceback.
+
+``bprop --import MODULE COMMAND ...`` imports MODULE first (repeatable), so
+that the classes it registers work in configs and model files, as a config's
+``imports:`` list does.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import sys
 from collections.abc import Sequence
 
 from ..config.fields import ConfigError
+from ..config.loader import import_modules
 
 #: each command's name and the module that adds its subparser and runs it
 COMMANDS = {
@@ -78,11 +83,29 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         epilog="Run 'bprop COMMAND --help' for a command's options.",
     )
     parser.add_argument("--version", action="version", version=f"bprop {_version()}")
+    parser.add_argument("--import", dest="imports", action="append", default=[],
+                        metavar="MODULE",
+                        help="import MODULE first, so that the classes it registers can be "
+                             "named in configs and model files (runs its code; repeatable)")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     names = [command] if command in COMMANDS else list(COMMANDS)
     for name in names:
         importlib.import_module(COMMANDS[name]).add_parser(subparsers)
     return parser
+
+
+def _command(argv: list[str]) -> str | None:
+    """The command's name: the first argument that is not a global option or its value."""
+    skip = False
+    for arg in argv:
+        if skip or arg.startswith("--import="):
+            skip = False
+            continue
+        if arg == "--import":
+            skip = True
+            continue
+        return arg
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -101,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback), 130 on Ctrl-C, or the command's own.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(argv[0] if argv else None)
+    parser = build_parser(_command(argv))
     # Overrides may come after options (train CONFIG --out DIR lr=0.1), which a
     # plain parse_args rejects: collect the key=value leftovers by hand.
     args, extra = parser.parse_known_args(argv)
@@ -114,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        if args.imports:
+            import_modules(args.imports, "--import")
         return int(args.run(args) or 0)
     except ConfigError as err:
         print(f"bprop: error: {err}", file=sys.stderr)

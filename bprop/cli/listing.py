@@ -25,8 +25,8 @@ WHERE = {
     "losses": "loss: Name  or  {type: Name, key: value}",
     "optimizers": "optimizer: {type: Name, lr: ..., key: value}",
     "schedules": "schedule: Name  or  {type: Name, key: value}",
-    "callbacks": "Python API (Trainer(callbacks=[...])); a config's train section turns on "
-                 "EarlyStopping",
+    "callbacks": "callbacks: a list of `- Name` or `- {type: Name, key: value}`; "
+                 "train.early_stopping: true is the short way to EarlyStopping",
     "datasets": "data: {name: NAME, key: value}",
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..config.build import prepare
+from ..config.build import load_data
 from ..config.loader import dump, load_config
 
 
@@ -41,9 +41,13 @@ def run(args: argparse.Namespace) -> int:
     Raises
     ------
     ConfigError
-        For a bad config, or data that does not fit it.
+        For a bad config, or data that does not fit it. No layer, loss,
+        optimizer or callback is built, so what only a constructor checks is
+        reported by ``bprop train``.
     """
     cfg = load_config(args.config, args.overrides)
-    prepare(cfg)  # loads the data: checks the file and fills in a default loss
+    # loads the data: checks the file and fills in a default loss; builds nothing (a
+    # constructor is the user's code, run by train)
+    load_data(cfg)
     print(dump(cfg), end="")
     return 0

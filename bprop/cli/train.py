@@ -14,7 +14,14 @@ from typing import Any
 
 from ..config.build import Run, prepare
 from ..config.fields import ConfigError
-from ..config.loader import apply_overrides, dump, load_config, load_yaml, resolve
+from ..config.loader import (
+    apply_overrides,
+    dump,
+    load_config,
+    load_yaml,
+    resolve,
+    with_imports,
+)
 from ..modelfile import atomic_write
 from ..training.callbacks import DivergenceGuard, EpochLines
 from ..training.trainer import DivergedError
@@ -118,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.config:
         raise ConfigError("train", "give a CONFIG.yaml, or --resume RUN_DIR")
     cfg = load_config(args.config, args.overrides)
+    if getattr(args, "imports", None):  # `bprop --import M train`: the run remembers M
+        cfg = with_imports(cfg, args.imports)
     if not args.quiet:
         announce_reading(cfg)
     prepared = prepare(cfg, progress=not args.quiet)  # every check happens before the directory

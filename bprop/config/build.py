@@ -3,8 +3,9 @@
 `prepare` does all of it and checks that the pieces fit (the loss suits the
 data's task, the last layer's width matches the classes or targets, a
 monitored accuracy has classes to count) before a single step is taken.
-``bprop train``, ``eval``, ``gradcheck`` and ``print-config`` share it, so
-they agree on every detail.
+``bprop train``, ``eval`` and ``gradcheck`` share it, so they agree on every
+detail; ``print-config`` runs only its first half, `load_data`, which builds
+nothing.
 
 One ``seed`` drives everything: `numpy.random.SeedSequence` spawns independent
 streams for data generation, the split, weight initialisation (one per layer)
@@ -32,7 +33,7 @@ from .loader import watched_metrics
 if TYPE_CHECKING:
     from ..training.diagnostics import Diagnostics
 
-__all__ = ["Run", "prepare"]
+__all__ = ["Run", "load_data", "prepare"]
 
 
 @dataclass
@@ -168,6 +169,42 @@ def _check_output(cfg: dict[str, Any], ds: data.Dataset, out_dim: int) -> None:
                                    f"{want}{change}")
 
 
+def load_data(cfg: dict[str, Any], *, dtype: str | None = None) -> data.Dataset:
+    """Load and split the config's data, and check what can be checked without building.
+
+    Fills in the config's loss when it was left out (the data decides) and
+    checks that the loss suits the data and the model's first layer suits the
+    samples' shape. Nothing registered is instantiated: ``bprop print-config``
+    runs this alone, `prepare` runs it first.
+
+    Parameters
+    ----------
+    cfg : dict
+        A resolved config; its ``loss`` is filled in if it was None.
+    dtype : str, optional
+        Overrides ``train.dtype``.
+
+    Returns
+    -------
+    Dataset
+        Train, validation and test parts, preprocessed, in the dtype.
+
+    Raises
+    ------
+    ConfigError
+        If the data cannot be loaded or does not suit the loss or the model.
+    """
+    s_data, s_split, _, _ = _seeds(cfg["seed"])
+    raw = data.load(cfg["data"], seed=_int_seed(s_data))
+    task = resolve_task(cfg, raw)
+    dtype = dtype or cfg["train"]["dtype"]
+    dcfg = {**cfg["data"], "standardize_target": cfg["data"]["standardize_target"]
+            and standardizes_target(cfg["loss"])}
+    ds = data.split(raw, dcfg, task=task, seed=_int_seed(s_split)).astype(dtype)
+    _check_input_shape(cfg, ds)
+    return ds
+
+
 def prepare(cfg: dict[str, Any], *, progress: bool = False,
             callbacks: list[Callback] = (), dtype: str | None = None) -> Run:
     """Load the data and build model, loss, optimizer, schedule and trainer.
@@ -192,16 +229,13 @@ def prepare(cfg: dict[str, Any], *, progress: bool = False,
     Raises
     ------
     ConfigError
-        If the data cannot be loaded or the pieces do not fit together.
+        If the data cannot be loaded, the pieces do not fit together, or a
+        constructor refuses its arguments (one line with the key path and
+        the class, whatever it raised).
     """
-    s_data, s_split, s_model, s_train = _seeds(cfg["seed"])
-    raw = data.load(cfg["data"], seed=_int_seed(s_data))
-    task = resolve_task(cfg, raw)
+    _, _, s_model, s_train = _seeds(cfg["seed"])
+    ds = load_data(cfg, dtype=dtype)
     dtype = dtype or cfg["train"]["dtype"]
-    dcfg = {**cfg["data"], "standardize_target": cfg["data"]["standardize_target"]
-            and standardizes_target(cfg["loss"])}
-    ds = data.split(raw, dcfg, task=task, seed=_int_seed(s_split)).astype(dtype)
-    _check_input_shape(cfg, ds)
     model, out_dim = entries.build_model(cfg["model"], ds.n_features, dtype=dtype,
                                          seed_seq=s_model)
     _check_output(cfg, ds, out_dim)

@@ -18,12 +18,16 @@ key path.
 from __future__ import annotations
 
 import functools
+import inspect
+import types
+import typing
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from .. import registry
-from ..layers.sequential import Sequential
+from ..layers.sequential import Sequential, layer_config
 from .fields import ConfigError, Field, check_mapping, join_path, short
 
 __all__ = ["build", "build_model", "check_callbacks", "check_loss", "check_model",
@@ -32,7 +36,6 @@ __all__ = ["build", "build_model", "check_callbacks", "check_loss", "check_model
 HIDDEN = {"params", "rng", "dtype", "n_in", "layers"}
 RENAMED = {"n_out": "out"}  # constructor name -> config name
 _ORIGINAL = {v: k for k, v in RENAMED.items()}
-_TYPES = {"int": int, "float": float, "bool": bool, "str": str}
 
 
 @functools.cache
@@ -48,8 +51,12 @@ def fields_of(cls: type) -> dict[str, Field]:
     -------
     dict of str to Field
         By config name, in the signature's order: the type from the
-        annotation (or the default's type), the default (``...`` when
-        required), narrowed by the ``config_fields`` of ``cls`` and its bases.
+        annotation (resolved as `typing.get_type_hints` does, so a module
+        with or without ``from __future__ import annotations`` reads the
+        same; ``int``, ``float``, ``bool``, ``str``, ``Literal[...]``,
+        ``list[...]``, ``tuple[...]``, ``X | None``; else the default's type),
+        the default (``...`` when required), narrowed by the ``config_fields``
+        of ``cls`` and its bases.
 
     Raises
     ------
@@ -59,20 +66,89 @@ def fields_of(cls: type) -> dict[str, Field]:
     declared: dict[str, Any] = {}
     for base in reversed(cls.__mro__):
         declared.update(vars(base).get("config_fields", {}))
+    hints = _hints(cls.__init__)
     fields: dict[str, Field] = {}
     for name, p in registry.arguments(cls).items():
         if name in HIDDEN or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
         default = ... if p.default is p.empty else p.default
-        kind = _TYPES.get(str(p.annotation).split(" ")[0].replace("'", ""))
-        if kind is None:
-            kind = type(default) if default not in (None, ...) else object
-        if kind is int and isinstance(default, float):
-            kind = float
         key = RENAMED.get(name, name)
-        field = Field(kind, default, nullable=default is None, label=key)
+        field = _field(hints.get(name, p.empty), default, key)
         fields[key] = field.constrained(declared.get(name))
     return fields
+
+
+def takes_any_key(cls: type) -> bool:
+    """Whether the constructor of ``cls`` takes ``**kwargs`` (a config may set any key).
+
+    Parameters
+    ----------
+    cls : type
+
+    Returns
+    -------
+    bool
+    """
+    if cls.__init__ is object.__init__:  # no constructor of its own: (*args, **kwargs) takes none
+        return False
+    return any(p.kind is p.VAR_KEYWORD for p in registry.arguments(cls).values())
+
+
+def _hints(function: Any) -> dict[str, Any]:
+    """The annotations of ``function`` as objects, strings (PEP 563) evaluated.
+
+    `typing.get_type_hints` evaluates them all at once; when one cannot be
+    evaluated (a name imported only for type checkers), each of the others
+    is evaluated alone and that one is left out (any value).
+    """
+    try:
+        return typing.get_type_hints(function)
+    except Exception:  # an annotation that names something not importable at run time
+        pass
+    namespace = getattr(inspect.getmodule(function), "__dict__", {})
+    hints = {}
+    for name, annotation in getattr(function, "__annotations__", {}).items():
+        try:
+            hints[name] = (eval(annotation, namespace) if isinstance(annotation, str)  # noqa: S307
+                           else annotation)
+        except Exception:  # as above: this one annotation says nothing a config can use
+            continue
+    return hints
+
+
+_SCALARS = (bool, int, float, str)
+
+
+def _field(annotation: Any, default: Any, key: str) -> Field:
+    """The `Field` an annotation and a default describe."""
+    nullable = default is None
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        nullable = nullable or type(None) in args
+        members = [a for a in args if a is not type(None)]
+        known = [a for a in members if a in _SCALARS or typing.get_origin(a) is not None]
+        annotation = known[0] if known else (members[0] if len(members) == 1 else object)
+        alt = tuple(a for a in known[1:] if a in _SCALARS)
+        return replace(_field(annotation, default, key), nullable=nullable, alt=alt)
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        kinds = {type(a) for a in args}
+        kind = kinds.pop() if len(kinds) == 1 else object
+        return Field(kind, default, choices=args, nullable=nullable, label=key)
+    if origin in (list, tuple) or annotation in (list, tuple):
+        item, length = None, None
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            length = len(args)
+            args = args if len(set(args)) == 1 else ()
+        item = args[0] if args and args[0] in _SCALARS else None
+        return Field(origin or annotation, default, nullable=nullable, item=item,
+                     length=length, label=key)
+    kind = annotation if annotation in _SCALARS else object
+    if annotation is inspect.Parameter.empty and type(default) in _SCALARS:
+        kind = type(default)  # no annotation: the default's type
+    if kind is int and isinstance(default, float):
+        kind = float
+    return Field(kind, default, nullable=nullable, label=key)
 
 
 def _entry(path: str, value: Any, kind: str, default: str | None = None) -> tuple[type, dict]:
@@ -90,9 +166,12 @@ def _entry(path: str, value: Any, kind: str, default: str | None = None) -> tupl
     try:
         cls = registry.lookup(kind, value["type"])
     except ValueError as err:
-        raise ConfigError(join_path(path, "type"), str(err)) from None
+        hint = ("; a class of your own: list the module that registers it under imports: "
+                "(or run bprop --import MODULE)")
+        raise ConfigError(join_path(path, "type"), f"{err}{hint}") from None
     args = {k: v for k, v in value.items() if k != "type"}
-    return cls, check_mapping(path, args, fields_of(cls), what=cls.__name__)
+    return cls, check_mapping(path, args, fields_of(cls), what=cls.__name__,
+                              extra=takes_any_key(cls))
 
 
 def _spec(cls: type, args: dict[str, Any]) -> str | dict[str, Any]:
@@ -249,19 +328,27 @@ def build(kind: str, spec: str | dict[str, Any], path: str | None = None, **cont
     ConfigError
         When the constructor rejects its arguments; the key path names the
         argument when its message does (``optimizer.lr: lr must be > 0``).
+        Any other exception a constructor raises becomes one line too:
+        ``model[2] (Scale): RuntimeError: ...``.
     """
     path = path or kind
     spec = {"type": spec} if isinstance(spec, str) else dict(spec)
     kwargs = {_ORIGINAL.get(k, k): v for k, v in spec.items()}
+    fields = fields_of(registry.lookup(kind, spec["type"]))
+    for key, value in spec.items():  # YAML has lists only; a tuple argument gets a tuple
+        if key in fields and fields[key].kind is tuple and isinstance(value, list):
+            kwargs[_ORIGINAL.get(key, key)] = tuple(value)
+    name = str(spec.get("type"))
     try:
         return registry.build(kind, kwargs, **context)
     except ValueError as err:
-        name = str(spec.get("type"))
         msg = str(err).removeprefix(f"{name}: ")
         first = msg.split(" ", 1)[0]
         if first in kwargs and first != "type":
             raise ConfigError(join_path(path, RENAMED.get(first, first)), msg) from None
         raise ConfigError(path, f"{name}: {msg}") from None
+    except Exception as err:  # a user's constructor: one line with where it is configured
+        raise ConfigError(f"{path} ({name})", f"{type(err).__name__}: {err}") from None
 
 
 def build_model(layers: list[str | dict[str, Any]], n_in: int, *, dtype: str,
@@ -293,7 +380,8 @@ def build_model(layers: list[str | dict[str, Any]], n_in: int, *, dtype: str,
     Raises
     ------
     ConfigError
-        If a constructor rejects its arguments.
+        If a constructor rejects its arguments (or raises), or a layer's
+        ``get_config`` cannot give back its arguments.
     """
     built, dim = [], n_in
     for i, spec in enumerate(layers):
@@ -302,6 +390,11 @@ def build_model(layers: list[str | dict[str, Any]], n_in: int, *, dtype: str,
         if "rng" in registry.arguments(cls):
             context["rng"] = np.random.default_rng(seed_seq.spawn(1)[0])
         layer = build("layer", spec, join_path(path, i), **context)
+        try:  # at the start, not when model.npz is written after the training
+            layer_config(layer)
+        except ValueError as err:
+            raise ConfigError(join_path(path, i), f"{err}; a model file could not rebuild it"
+                              ) from None
         dim = layer.output_dim(dim)
         built.append(layer)
     return Sequential(*built), dim

@@ -110,9 +110,11 @@ class Field:
     Parameters
     ----------
     kind : type
-        ``int``, ``float``, ``bool`` or ``str``. A float field accepts
-        integers and numeric strings such as ``"1e-4"`` (which YAML reads as a
-        string, a classic trap); an int field rejects ``True``.
+        ``int``, ``float``, ``bool``, ``str``, ``list`` or ``tuple`` (both
+        written as a YAML list; the value stays a list), or ``object`` for any
+        value. A float field accepts integers and numeric strings such as
+        ``"1e-4"`` (which YAML reads as a string, a classic trap); an int field
+        rejects ``True``.
     default : object
         The value filled in when the key is absent; ``...`` marks a required key.
     low, high : float, optional
@@ -130,6 +132,11 @@ class Field:
     label : str, optional
         A name for the messages to start with, as a constructor's own check
         would (``"p must be a number in [0, 1), got 2"``).
+    item : type, optional
+        For a ``list`` or ``tuple`` field: the type of every item (``int``,
+        ``float``, ``bool`` or ``str``); None takes any items.
+    length : int, optional
+        For a ``list`` or ``tuple`` field: the number of items (``tuple[int, int]``).
     """
 
     kind: type
@@ -143,6 +150,8 @@ class Field:
     alt: tuple[type, ...] = ()
     when: tuple[str, str] | None = None
     label: str | None = None
+    item: type | None = None
+    length: int | None = None
 
     def constrained(self, spec: str | tuple[Any, ...] | None) -> Field:
         """This field narrowed by a class's ``config_fields`` entry (see `parse_constraint`).
@@ -168,10 +177,17 @@ class Field:
             ``"a number in (0, 1)"``, ``"an integer >= 1 or null"``, ``"one of a, b"``.
         """
         if self.choices:
-            return "one of " + ", ".join(map(str, self.choices))
+            return "one of " + ", ".join(map(str, self.choices)) + (
+                " or null" if self.nullable else "")
         word = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(
             self.kind, "any value"
         )
+        if self.kind in (list, tuple):
+            count = f"{self.length} " if self.length is not None else ""
+            items = {int: "integers", float: "numbers", bool: "booleans", str: "strings"}
+            word = f"a list of {count}{items.get(self.item, 'values')}"
+            if self.length == 1:
+                word = word.removesuffix("s")
         if self.low is not None and self.high is not None:
             lb, rb = "(" if self.low_open else "[", ")" if self.high_open else "]"
             word += f" in {lb}{_fmt(self.low)}, {_fmt(self.high)}{rb}"
@@ -224,6 +240,16 @@ class Field:
         return coerced
 
     def _coerce(self, value: Any) -> Any:
+        if self.kind in (list, tuple):
+            if not isinstance(value, (list, tuple)):
+                return None
+            if self.length is not None and len(value) != self.length:
+                return None
+            if self.item is None:
+                return list(value)
+            item = Field(self.item, ...)
+            items = [item._coerce(v) for v in value]
+            return None if any(i is None for i in items) else items
         if self.kind is bool:
             return value if isinstance(value, bool) else None
         if self.kind is int:
@@ -251,11 +277,13 @@ class Field:
 
 
 def check_mapping(
-    path: str, value: Any, fields: Mapping[str, Field], *, what: str = ""
+    path: str, value: Any, fields: Mapping[str, Field], *, what: str = "",
+    extra: bool = False,
 ) -> dict[str, Any]:
     """Validate a mapping against ``fields`` and fill in the defaults.
 
-    A field whose ``when`` condition does not hold is left out of the result.
+    A field whose ``when`` condition does not hold must not be set (the
+    message says when it applies), and is left out of the result.
 
     Parameters
     ----------
@@ -267,24 +295,33 @@ def check_mapping(
         The allowed keys.
     what : str
         Names the owner in the unknown-key message (``"Linear"``).
+    extra : bool, default=False
+        Accept keys that are not in ``fields`` (a constructor taking
+        ``**kwargs``): they are passed through unchecked, after the fields.
 
     Returns
     -------
     dict
-        Every key of ``fields`` that applies, in their order, with checked values.
+        Every key of ``fields`` that applies, in their order, with checked
+        values (then the extra keys, if allowed).
 
     Raises
     ------
     ConfigError
-        For an unknown key (with "did you mean"), a missing required key or a
-        bad value, naming its key path.
+        For an unknown key (with "did you mean"), a key set where it does not
+        apply, a missing required key or a bad value, naming its key path.
     """
     if value is None:
         value = {}
     if not isinstance(value, Mapping):
         raise ConfigError(path, f"must be a mapping, got {short(value)} ({_type_name(value)})")
     for key in value:
-        if key not in fields:
+        if extra and key not in fields:
+            if not isinstance(key, str) or not key.isidentifier():
+                raise ConfigError(join_path(path, str(key)),
+                                  f"{what or 'this entry'} takes keyword arguments: a key must "
+                                  f"be a name, got {short(key)}")
+        elif key not in fields:
             owner = f"{what} has no key" if what else "unknown key"
             allowed = ", ".join(fields) or "none"
             raise ConfigError(
@@ -294,9 +331,23 @@ def check_mapping(
     for key, field in fields.items():
         if field.default is ... and key not in value:
             raise ConfigError(join_path(path, key), f"required key missing ({field.describe()})")
-    out = {k: f.check(join_path(path, k), value.get(k, f.default)) for k, f in fields.items()}
-    return {k: v for k, v in out.items()
-            if fields[k].when is None or str(out.get(fields[k].when[0])) == fields[k].when[1]}
+    checked = {k: f.check(join_path(path, k), value.get(k, f.default))
+               for k, f in fields.items() if f.when is None}
+    for key, field in fields.items():
+        if field.when is None:
+            continue
+        on, wanted = field.when
+        here = checked.get(on, value.get(on))
+        if str(here) == wanted:
+            checked[key] = field.check(join_path(path, key), value.get(key, field.default))
+        elif key in value:
+            raise ConfigError(join_path(path, key),
+                              f"{key} applies only when {on} is {wanted!r} (here {str(here)!r}); "
+                              f"remove it or set {on}: {wanted}")
+    out = {k: checked[k] for k in fields if k in checked}
+    if extra:
+        out.update({k: v for k, v in value.items() if k not in fields})
+    return out
 
 
 _RANGE = re.compile(r"^(>=|>|<=|<)\s*(\S+)$")

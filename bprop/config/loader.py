@@ -10,6 +10,7 @@ The format (every key but ``model`` has a default; see ``configs/*.yaml``)::
 
     name: digits            # run name; default: the file's stem
     seed: 0                 # one seed for data, split, init, shuffling, dropout
+    imports: [my_layers]    # modules that register your own classes (runs their code)
     data: {name: digits, test_size: 0.2, val_size: 0.1, standardize: true}
     model:                  # the layer stack; input sizes are inferred
       - {type: Linear, out: 64}
@@ -215,8 +216,64 @@ TRAIN = {
     "drop_last": Field(bool, False),
     "diagnostics": Field(bool, False),
 }
-TOP = ("name", "seed", "data", "model", "loss", "optimizer", "schedule", "callbacks", "train",
-       "sweep")
+TOP = ("name", "seed", "imports", "data", "model", "loss", "optimizer", "schedule", "callbacks",
+       "train", "sweep")
+_MODULE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
+def import_modules(names: Any, path: str = "imports", *, search: tuple[str, ...] = ()) -> list[str]:
+    """Import the modules that register a user's classes (a config's ``imports:``).
+
+    Importing a module runs its code: a config that lists a module is as
+    trusted as the module. Each is imported as Python would (``sys.path``);
+    if it is not found there, the folders of ``search`` (the config's) and
+    the working directory are tried after it, so a ``my_layers.py`` beside the
+    config works without installing it.
+
+    Parameters
+    ----------
+    names : object
+        A list of dotted module names, as read from YAML (or given by
+        ``bprop --import``).
+    path : str
+        The key path (or option) that named them, for messages.
+    search : tuple of str
+        Extra folders to look in after ``sys.path``.
+
+    Returns
+    -------
+    list of str
+        The names, checked.
+
+    Raises
+    ------
+    ConfigError
+        For a value that is not a list of module names, or a module that
+        cannot be found or raises while it is imported (one line, naming it).
+    """
+    import importlib
+    import sys
+
+    if not isinstance(names, list):
+        raise ConfigError(path, f"must be a list of module names, got {short(names)}")
+    for i, name in enumerate(names):
+        where = join_path(path, i) if path == "imports" else path
+        if not isinstance(name, str) or not _MODULE.fullmatch(name):
+            raise ConfigError(where, f"must be a module name such as my_layers or "
+                                     f"pkg.layers, got {short(name)}")
+        if name in sys.modules:
+            continue
+        extra = [d for d in dict.fromkeys([*search, os.getcwd()]) if d not in sys.path]
+        sys.path.extend(extra)  # after sys.path: an installed module of that name wins
+        try:
+            importlib.import_module(name)
+        except Exception as err:  # the user's code: whatever it raises is one line
+            raise ConfigError(where, f"cannot import {name!r}: {type(err).__name__}: "
+                                     f"{err}") from None
+        finally:
+            for d in extra:
+                sys.path.remove(d)
+    return list(names)
 
 
 def load_yaml(path: str) -> dict[str, Any]:
@@ -352,8 +409,8 @@ def resolve(raw: dict[str, Any], *, name: str = "run", base_dir: str = ".",
     Returns
     -------
     dict
-        Every key of `TOP` in order (``callbacks`` only when there are
-        some), every default filled in, every value checked (``loss`` stays
+        Every key of `TOP` in order (``imports`` and ``callbacks`` only
+        when there are some), every default filled in, every value checked (``loss`` stays
         None when left out: the data decides).
 
     Raises
@@ -373,8 +430,10 @@ def resolve(raw: dict[str, Any], *, name: str = "run", base_dir: str = ".",
     out: dict[str, Any] = {
         "name": check_name(Field(str, name).check("name", raw.get("name", name))),
         "seed": Field(int, 0, low=0).check("seed", raw.get("seed", 0)),
-        "data": data.check_config(raw.get("data")),
     }
+    if raw.get("imports"):  # first: the modules register the classes the rest names
+        out["imports"] = import_modules(raw["imports"], search=(base_dir,))
+    out["data"] = data.check_config(raw.get("data"))
     for key in datasets.FILE_KEYS:  # files named in the data section: made absolute
         if key in out["data"] and find_files:
             out["data"][key] = find_file(out["data"][key], base_dir, f"data.{key}")
@@ -393,6 +452,30 @@ def resolve(raw: dict[str, Any], *, name: str = "run", base_dir: str = ".",
         from .sweep import check_sweep  # only a config with a sweep section needs the sweep rules
 
         check_sweep(raw["sweep"], keys=TOP)
+    return out
+
+
+def with_imports(cfg: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """A resolved config that also lists ``names`` under ``imports`` (``bprop --import``).
+
+    Parameters
+    ----------
+    cfg : dict
+        A resolved config (left unchanged).
+    names : list of str
+        Module names, already imported.
+
+    Returns
+    -------
+    dict
+        The config with ``imports`` after ``seed``, each module once, so that
+        a run's ``config.yaml`` imports them again for ``eval``, ``predict``,
+        ``export`` and ``--resume``.
+    """
+    merged = list(dict.fromkeys([*cfg.get("imports", []), *names]))
+    out = {k: v for k, v in cfg.items() if k in ("name", "seed")}
+    out["imports"] = merged
+    out.update({k: v for k, v in cfg.items() if k not in out})
     return out
 
 

@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from ..layers import Linear
 from ..layers.base import leaf_layers
-from ..metrics import layers_of, no_trace, predict_raw
+from ..metrics import no_trace, predict_raw
 from ..registry import lookup
 from ..training.trainer import DivergedError, Trainer
 from ..validation import (
@@ -367,7 +367,7 @@ class BaseMLP(BaseEstimator):
         layers = leaf_layers(self.model_)
         found: list[np.ndarray] = []
         self.model_.eval()
-        with no_trace(*layers_of(self.model_)):
+        with no_trace(self.model_):
             seen_linear = False
             for layer in layers:
                 if isinstance(layer, Linear):

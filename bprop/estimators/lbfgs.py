@@ -24,7 +24,7 @@ from ..fused.packing import Layout
 from ..layers import Dropout, Sequential
 from ..layers.base import leaf_layers
 from ..losses.base import Loss
-from ..metrics import layers_of, no_trace
+from ..metrics import no_trace
 from ..optim.base import Optimizer
 
 #: scikit-learn's message when a fit ends with NaN or inf weights, word for word
@@ -197,7 +197,7 @@ def fit_lbfgs(
             print(f"Iteration {iteration}, loss = {objective.data_loss + objective.penalty:.8f}")
 
     # full-batch caches would stay in the layers (and in pickles): drop them after
-    with no_trace(*layers_of(model), loss):
+    with no_trace(model, loss):
         result = scipy.optimize.minimize(
             objective,
             objective.flat([p.value for p in objective.params]),

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..validation import check_int
 from .value import Number, Value
 
 
@@ -71,15 +72,14 @@ class Neuron(Module):
     Raises
     ------
     ValueError
-        If ``nin < 1``.
+        If ``nin`` is not an integer >= 1.
     """
 
     def __init__(self, nin: int, nonlin: bool = True, *,
                  rng: int | np.random.Generator | None = None) -> None:
-        if int(nin) < 1:
-            raise ValueError(f"Neuron: nin must be >= 1, got {nin}")
+        nin = check_int("Neuron: nin", nin)  # 2.5 inputs is a mistake, not 2
         gen = _rng(rng)
-        self.w = [Value(float(gen.uniform(-1.0, 1.0))) for _ in range(int(nin))]
+        self.w = [Value(float(gen.uniform(-1.0, 1.0))) for _ in range(nin)]
         self.b = Value(0.0)
         self.nonlin = nonlin
 
@@ -135,15 +135,14 @@ class Layer(Module):
     Raises
     ------
     ValueError
-        If ``nin < 1`` or ``nout < 1``.
+        If ``nin`` or ``nout`` is not an integer >= 1.
     """
 
     def __init__(self, nin: int, nout: int, nonlin: bool = True, *,
                  rng: int | np.random.Generator | None = None) -> None:
-        if int(nout) < 1:
-            raise ValueError(f"Layer: nout must be >= 1, got {nout}")
+        nout = check_int("Layer: nout", nout)
         gen = _rng(rng)
-        self.neurons = [Neuron(nin, nonlin, rng=gen) for _ in range(int(nout))]
+        self.neurons = [Neuron(nin, nonlin, rng=gen) for _ in range(nout)]
 
     def __call__(self, x: Sequence[Value | Number]) -> Value | list[Value]:
         """Every neuron's output on one sample.

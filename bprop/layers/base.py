@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -184,21 +185,70 @@ class Layer:
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments (JSON-able) that rebuild this layer.
 
+        The default follows scikit-learn's ``get_params`` rule: each argument
+        of ``__init__`` is read back from the attribute of the same name, so a
+        layer whose constructor stores ``self.a = a`` needs nothing more.
+        ``rng`` is left out (a rebuilt layer draws its own numbers); a
+        ``**kwargs`` argument is read from a dict attribute of its name and
+        merged in. A layer that stores an argument under another name, or
+        changes it, defines ``get_config`` itself.
+
         Returns
         -------
         dict
             ``type(layer)(**layer.get_config())`` is an equal, freshly
-            initialised layer.
+            initialised layer (numpy scalars as Python numbers, dtypes by name).
+
+        Raises
+        ------
+        ValueError
+            Naming the class and the argument, when an argument cannot be
+            read back: model files would otherwise rebuild the layer with its
+            defaults and predict something else.
         """
-        return {}
+        init = type(self).__init__
+        if init is object.__init__:  # no constructor of its own: no arguments
+            return {}
+        config: dict[str, Any] = {}
+        for name, p in inspect.signature(init).parameters.items():
+            if name in ("self", "rng"):
+                continue
+            value = getattr(self, name, _MISSING)
+            if p.kind is p.VAR_KEYWORD and isinstance(value, dict):
+                config.update(value)
+                continue
+            if value is _MISSING or p.kind is p.VAR_POSITIONAL:
+                cls = type(self).__name__
+                raise ValueError(
+                    f"{cls}: cannot read the constructor argument {name!r} back (no attribute "
+                    f"self.{name}); store it as self.{name} or define {cls}.get_config() "
+                    "returning the constructor's arguments"
+                )
+            config[name] = _plain(value)
+        return config
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        try:
+            args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        except ValueError:  # a user layer without a get_config it needs: still printable
+            args = "..."
         return f"{type(self).__name__}({args})"
 
     def _cached(self, name: str) -> Any:
         """The value cached by forward, or a clear error if forward never ran."""
         return forward_cache(self, name, "forward(x) first, then backward(dy)")
+
+
+_MISSING = object()
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as a Python number, a dtype (or scalar type) by its name: JSON-able."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
+        return np.dtype(value).name
+    return value
 
 
 def forward_cache(owner: Any, name: str, call: str) -> Any:

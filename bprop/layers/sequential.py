@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,6 +11,7 @@ import numpy as np
 from ..parameter import Parameter
 from ..registry import register
 from .base import Layer
+from .summary import summary
 
 
 @register("layer")
@@ -153,7 +155,7 @@ class Sequential(Layer):
         return self
 
     def summary(self, n_features: int | tuple[int, ...]) -> str:
-        """Keras-style table of layers, output shapes and parameters (`bprop.summary.summary`).
+        """Keras-style table of layers, output shapes and parameters (`summary.summary`).
 
         Parameters
         ----------
@@ -165,8 +167,6 @@ class Sequential(Layer):
         str
             The table, one line per layer and a total.
         """
-        from ..summary import summary  # a tool above the layers: imported when used
-
         return summary(self, n_features)
 
     def __len__(self) -> int:
@@ -213,5 +213,21 @@ def layer_config(layer: Layer) -> dict[str, Any]:
     -------
     dict
         JSON-able; the registry's builder turns it back into a layer.
+
+    Raises
+    ------
+    ValueError
+        Naming the class and the argument, if ``layer.get_config()`` cannot
+        recover an argument (see `Layer.get_config`) or returns a value JSON
+        cannot hold.
     """
-    return {"type": type(layer).__name__, **layer.get_config()}
+    config = layer.get_config()
+    name = type(layer).__name__
+    for key, value in config.items():
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}.get_config(): argument {key!r} is {type(value).__name__} "
+                             f"{value!r:.60}, which a model file cannot hold; return numbers, "
+                             "strings, booleans, None, lists or dicts of them") from None
+    return {"type": name, **config}

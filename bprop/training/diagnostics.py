@@ -25,6 +25,7 @@ pivot table.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ import numpy as np
 
 from ..layers.activations import ReLU, Sigmoid, Tanh
 from ..layers.base import Layer, leaf_layers
+from ..modelfile import atomic_write
 from ..registry import register
 from ..validation import check_unit_interval
 from .callbacks import Callback
@@ -215,13 +217,12 @@ class Diagnostics(Callback):
         Path
             ``path``.
         """
-        path = Path(path)
-        with path.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
-            writer.writeheader()
-            for r in self.rows:
-                writer.writerow({**r, "value": f"{r['value']:.6g}"})
-        return path
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for r in self.rows:
+            writer.writerow({**r, "value": f"{r['value']:.6g}"})
+        return atomic_write(path, text.getvalue())  # a crash never leaves half a file
 
     def plot(self, path: str | Path) -> Path:
         """Draw each weight's gradient norm over the epochs, log scale, one line per layer.
@@ -256,8 +257,11 @@ class Diagnostics(Callback):
         ax.set_title("gradient norm per layer")
         ax.legend(fontsize="small")
         fig.tight_layout()
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
+        fmt = Path(path).suffix.lstrip(".") or "png"
+        try:
+            atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=100))
+        finally:
+            plt.close(fig)
         return Path(path)
 
     def state_dict(self) -> dict[str, Any]:
