@@ -11,7 +11,7 @@ training step of a stack of the library's own layers, loss and optimizer.
 - `packing`: parameters and optimizer state copied into flat buffers;
 - `kernels`: in-place activations, dropout and fused losses;
 - `compiled`: one-pass ReLU and softmax-loss kernels when numba is installed
-  (the optional extra ``bprop[fast]``; ``BPROP_NUMBA=0`` turns them off);
+  (the optional extra ``bprop[fast]``, opt-in with ``BPROP_NUMBA=1``);
 - `engine`: `FusedStep`, the compiled step;
 - `sparse`: `SparseStep`, the compiled step for a scipy.sparse X, updating
   the Parameters in place.

@@ -22,16 +22,16 @@ the reference trainer (1e-12 relative in float64, 1e-5 in float32), and
 ``tests/test_fused_compiled.py`` compares each kernel with its numpy
 formula.
 
-numba is an optional extra (``pip install bprop[fast]``). Nothing is imported
-or compiled until `load` is called (the fused engine calls it when a step is
-built, inside ``fit``: its cost is the fit's); compiled code is cached on disk
-(numba's ``cache=True``), so only the first process on a machine pays the
-compilation. Measured on the benchmark's MLP (paired, one thread, CPU clock):
-7.5 % less time per epoch at batch 32 and 6.6 % at batch 128 (float32), for
-0.3-1 s per process (import and cached load; 2 s when it compiles): it pays
-after about 10-20 epochs of 60,000 samples, so data sets under `MIN_SAMPLES`
-keep numpy. ``BPROP_NUMBA=0`` turns the kernels off, ``BPROP_NUMBA=1`` on
-for any size.
+numba is an optional extra (``pip install bprop[fast]``) and the kernels are
+opt-in: ``BPROP_NUMBA=1`` turns them on. Measured on the benchmark's MLP
+(paired, one thread, CPU clock): 7.5 % less time per epoch at batch 32 and
+6.6 % at batch 128 (float32); but importing numba and LLVM adds about 80 MB
+to the process's resident memory (the benchmark's "peak RSS over the data"
+went from 7-18 MB to 127-138 MB) and 0.3-1 s per process (2 s when it
+compiles), more than the engine's whole memory budget (30 MB) for 7 %. Nothing
+is imported or compiled until `load` is called (the fused engine calls it
+when a step is built, inside ``fit``: its cost is the fit's); compiled code is
+cached on disk (numba's ``cache=True``).
 """
 
 from __future__ import annotations
@@ -46,12 +46,8 @@ _KERNELS: SimpleNamespace | None = None
 _TRIED = False
 
 
-#: fewer training samples than this: the numpy kernels, unless ``BPROP_NUMBA=1``
-MIN_SAMPLES = 10_000
-
-
 def available() -> bool:
-    """Whether numba is importable and not turned off (``BPROP_NUMBA=0``)."""
+    """Whether the kernels are turned on (``BPROP_NUMBA=1``) and numba imports."""
     return load() is not None
 
 
@@ -61,20 +57,16 @@ def load(n_samples: int | None = None) -> SimpleNamespace | None:
     Parameters
     ----------
     n_samples : int or None
-        The training set's size, when a fit asks. Importing numba and loading
-        the cached code costs a process 0.3-1 s (2 s the first time: it
-        compiles), which a fit on fewer than `MIN_SAMPLES` samples would
-        rarely win back (the kernels save 5-8 % of an epoch), so then None,
-        unless ``BPROP_NUMBA=1``. ``BPROP_NUMBA=0`` always gives None.
+        The training set's size, when a fit asks (kept for the engine's call;
+        the choice is the environment's).
 
     Returns
     -------
     SimpleNamespace or None
-        The kernels as attributes, or None when numba is missing or not wanted.
+        The kernels as attributes; None unless ``BPROP_NUMBA=1`` and numba imports.
     """
     global _KERNELS, _TRIED
-    choice = os.environ.get("BPROP_NUMBA", "")
-    if choice == "0" or (choice != "1" and n_samples is not None and n_samples < MIN_SAMPLES):
+    if os.environ.get("BPROP_NUMBA", "") != "1":
         return None
     if not _TRIED:
         _TRIED = True
