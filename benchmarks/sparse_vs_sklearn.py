@@ -36,6 +36,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -71,8 +72,10 @@ def contend(name: str, args: argparse.Namespace) -> dict[str, float]:
         from sklearn.neural_network import MLPClassifier
     X, y = tfidf_like(args.rows, args.cols, args.density, args.classes)
     data_rss = peak_rss_mb()  # the imports and building the data, before any fit
-    est = MLPClassifier(hidden_layer_sizes=(64,), solver=args.solver, max_iter=3, random_state=0)
-    with threadpool_limits(args.threads), warnings.catch_warnings():
+    est = MLPClassifier(hidden_layer_sizes=tuple(args.hidden), solver=args.solver, max_iter=3,
+                        random_state=0)
+    limit = None if args.threads == "default" else int(args.threads)
+    with threadpool_limits(limit), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning: 3 epochs are the case
         start = time.perf_counter()
         est.fit(X, y)
@@ -82,23 +85,11 @@ def contend(name: str, args: argparse.Namespace) -> dict[str, float]:
             "before_fit_rss_mb": data_rss}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=5000)
-    parser.add_argument("--cols", type=int, default=50000)
-    parser.add_argument("--density", type=float, default=0.002)
-    parser.add_argument("--classes", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=1, help="BLAS threads (both)")
-    parser.add_argument("--solver", choices=("sgd", "adam"), default="sgd",
-                        help="the case's 'sgd', or scikit-learn's default 'adam'")
-    parser.add_argument("--json", help="also write the results here")
-    parser.add_argument("--contender", choices=CONTENDERS, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.contender:  # the child: one fit, its numbers as JSON on stdout
-        print(json.dumps(contend(args.contender, args)))
-        return 0
+def compare(args: argparse.Namespace, threads: str) -> dict[str, Any]:
+    """Both contenders on ``threads`` BLAS threads (or "default"); their table, printed."""
     passed = [f"--{k}={getattr(args, k)}" for k in ("rows", "cols", "density", "classes",
-                                                     "threads", "solver")]
+                                                     "solver")]
+    passed += ["--threads", threads, "--hidden", *map(str, args.hidden)]
     results = {}
     for name in CONTENDERS:
         out = subprocess.run([sys.executable, __file__, *passed, "--contender", name],
@@ -109,16 +100,52 @@ def main(argv: list[str] | None = None) -> int:
               "peak_rss_mb": bp["peak_rss_mb"] / sk["peak_rss_mb"],
               "score": bp["score"] - sk["score"]}
     print(f"{args.rows} x {args.cols} CSR, density {args.density}, {args.classes} classes, "
-          f"{args.threads} BLAS thread(s), solver={args.solver!r}")
+          f"hidden {tuple(args.hidden)}, BLAS threads: {threads}, solver={args.solver!r}"
+          + (f", {args.busy} busy process(es)" if args.busy else ""))
     print(f"{'':14}{'fit s':>9}{'peak RSS MB':>13}{'score':>9}{'(before fit)':>14}")
     for name, r in results.items():
         print(f"{name:14}{r['fit_s']:9.2f}{r['peak_rss_mb']:13.0f}{r['score']:9.4f}"
               f"{r['before_fit_rss_mb']:14.0f}")
     print(f"{'bprop / sklearn':14}{ratios['fit_s']:9.2f}{ratios['peak_rss_mb']:13.2f}"
           f"{ratios['score']:+9.4f}  (targets: <= 0.5, <= 1.0, +0.0000)")
+    return {"results": results, "ratios": ratios}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=5000)
+    parser.add_argument("--cols", type=int, default=50000)
+    parser.add_argument("--density", type=float, default=0.002)
+    parser.add_argument("--classes", type=int, default=5)
+    parser.add_argument("--hidden", type=int, nargs="+", default=[64],
+                        help="hidden layer sizes (default: the case's 64)")
+    parser.add_argument("--threads", default="default",
+                        help="BLAS threads for both, or 'default' (the libraries' own, no "
+                             "limit); a comma-separated list measures each: 'default,1'")
+    parser.add_argument("--busy", type=int, default=0,
+                        help="run this many busy-looping processes meanwhile (a loaded host)")
+    parser.add_argument("--solver", choices=("sgd", "adam"), default="sgd",
+                        help="the case's 'sgd', or scikit-learn's default 'adam'")
+    parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--contender", choices=CONTENDERS, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.contender:  # the child: one fit, its numbers as JSON on stdout
+        print(json.dumps(contend(args.contender, args)))
+        return 0
+    settings = args.threads.split(",")
+    for t in settings:
+        if t != "default" and not t.isdigit():
+            parser.error(f"--threads takes 'default' or a number of threads, got {t!r}")
+    busy = [subprocess.Popen([sys.executable, "-c", "while 1: pass"]) for _ in range(args.busy)]
+    try:
+        report = {t: compare(args, t) for t in settings}
+    finally:
+        for proc in busy:
+            proc.kill()
+            proc.wait()
     if args.json:
-        Path(args.json).write_text(json.dumps({"args": vars(args), "results": results,
-                                               "ratios": ratios}, indent=2) + "\n")
+        Path(args.json).write_text(json.dumps({"args": vars(args), "results": report},
+                                              indent=2) + "\n")
     return 0
 
 
