@@ -11,18 +11,25 @@ RSS, the training score, and bprop's ratios to scikit-learn's. The targets:
 peak RSS at most scikit-learn's, fit time at most half of it, the same score.
 ``--solver adam`` measures scikit-learn's default solver on the same data.
 
-Measured (2026-11-30, a 2-core machine shared with other work, three runs
-each; bprop trains sparse data on `bprop.fused.sparse`): fit time 0.29,
-0.25, 0.27 of scikit-learn's with "sgd" and 0.47, 0.39, 0.49 with "adam";
-peak RSS 0.66-0.69; equal scores. Before the sparse fused step (the
-reference path): 0.94 the time, 0.86 the memory. With ``--cols 200000``:
-0.22 (sgd) and 0.27 (adam) the time, 0.54 and 0.59 the memory.
+Measured (2026-11-30, a 2-core machine shared with other work; bprop trains
+sparse data on `bprop.fused.sparse`): fit time 0.21-0.29 of scikit-learn's
+with "sgd" and 0.39-0.49 with "adam" on one BLAS thread, 0.30 with the
+libraries' default threads and a busy process beside (before the updates ran
+on one BLAS thread: 1.81); peak RSS 0.66-0.69; equal scores. With ``--cols
+200000``: 0.13-0.15 the time, 0.54 the memory. Smaller weights, more rows
+(``--threads default,1``): 300000 x 3000 at density 0.003: 0.08 / 0.32
+(sgd), 0.14 / 0.46 (adam); 60000 x 2000 at 0.01, 4 classes: 0.14 / 0.37
+(sgd), 0.28-0.50 / 0.49-0.54 (adam); 100000 x 500 at 0.02, 2 classes,
+``--hidden 16``, adam: 0.49 / 0.44, peak RSS 0.91-0.99 (the peak is while
+the data is built: the imports are lighter than scikit-learn's MLP's).
+scikit-learn's time varies most (1.2-2.5 s on the same 60000 x 2000 case).
 
 Usage::
 
     .venv/bin/python benchmarks/sparse_vs_sklearn.py                  # ~1 minute
     .venv/bin/python benchmarks/sparse_vs_sklearn.py --cols 200000    # past dense memory
     .venv/bin/python benchmarks/sparse_vs_sklearn.py --solver adam
+    .venv/bin/python benchmarks/sparse_vs_sklearn.py --threads default,1 --busy 1
     .venv/bin/python benchmarks/sparse_vs_sklearn.py --json out.json
 """
 
