@@ -138,8 +138,10 @@ def one_thread() -> Iterator[None]:
     its threads. On a loop of a few hundred such calls on cache-sized blocks
     (`bprop.fused.sparse`), waking and joining the threads at every call
     costs more than the arithmetic, and much more on a busy machine, where a
-    woken thread waits for a core: a step became 5-10x slower than on one
-    thread. Element-wise work is memory-bound; one thread loses nothing.
+    woken thread waits for a core: with a busy process beside it, the
+    sparse benchmark's fit took 14 s on the default threads against 1.1 s
+    on one (1.3 s on the default threads with this). Element-wise work is
+    memory-bound; one thread loses nothing.
 
     The count is process-wide (OpenBLAS has no per-thread setting): a BLAS
     call from another Python thread meanwhile also runs on one thread.

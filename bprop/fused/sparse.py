@@ -40,7 +40,7 @@ engine would copy W and its state into packed buffers. Here:
   ever allocated (the reference makes four or more a step);
 - the updates run on one BLAS thread (`bprop.fused.blas.one_thread`): on
   blocks this size OpenBLAS would wake and join its threads at every call,
-  which cost a step 5-10x its time on a busy machine; the products of the
+  which cost a fit 10x its time on a busy machine; the products of the
   dense layers keep the library's threads;
 - the dense layers after it are computed as the reference computes them
   (``x @ W + b``, ``x.T @ dy``, ``dy.sum(axis=0)``, ``dy @ W.T``) into
