@@ -11,18 +11,25 @@ RSS, the training score, and bprop's ratios to scikit-learn's. The targets:
 peak RSS at most scikit-learn's, fit time at most half of it, the same score.
 ``--solver adam`` measures scikit-learn's default solver on the same data.
 
-Measured (2026-11-30, a 2-core machine shared with other work, three runs
-each; bprop trains sparse data on `bprop.fused.sparse`): fit time 0.29,
-0.25, 0.27 of scikit-learn's with "sgd" and 0.47, 0.39, 0.49 with "adam";
-peak RSS 0.66-0.69; equal scores. Before the sparse fused step (the
-reference path): 0.94 the time, 0.86 the memory. With ``--cols 200000``:
-0.22 (sgd) and 0.27 (adam) the time, 0.54 and 0.59 the memory.
+Measured (2026-11-30, a 2-core machine shared with other work; bprop trains
+sparse data on `bprop.fused.sparse`): fit time 0.21-0.29 of scikit-learn's
+with "sgd" and 0.39-0.49 with "adam" on one BLAS thread, 0.30 with the
+libraries' default threads and a busy process beside (before the updates ran
+on one BLAS thread: 1.81); peak RSS 0.66-0.69; equal scores. With ``--cols
+200000``: 0.13-0.15 the time, 0.54 the memory. Smaller weights, more rows
+(``--threads default,1``): 300000 x 3000 at density 0.003: 0.08 / 0.32
+(sgd), 0.14 / 0.46 (adam); 60000 x 2000 at 0.01, 4 classes: 0.14 / 0.37
+(sgd), 0.28-0.50 / 0.49-0.54 (adam); 100000 x 500 at 0.02, 2 classes,
+``--hidden 16``, adam: 0.49 / 0.44, peak RSS 0.91-0.99 (the peak is while
+the data is built: the imports are lighter than scikit-learn's MLP's).
+scikit-learn's time varies most (1.2-2.5 s on the same 60000 x 2000 case).
 
 Usage::
 
     .venv/bin/python benchmarks/sparse_vs_sklearn.py                  # ~1 minute
     .venv/bin/python benchmarks/sparse_vs_sklearn.py --cols 200000    # past dense memory
     .venv/bin/python benchmarks/sparse_vs_sklearn.py --solver adam
+    .venv/bin/python benchmarks/sparse_vs_sklearn.py --threads default,1 --busy 1
     .venv/bin/python benchmarks/sparse_vs_sklearn.py --json out.json
 """
 
@@ -36,6 +43,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -71,8 +79,10 @@ def contend(name: str, args: argparse.Namespace) -> dict[str, float]:
         from sklearn.neural_network import MLPClassifier
     X, y = tfidf_like(args.rows, args.cols, args.density, args.classes)
     data_rss = peak_rss_mb()  # the imports and building the data, before any fit
-    est = MLPClassifier(hidden_layer_sizes=(64,), solver=args.solver, max_iter=3, random_state=0)
-    with threadpool_limits(args.threads), warnings.catch_warnings():
+    est = MLPClassifier(hidden_layer_sizes=tuple(args.hidden), solver=args.solver, max_iter=3,
+                        random_state=0)
+    limit = None if args.threads == "default" else int(args.threads)
+    with threadpool_limits(limit), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning: 3 epochs are the case
         start = time.perf_counter()
         est.fit(X, y)
@@ -82,23 +92,11 @@ def contend(name: str, args: argparse.Namespace) -> dict[str, float]:
             "before_fit_rss_mb": data_rss}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=5000)
-    parser.add_argument("--cols", type=int, default=50000)
-    parser.add_argument("--density", type=float, default=0.002)
-    parser.add_argument("--classes", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=1, help="BLAS threads (both)")
-    parser.add_argument("--solver", choices=("sgd", "adam"), default="sgd",
-                        help="the case's 'sgd', or scikit-learn's default 'adam'")
-    parser.add_argument("--json", help="also write the results here")
-    parser.add_argument("--contender", choices=CONTENDERS, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.contender:  # the child: one fit, its numbers as JSON on stdout
-        print(json.dumps(contend(args.contender, args)))
-        return 0
+def compare(args: argparse.Namespace, threads: str) -> dict[str, Any]:
+    """Both contenders on ``threads`` BLAS threads (or "default"); their table, printed."""
     passed = [f"--{k}={getattr(args, k)}" for k in ("rows", "cols", "density", "classes",
-                                                     "threads", "solver")]
+                                                     "solver")]
+    passed += ["--threads", threads, "--hidden", *map(str, args.hidden)]
     results = {}
     for name in CONTENDERS:
         out = subprocess.run([sys.executable, __file__, *passed, "--contender", name],
@@ -109,16 +107,52 @@ def main(argv: list[str] | None = None) -> int:
               "peak_rss_mb": bp["peak_rss_mb"] / sk["peak_rss_mb"],
               "score": bp["score"] - sk["score"]}
     print(f"{args.rows} x {args.cols} CSR, density {args.density}, {args.classes} classes, "
-          f"{args.threads} BLAS thread(s), solver={args.solver!r}")
+          f"hidden {tuple(args.hidden)}, BLAS threads: {threads}, solver={args.solver!r}"
+          + (f", {args.busy} busy process(es)" if args.busy else ""))
     print(f"{'':14}{'fit s':>9}{'peak RSS MB':>13}{'score':>9}{'(before fit)':>14}")
     for name, r in results.items():
         print(f"{name:14}{r['fit_s']:9.2f}{r['peak_rss_mb']:13.0f}{r['score']:9.4f}"
               f"{r['before_fit_rss_mb']:14.0f}")
     print(f"{'bprop / sklearn':14}{ratios['fit_s']:9.2f}{ratios['peak_rss_mb']:13.2f}"
           f"{ratios['score']:+9.4f}  (targets: <= 0.5, <= 1.0, +0.0000)")
+    return {"results": results, "ratios": ratios}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=5000)
+    parser.add_argument("--cols", type=int, default=50000)
+    parser.add_argument("--density", type=float, default=0.002)
+    parser.add_argument("--classes", type=int, default=5)
+    parser.add_argument("--hidden", type=int, nargs="+", default=[64],
+                        help="hidden layer sizes (default: the case's 64)")
+    parser.add_argument("--threads", default="default",
+                        help="BLAS threads for both, or 'default' (the libraries' own, no "
+                             "limit); a comma-separated list measures each: 'default,1'")
+    parser.add_argument("--busy", type=int, default=0,
+                        help="run this many busy-looping processes meanwhile (a loaded host)")
+    parser.add_argument("--solver", choices=("sgd", "adam"), default="sgd",
+                        help="the case's 'sgd', or scikit-learn's default 'adam'")
+    parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--contender", choices=CONTENDERS, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.contender:  # the child: one fit, its numbers as JSON on stdout
+        print(json.dumps(contend(args.contender, args)))
+        return 0
+    settings = args.threads.split(",")
+    for t in settings:
+        if t != "default" and not t.isdigit():
+            parser.error(f"--threads takes 'default' or a number of threads, got {t!r}")
+    busy = [subprocess.Popen([sys.executable, "-c", "while 1: pass"]) for _ in range(args.busy)]
+    try:
+        report = {t: compare(args, t) for t in settings}
+    finally:
+        for proc in busy:
+            proc.kill()
+            proc.wait()
     if args.json:
-        Path(args.json).write_text(json.dumps({"args": vars(args), "results": results,
-                                               "ratios": ratios}, indent=2) + "\n")
+        Path(args.json).write_text(json.dumps({"args": vars(args), "results": report},
+                                              indent=2) + "\n")
     return 0
 
 

@@ -11,6 +11,7 @@ import pytest
 import scipy.sparse as sp
 
 from bprop.estimators import MLPClassifier, MLPRegressor
+from bprop.fused import blas
 from bprop.fused import sparse as fused_sparse
 from bprop.layers import Dropout, Linear, ReLU, Sequential, Sigmoid, Tanh
 from bprop.losses import SigmoidCrossEntropy, SoftmaxNLL, SquaredError
@@ -281,7 +282,8 @@ def test_fused_sparse_step_equals_the_reference_and_the_dense_fused_step(opt, dt
 
 
 @pytest.mark.parametrize("case", ["l2", "dropout-sigmoid", "one-linear", "multilabel", "squared",
-                                  "blocks", "no-scipy-kernel", "int64-indices", "csc"])
+                                  "blocks", "no-scipy-kernel", "blocks-no-scipy-kernel",
+                                  "int64-indices", "csc"])
 def test_fused_sparse_step_in_every_configuration(case, monkeypatch):
     dtype = np.float64
     X = _sparse_X(dtype, seed=3)
@@ -294,21 +296,111 @@ def test_fused_sparse_step_in_every_configuration(case, monkeypatch):
         kw = dict(loss=SigmoidCrossEntropy, opt="momentum-decay")
     elif case == "squared":
         kw = dict(loss=SquaredError, opt="sgd-decay")
-    elif case == "blocks":  # the first weights updated in many blocks, the last one short
+    elif case in ("blocks", "blocks-no-scipy-kernel"):  # many blocks, the last one short
         monkeypatch.setattr(fused_sparse, "BLOCK", 16 * 3)
         kw = dict(opt="adam-decay", l2=0.1)
-    elif case == "no-scipy-kernel":  # scipy's public products instead of its csr_matvecs
-        monkeypatch.setattr(fused_sparse, "_csr_matvecs", None)
+    if case.endswith("no-scipy-kernel"):  # numpy and scipy's public products, not its kernels
+        for kernel in ("_csr_matvecs", "_csc_matvecs", "_csr_row_index", "_csr_tocsc"):
+            monkeypatch.setattr(fused_sparse, kernel, None)
         kw = dict(opt="adam-decay", l2=0.1)
     elif case == "int64-indices":
         X.indices, X.indptr = X.indices.astype(np.int64), X.indptr.astype(np.int64)
     elif case == "csc":
         X = X.tocsc()
+    # the batch's columns (CSC) are made only for a W in several blocks
+    columns = []
+    monkeypatch.setattr(fused_sparse.Rows, "columns",
+                        lambda self, _f=fused_sparse.Rows.columns: columns.append(1) or _f(self))
     trainers = []
     for engine in ("reference", "fused"):
         net = (Sequential(Linear(D, 3, rng=1)) if case == "one-linear" else None)
         trainers.append(_fit(X, engine, dtype, net=net, **kw))
     _assert_same(*trainers, dtype)
+    assert (len(columns) == 3 * 7) == case.startswith("blocks")
+
+
+def _awkward_csr(index_dtype):
+    """A CSR matrix with empty rows, unsorted column indices and duplicate entries."""
+    rng = np.random.default_rng(7)
+    lens = rng.integers(0, 6, 30)
+    lens[[0, 5, 29]] = 0
+    lens[7] = 40  # one long row: a batch holding it outgrows the buffers
+    indptr = np.concatenate([[0], np.cumsum(lens)]).astype(index_dtype)
+    indices = rng.integers(0, 50, indptr[-1]).astype(index_dtype)  # unsorted, repeats
+    X = sp.csr_matrix((rng.normal(size=indptr[-1]), indices, indptr), shape=(30, 50))
+    X.indices, X.indptr = indices, indptr  # scipy would narrow int64 indices it can
+    return X
+
+
+@pytest.mark.parametrize("kernels", [True, False], ids=["scipy-kernels", "numpy"])
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_rows_gathers_the_batch_as_scipy_indexing_does(kernels, index_dtype, monkeypatch):
+    if not kernels:
+        monkeypatch.setattr(fused_sparse, "_csr_row_index", None)
+        monkeypatch.setattr(fused_sparse, "_csr_tocsc", None)
+    X = _awkward_csr(index_dtype)
+    rows = fused_sparse.Rows(X, 12)
+    order = np.random.default_rng(1).permutation(30)
+    # the first batch holds no long row, the second does (the buffers grow), the last is short
+    batches = [np.array([0, 5, 29, 1]), order[:12], np.r_[7, order[order != 7][:11]], order[-3:]]
+    for idx in batches:
+        rows.gather(idx)
+        want = X[idx]
+        m, nnz = len(idx), want.nnz
+        assert (rows.m, rows.nnz) == (m, nnz)
+        np.testing.assert_array_equal(rows.indptr[: m + 1], want.indptr)
+        np.testing.assert_array_equal(rows.indices[:nnz], want.indices)
+        np.testing.assert_array_equal(rows.data[:nnz], want.data)
+        assert rows.indices.dtype == np.dtype(index_dtype)
+        rows.columns()
+        want_c = want.tocsc()
+        np.testing.assert_array_equal(rows.cindptr, want_c.indptr)
+        np.testing.assert_array_equal(rows.cindices[:nnz], want_c.indices)
+        np.testing.assert_array_equal(rows.cdata[:nnz], want_c.data)
+        dy = np.random.default_rng(m).normal(size=(m, 3))
+        dW = np.zeros((50, 3))  # the single-block gradient, scattered from the rows
+        fused_sparse.transposed_matvecs(m, rows.indptr[: m + 1], rows.indices, rows.data, 50,
+                                        dy, dW)
+        np.testing.assert_allclose(dW, want.T @ dy, rtol=1e-13, atol=1e-13)
+
+
+def test_blas_one_thread_sets_one_thread_and_restores_the_count(monkeypatch):
+    count = {"n": 4}
+    calls = []
+
+    def put(k):
+        calls.append(k)
+        count["n"] = k
+
+    monkeypatch.setattr(blas, "_THREADS", {"get": lambda: count["n"], "set": put})
+    monkeypatch.setattr(blas, "available", True)
+    with blas.one_thread():
+        assert blas.threads() == 1
+        with blas.one_thread():  # nested: the outer count is what comes back, once
+            assert blas.threads() == 1
+        assert blas.threads() == 1
+    assert blas.threads() == 4 and calls == [1, 4]
+    count["n"] = 1  # already one thread: nothing to set
+    with blas.one_thread():
+        pass
+    assert calls == [1, 4]
+
+
+def test_fused_sparse_step_updates_on_one_blas_thread(monkeypatch):
+    if blas.threads() is None:  # numpy's own formulas: single-threaded anyway
+        assert not (blas.available and blas._THREADS)
+        return
+    seen = []
+    axpy = blas.axpy
+    monkeypatch.setattr(blas, "axpy", lambda *a: seen.append(blas.threads()) or axpy(*a))
+    before = blas.threads()
+    blas._THREADS["set"](2)
+    try:
+        _fit(_sparse_X(np.float64), "fused", np.float64, opt="sgd")
+        assert blas.threads() == 2  # restored after every step
+    finally:
+        blas._THREADS["set"](before)
+    assert seen and set(seen) == {1}
 
 
 class _WeightWatch(Callback):

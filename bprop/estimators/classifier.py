@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import ClassifierMixin
-from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
@@ -156,6 +155,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             y_true = self.classes_[T]
         else:
             y_true = self._label_binarizer.inverse_transform(T)
+        # sklearn.metrics on first use: 3 MB of modules that fit does not need
+        from sklearn.metrics import accuracy_score
+
         return float(accuracy_score(y_true, self._labels(raw), sample_weight=sw))
 
     # ------------------------------------------------------------- predicting

@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import RegressorMixin
-from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
@@ -120,6 +119,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             return np.nan
         if pred.shape[1] == 1:
             pred, T = pred.ravel(), T.ravel()
+        from sklearn.metrics import r2_score  # on first use: 3 MB that fit does not need
+
         return float(r2_score(T, pred, sample_weight=sw))
 
     def predict(self, X: Any) -> np.ndarray:

@@ -36,7 +36,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from ..layers.base import Layer
 from ..optim import SGD, Adam
@@ -147,6 +146,9 @@ def split_validation(
     ValueError
         If fewer than 2 samples are held out, or a part's weights are all zero.
     """
+    # sklearn.model_selection on first use (early stopping only): 1 MB of modules
+    from sklearn.model_selection import train_test_split
+
     arrays = (X, T) if sample_weight is None else (X, T, sample_weight)
     parts = train_test_split(
         *arrays,
