@@ -542,12 +542,12 @@ def test_a_diverged_trial_stays_failed_on_every_rerun(tmp_path, monkeypatch, cap
     (tmp_path / "c.yaml").write_text(
         "data: {name: sparse, path: X.npz, y: y.npy}\n"
         "model: [{type: Linear, out: 32}, ReLU, {type: Linear, out: 3}]\n"
-        "optimizer: {type: SGD, lr: 0.1, momentum: 0.9}\n"
+        "optimizer: {type: SGD, lr: 1.0, momentum: 0.9}\n"
         "train: {epochs: 15, batch_size: 32}\n")
     figures = []
     real = sweep_cli.plot_sweep
     monkeypatch.setattr(sweep_cli, "plot_sweep", lambda *a, **k: figures.append(real(*a, **k)))
-    args = ["sweep", str(tmp_path / "c.yaml"), "optimizer.lr=0.1,0.001", "--jobs", "1",
+    args = ["sweep", str(tmp_path / "c.yaml"), "optimizer.lr=1.0,0.001", "--jobs", "1",
             "--out", str(tmp_path / "sw")]
     assert main(args) == 1
     rows = read_csv(tmp_path / "sw" / "sweep.csv")
@@ -582,8 +582,10 @@ def test_dask_trials_share_their_host_cores_among_all_its_worker_threads(monkeyp
                                   protocol="tcp", host="127.0.0.1",
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster, set_as_default=False) as client:
-        shares = client.run(sweep_cli._worker_threads)
-    assert list(shares.values()) == [4, 4]  # 8 cores // 2 worker threads on the host
+        addresses = list(client.scheduler_info()["workers"])
+        shares = client.gather([client.submit(sweep_cli._worker_threads, workers=[a],
+                                              pure=False) for a in addresses])
+    assert len(addresses) == 2 and shares == [4, 4]  # 8 cores // 2 worker threads on the host
 
 
 # -- Ctrl-C that reaches the trials but not the sweep ------------------------------------

@@ -477,7 +477,10 @@ def _worker_threads() -> int:
     except (ImportError, ValueError, AttributeError):  # not on a Dask worker
         return _cores()
     host = get_address_host(worker.address)
-    mine = {worker.address: {"host": host, "nthreads": worker.nthreads}}
+    # Worker.state.nthreads (distributed >= 2022.11; Worker.nthreads before it)
+    nthreads = getattr(getattr(worker, "state", None), "nthreads", None) or getattr(
+        worker, "nthreads", 1)
+    mine = {worker.address: {"host": host, "nthreads": nthreads}}
     try:  # the other workers on this host share its cores too
         workers = get_client().scheduler_info()["workers"]
     except Exception:  # the scheduler cannot say: count this worker's threads alone
