@@ -568,6 +568,7 @@ def test_a_diverged_trial_stays_failed_on_every_rerun(tmp_path, monkeypatch, cap
 # -- BLAS threads of trials on Dask workers ---------------------------------------------
 
 
+@pytest.mark.filterwarnings("ignore:Port .* is already in use")  # the dashboard's port
 def test_dask_trials_share_their_host_cores_among_all_its_worker_threads(monkeypatch):
     workers = {"tcp://10.0.0.1:1": {"host": "10.0.0.1", "nthreads": 1},
                "tcp://10.0.0.1:2": {"host": "10.0.0.1", "nthreads": 1},
