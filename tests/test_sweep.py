@@ -583,8 +583,9 @@ def test_dask_trials_share_their_host_cores_among_all_its_worker_threads(monkeyp
                                   protocol="tcp", host="127.0.0.1",
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster, set_as_default=False) as client:
-        addresses = list(client.scheduler_info()["workers"])
-        shares = client.gather([client.submit(sweep_cli._worker_threads, workers=[a],
+        info = client.scheduler_info()["workers"]  # what the sweep passes to its trials
+        addresses = list(info)
+        shares = client.gather([client.submit(sweep_cli._worker_threads, info, workers=[a],
                                               pure=False) for a in addresses])
     assert len(addresses) == 2 and shares == [4, 4]  # 8 cores // 2 worker threads on the host
 
@@ -593,7 +594,10 @@ def test_dask_trials_share_their_host_cores_among_all_its_worker_threads(monkeyp
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_a_signal_to_the_trials_alone_stops_a_parallel_sweep(tmp_path):
+@pytest.mark.parametrize("target", ["trials", "sweep"])
+def test_a_signal_to_the_trials_alone_or_sigterm_to_the_sweep_stops_it(target, tmp_path):
+    # SIGINT that reaches the trials but not the sweep (a sweep ignoring SIGINT, as a
+    # background job of a script does), or SIGTERM to the sweep alone (a batch system)
     import signal
     import subprocess
     import time
@@ -615,8 +619,11 @@ def test_a_signal_to_the_trials_alone_stops_a_parallel_sweep(tmp_path):
             time.sleep(0.2)
         else:
             raise AssertionError("the trials did not start")
-        for lock in locks:  # SIGINT to the trials' processes, not to the sweep's
-            os.kill(json.loads(lock.read_text())["pid"], signal.SIGINT)
+        if target == "trials":  # SIGINT to the trials' processes, not to the sweep's
+            for lock in locks:
+                os.kill(json.loads(lock.read_text())["pid"], signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal.SIGTERM)
         assert proc.wait(timeout=90) == 130
     finally:
         if proc.poll() is None:
@@ -625,5 +632,6 @@ def test_a_signal_to_the_trials_alone_stops_a_parallel_sweep(tmp_path):
     text = proc.stdout.read()
     rows = read_csv(out / "sweep.csv")
     assert [r["status"] for r in rows] == ["interrupted"] * 3, text
-    assert sum("SIGINT: checkpoint of epoch" in r["error"] for r in rows) == 2
+    name = "SIGINT" if target == "trials" else "SIGTERM"
+    assert sum(f"{name}: checkpoint of epoch" in r["error"] for r in rows) == 2, text
     assert not (out / "optimizer.lr=0.03").exists()  # the third never started

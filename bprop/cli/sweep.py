@@ -407,8 +407,12 @@ def _on_dask(address: str) -> Any:
             print(f"running {len(tasks)} trial(s) on the Dask cluster at {address}",
                   flush=True)
             stop = f"bprop-sweep-stop-{uuid.uuid4().hex}"
+            # every worker's host and threads: a trial's BLAS threads are its host's share
+            cluster = {address: {"host": w.get("host"), "nthreads": w.get("nthreads")}
+                       for address, w in client.scheduler_info()["workers"].items()}
             # pure=False: a trial is run for its files, never taken from a cache.
-            futures = {client.submit(run_trial, *task, stop=stop, pure=False): task
+            futures = {client.submit(run_trial, *task, stop=stop, cluster=cluster,
+                                     pure=False): task
                        for task in tasks}
             seen = set()
             try:
@@ -466,11 +470,23 @@ def threads_per_trial(cores: int, host: str, workers: dict[str, dict[str, Any]])
     return max(1, cores // max(1, total))
 
 
-def _worker_threads() -> int:
+def _worker_threads(cluster: dict[str, dict[str, Any]] | None = None) -> int:
     """BLAS threads for a trial on a Dask worker (`threads_per_trial`); all the cores
-    when not on a worker."""
+    when not on a worker.
+
+    Parameters
+    ----------
+    cluster : dict of str to dict, optional
+        The scheduler's workers when the sweep submitted the trial
+        (``Client.scheduler_info()["workers"]``): the other workers of this
+        host share its cores. None: this worker's threads alone.
+
+    Returns
+    -------
+    int
+    """
     try:
-        from distributed import get_client, get_worker
+        from distributed import get_worker
         from distributed.comm import get_address_host
 
         worker = get_worker()
@@ -480,19 +496,17 @@ def _worker_threads() -> int:
     # Worker.state.nthreads (distributed >= 2022.11; Worker.nthreads before it)
     nthreads = getattr(getattr(worker, "state", None), "nthreads", None) or getattr(
         worker, "nthreads", 1)
-    mine = {worker.address: {"host": host, "nthreads": nthreads}}
-    try:  # the other workers on this host share its cores too
-        workers = get_client().scheduler_info()["workers"]
-    except Exception:  # the scheduler cannot say: count this worker's threads alone
-        workers = {}
-    return threads_per_trial(_cores(), host, {**workers, **mine})
+    return threads_per_trial(_cores(), host,
+                             {**(cluster or {}), worker.address: {"host": host,
+                                                                  "nthreads": nthreads}})
 
 
 # -- one trial ----------------------------------------------------------------
 
 
 def run_trial(config: str, overrides: list[str], run_dir: str,
-              threads: int | None = None, stop: str | None = None) -> dict[str, Any]:
+              threads: int | None = None, stop: str | None = None,
+              cluster: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Train one trial with ``bprop train`` (or resume it, or read its finished result).
 
     Runs in a worker process or thread; never raises, so that one trial's
@@ -511,6 +525,10 @@ def run_trial(config: str, overrides: list[str], run_dir: str,
     stop : str, optional
         On a Dask worker: the name of a `distributed.Event` that, once set, stops
         the trial as Ctrl-C would (a checkpoint, status ``interrupted``).
+    cluster : dict of str to dict, optional
+        On a Dask worker: the scheduler's workers (host and threads of each),
+        so that the trial's BLAS threads are its host's cores shared by every
+        worker thread there (`threads_per_trial`).
 
     Returns
     -------
@@ -525,7 +543,7 @@ def run_trial(config: str, overrides: list[str], run_dir: str,
     from threadpoolctl import threadpool_info, threadpool_limits
 
     path, start, rc = Path(run_dir), time.perf_counter(), None
-    threads = threads or _worker_threads()
+    threads = threads or _worker_threads(cluster)
     with threadpool_limits(limits=threads), _captured() as log:
         blas = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
         status = "failed"

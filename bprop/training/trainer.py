@@ -383,7 +383,8 @@ class Trainer:
         if validation_data is not None:
             validation_data = self.check_data(*validation_data, None, name="validation data")[:2]
         self.check_batches(X.shape[0])
-        check_sparse_input(self.model, X)
+        if self.engine != "fused":  # engine="fused" says it itself, naming the engine
+            check_sparse_input(self.model, X)
         if 0 < epochs <= self.epoch:  # epochs counts the total, as Keras' with initial_epoch
             warnings.warn(
                 f"Trainer.fit trained nothing: the run already has {self.epoch} epochs and "
@@ -785,9 +786,9 @@ def check_sparse_input(model: Layer, X: Any) -> None:
     first = layers[0] if layers else None
     if not (isinstance(first, Linear) or getattr(first, "takes_sparse", False)):
         name = type(first).__name__ if first is not None else "no layer"
-        raise ValueError(f"sparse input reaches the first layer as it is, and only a Linear "
-                         f"takes it, but the model starts with {name}: put a Linear first "
-                         "(or densify X if it fits in memory)")
+        raise ValueError(f"only Linear takes sparse input (it reaches the first layer as it "
+                         f"is), but the model starts with {name}: put a Linear first, or "
+                         "densify X if it fits in memory")
 
 
 def _check_finite_state(trainer: Trainer) -> None:
