@@ -605,7 +605,8 @@ def test_a_signal_to_the_trials_alone_or_sigterm_to_the_sweep_stops_it(target, t
     out = tmp_path / "sw"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bprop.cli.app", "sweep", os.path.abspath(XOR),
+        [sys.executable, "-c", "import sys; from bprop.cli import main; sys.exit(main())",
+         "sweep", os.path.abspath(XOR),
          "optimizer.lr=0.01,0.02,0.03", "data.n_samples=20000", "train.epochs=300",
          "--jobs", "2", "--out", str(out)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -287,10 +287,11 @@ def _check_trainable(cfg: dict[str, Any], ds: data.Dataset, model: Sequential, l
         check_sparse_input(model, ds.X_train)
     except ValueError:
         first = _name(cfg["model"][0]) if cfg["model"] else "no layer"
-        raise ConfigError("model[0]", f"{cfg['data']['name']} data are sparse and reach the "
-                                      "first layer as they are, which only a Linear takes; "
-                                      f"the model starts with {first}: put a Linear first "
-                                      "(model: [{type: Linear, out: 64}, ...])") from None
+        raise ConfigError("model[0]", f"data {cfg['data']['name']} is read as a sparse matrix, "
+                                      "which reaches the first layer as it is and only a "
+                                      f"Linear takes; the model starts with {first}: put a "
+                                      "Linear first (model: [{type: Linear, out: 64}, "
+                                      "...])") from None
     if cfg["train"]["engine"] != "fused":
         return
     reason = fused.unsupported(model, loss, optimizer, ds.X_train)
