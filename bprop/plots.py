@@ -27,7 +27,32 @@ from .layers.linear import Linear
 from .metrics import predict_raw
 
 __all__ = ["class_grid", "decision_boundary", "first_layer_weights", "first_linear",
-           "image_shape_for"]
+           "image_shape_for", "wide_range"]
+
+#: a loss axis whose positive values span more than this many times is drawn on a log scale
+LOG_AXIS_FACTOR = 100.0
+
+
+def wide_range(values: Any, factor: float = LOG_AXIS_FACTOR) -> bool:
+    """Whether the positive finite values span more than ``factor`` times: draw them on a log axis.
+
+    One diverging epoch or trial (a loss of 1e6 beside losses near 1) would
+    otherwise flatten every other curve into the axis. The run's loss curve
+    (``loss_curve.png``) and a sweep's ``sweep.png`` use the same rule.
+
+    Parameters
+    ----------
+    values : iterable of float
+        NaN, infinite and non-positive values are ignored.
+    factor : float, default=100
+        The largest ratio still drawn on a linear axis.
+
+    Returns
+    -------
+    bool
+    """
+    pos = [v for v in values if v > 0 and math.isfinite(v)]
+    return bool(pos) and max(pos) > factor * min(pos)
 
 
 def _pyplot() -> Any:

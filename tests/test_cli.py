@@ -386,3 +386,188 @@ def test_import_option_and_the_run_imports_again(tmp_path, capsys, monkeypatch, 
     assert main(["--import", "fix11_missing_module", "list", "layers"]) == 2
     assert capsys.readouterr().err.startswith("bprop: error: --import: cannot import "
                                               "'fix11_missing_module'")
+
+
+# -- a diverged run stays diverged: resumed, refused, evaluated -------------------------
+
+
+def sparse_files(folder, n=400, d=1000, density=0.02, seed=0):
+    """A random sparse classification problem: X.npz (save_npz), y.npy, d.svm (one-based)."""
+    import scipy.sparse as sp
+    from sklearn.datasets import dump_svmlight_file
+
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, d, density=density, format="csr", random_state=seed)
+    y = rng.integers(0, 3, n)
+    sp.save_npz(folder / "X.npz", X)
+    np.save(folder / "y.npy", y)
+    dump_svmlight_file(X, y, str(folder / "d.svm"), zero_based=False)
+    return X, y
+
+
+DIVERGING = ("data: {name: sparse, path: X.npz, y: y.npy}\n"
+             "model: [{type: Linear, out: 32}, ReLU, {type: Linear, out: 3}]\n"
+             "optimizer: {type: SGD, lr: 1.0, momentum: 0.9}\n"
+             "train: {epochs: 15, batch_size: 32}\n")
+
+
+def error_line(err):
+    return next(line for line in err.splitlines() if line.startswith("bprop: "))
+
+
+def test_a_resumed_run_diverges_where_the_uninterrupted_one_does(tmp_path, monkeypatch, capsys):
+    sparse_files(tmp_path)
+    (tmp_path / "c.yaml").write_text(DIVERGING)
+    assert train(tmp_path / "c.yaml", "--out", tmp_path / "a") == 1
+    whole = error_line(capsys.readouterr().err)
+    assert "training diverged" in whole and "epoch 1," not in whole  # a checkpoint before it
+    assert json.loads((tmp_path / "a" / "diverged.json").read_text())["error"] in whole
+
+    def kill(self, trainer, batch, loss):
+        if trainer.epoch == 2 and batch == 3:  # mid-epoch 3, after the checkpoint of epoch 2
+            os.kill(os.getpid(), signal.SIGTERM)
+    monkeypatch.setattr(rundir.Recorder, "on_batch_end", kill, raising=False)
+    assert train(tmp_path / "c.yaml", "--out", tmp_path / "b") == 128 + 15
+    monkeypatch.undo()
+    capsys.readouterr()
+    # the divergence guard's reference loss was checkpointed: it stops at the same batch
+    assert main(["train", "--resume", str(tmp_path / "b"), "--quiet"]) == 1
+    assert error_line(capsys.readouterr().err) == whole
+    assert not (tmp_path / "b" / "model.npz").exists()
+
+    # a diverged run is not resumed (it would diverge again), nor evaluated
+    stamp = (tmp_path / "a" / "checkpoint.npz").stat().st_mtime_ns
+    assert main(["train", "--resume", str(tmp_path / "a"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert error_line(err) == whole and "--resume would diverge" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 2
+    assert (tmp_path / "a" / "checkpoint.npz").stat().st_mtime_ns == stamp
+    assert main(["eval", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "diverged" in err and len(err.splitlines()) == 1
+
+
+# -- what the Trainer refuses is one line, before any run directory ---------------------
+
+
+@pytest.mark.parametrize("data, overrides, where, words", [
+    ("sparse", ["model=[Dropout, {type: Linear, out: 3}]"], "model[0]", "starts with Dropout"),
+    ("digits", ["model=[{type: Linear, out: 16}, BatchNorm, ReLU, {type: Linear, out: 10}]",
+                "train.engine=fused"], "train.engine", "BatchNorm"),
+    ("npy", ["train.engine=fused"], "train.engine", "MappedRows"),
+])
+def test_what_the_trainer_refuses_is_one_line_before_the_run_directory(
+        data, overrides, where, words, tmp_path, capsys):
+    config = data_config(tmp_path, data)
+    out = tmp_path / "run"
+    assert train(config, "--out", out, *overrides) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert f"error: {where}: " in err and words in err
+    if "engine" in where:
+        assert "auto" in err and "reference" in err
+    assert not out.exists()
+
+
+def data_config(folder, data):
+    """A config over ``data``: sparse (save_npz), npy (memory-mapped) or digits."""
+    if data == "sparse":
+        sparse_files(folder, n=120, d=50, density=0.1)
+        section = "{name: sparse, path: X.npz, y: y.npy}"
+    elif data == "npy":
+        rng = np.random.default_rng(0)
+        np.save(folder / "X.npy", rng.normal(size=(120, 5)))
+        np.save(folder / "y.npy", rng.integers(0, 3, 120))
+        section = "{name: npy, x: X.npy, y: y.npy}"
+    else:
+        section = "digits"
+    (folder / "c.yaml").write_text(f"data: {section}\n"
+                                   "model: [{type: Linear, out: 8}, ReLU, "
+                                   "{type: Linear, out: " + ("10" if data == "digits" else "3")
+                                   + "}]\ntrain: {epochs: 2, batch_size: 32}\n")
+    return folder / "c.yaml"
+
+
+@pytest.mark.parametrize("data", ["sparse", "npy"])
+def test_diagnostics_on_sparse_and_memory_mapped_data(data, tmp_path, monkeypatch):
+    import scipy.sparse as sp
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("a sparse matrix was densified")
+    for cls in (sp.csr_matrix, sp.csc_matrix, sp.coo_matrix):
+        monkeypatch.setattr(cls, "toarray", refuse)
+    config = data_config(tmp_path, data)
+    assert train(config, "--out", tmp_path / "run", "train.diagnostics=true") == 0
+    text = (tmp_path / "run" / "diagnostics.csv").read_text()
+    assert "act_std" in text and "grad_norm" in text
+
+
+def test_a_layer_refusing_the_first_batch_is_one_line_and_leaves_no_directory(
+        tmp_path, monkeypatch, capsys):
+    from bprop.layers.activations import Tanh
+
+    def refuse(self, x):
+        raise ValueError("Tanh.forward cannot take this input")
+    monkeypatch.setattr(Tanh, "forward", refuse)
+    assert train("configs/xor.yaml", "--out", tmp_path / "run", "train.engine=reference") == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "bprop: error: Tanh.forward cannot take this input"
+    assert not (tmp_path / "run").exists()
+    (tmp_path / "empty").mkdir()  # an empty --out given: it stays, empty
+    assert train("configs/xor.yaml", "--out", tmp_path / "empty", "train.engine=reference") == 2
+    assert (tmp_path / "empty").is_dir() and not list((tmp_path / "empty").iterdir())
+
+
+# -- eval and predict read the sparse files train reads ---------------------------------
+
+
+def test_eval_and_predict_read_sparse_files_as_training_does(tmp_path, monkeypatch, capsys):
+    import scipy.sparse as sp
+    from sklearn.datasets import dump_svmlight_file
+
+    X, y = sparse_files(tmp_path, n=300, d=40, density=0.1)
+    (tmp_path / "c.yaml").write_text(
+        "data: {name: svmlight, path: d.svm}\n"
+        "model: [{type: Linear, out: 8}, ReLU, {type: Linear, out: 3}]\n"
+        "train: {epochs: 2, batch_size: 32}\n")
+    run = tmp_path / "run"
+    assert train(tmp_path / "c.yaml", "--out", run) == 0
+    assert "zero_based: false" in (run / "config.yaml").read_text()  # decided from the file
+    # new rows whose last columns are empty: read with the training width, they line up
+    Xn = X[:50].tolil()
+    Xn[:, 30:] = 0
+    Xn = Xn.tocsr()
+    Xn.eliminate_zeros()
+    sp.save_npz(tmp_path / "new.npz", Xn)
+    np.save(tmp_path / "new_y.npy", y[:50])
+    dump_svmlight_file(Xn, y[:50], str(tmp_path / "new.svm"), zero_based=False)
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("a sparse matrix was densified")
+    for cls in (sp.csr_matrix, sp.csc_matrix, sp.coo_matrix):
+        monkeypatch.setattr(cls, "toarray", refuse)
+    capsys.readouterr()
+    assert main(["eval", str(run), "--data", str(tmp_path / "new.svm")]) == 0
+    by_svm = json.loads(capsys.readouterr().out)
+    assert main(["eval", str(run), "--data", str(tmp_path / "new.npz"),
+                 "--y", str(tmp_path / "new_y.npy")]) == 0
+    by_npz = json.loads(capsys.readouterr().out)
+    assert by_svm["n_samples"] == by_npz["n_samples"] == 50
+    assert by_svm["loss"] == pytest.approx(by_npz["loss"], rel=1e-12)
+    assert main(["predict", str(run), str(tmp_path / "new.svm")]) == 0
+    from_svm = capsys.readouterr().out
+    assert main(["predict", str(run), str(tmp_path / "new.npz")]) == 0
+    assert capsys.readouterr().out == from_svm and len(from_svm.splitlines()) == 51
+
+    # what they cannot read is one short line
+    wide = sp.random(5, 60, density=0.5, format="csr", random_state=1)
+    dump_svmlight_file(wide, np.zeros(5), str(tmp_path / "wide.svm"), zero_based=False)
+    for argv, words in [
+        (["eval", str(run), "--data", str(tmp_path / "new.npz")], "--y"),
+        (["eval", str(run), "--data", str(tmp_path / "wide.svm")], "more than the 40"),
+        (["predict", str(run), str(tmp_path / "wide.svm")], "more than the 40"),
+        (["eval", str(run), "--data", "digits", "--y", str(tmp_path / "new_y.npy")], "--y"),
+    ]:
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and words in err and len(err) < 400

@@ -190,20 +190,24 @@ def test_interrupted_trials_resume_on_the_next_run(tmp_path, monkeypatch, capsys
         if trainer.epoch == 1 and batch == 3:  # mid-epoch 2, after the checkpoint of epoch 1
             raise Interrupted(15)
     monkeypatch.setattr(rundir.Recorder, "on_batch_end", stop, raising=False)
-    assert main(args) == 1
+    # the signal stopped the trial: the sweep stops too, the next trial never starts
+    assert main(args) == 130
     rows = read_csv(tmp_path / "sw" / "sweep.csv")
     assert [r["status"] for r in rows] == ["interrupted"] * 2
     assert rows[0]["error"].startswith("SIGTERM: checkpoint of epoch 1 saved")
     assert rows[0]["error"].endswith(f"continue with bprop train --resume "
                                      f"{tmp_path / 'sw' / rows[0]['trial']}")
-    text = capsys.readouterr().out
-    assert "interrupted:" in text and "failed:" not in text
+    assert "run the sweep again" in rows[1]["error"] and rows[1]["epochs"] == "0"
+    assert not (tmp_path / "sw" / rows[1]["trial"]).exists()
+    captured = capsys.readouterr()
+    assert "interrupted:" in captured.out and "failed:" not in captured.out
+    assert "bprop: interrupted" in captured.err
     monkeypatch.undo()
 
     assert main(args) == 0
-    assert "2 resumed" in capsys.readouterr().out
+    assert "1 done, 1 resumed" in capsys.readouterr().out
     rows = read_csv(tmp_path / "sw" / "sweep.csv")
-    assert [(r["status"], r["epochs"]) for r in rows] == [("resumed", "3")] * 2
+    assert [(r["status"], r["epochs"]) for r in rows] == [("resumed", "3"), ("done", "3")]
     # resumed to the weights of an uninterrupted run
     assert main(["train", XOR, "optimizer.lr=0.1", "train.epochs=3", "--quiet",
                  "--out", str(tmp_path / "whole")]) == 0
@@ -523,3 +527,112 @@ def test_ctrl_c_on_a_dask_sweep_cancels_its_trials(cluster, tmp_path, monkeypatc
     assert not list(tmp_path.glob(".*.lock"))  # no trial trains on
     assert main(args) == 0
     assert {r["status"] for r in read_csv(tmp_path / "sweep.csv")} <= {"done", "skipped"}
+
+
+# -- a diverged trial stays failed; sweep.png on a log axis -----------------------------
+
+
+def test_a_diverged_trial_stays_failed_on_every_rerun(tmp_path, monkeypatch, capsys):
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    sp.save_npz(tmp_path / "X.npz", sp.random(400, 1000, density=0.02, format="csr",
+                                              random_state=0))
+    np.save(tmp_path / "y.npy", rng.integers(0, 3, 400))
+    (tmp_path / "c.yaml").write_text(
+        "data: {name: sparse, path: X.npz, y: y.npy}\n"
+        "model: [{type: Linear, out: 32}, ReLU, {type: Linear, out: 3}]\n"
+        "optimizer: {type: SGD, lr: 1.0, momentum: 0.9}\n"
+        "train: {epochs: 15, batch_size: 32}\n")
+    figures = []
+    real = sweep_cli.plot_sweep
+    monkeypatch.setattr(sweep_cli, "plot_sweep", lambda *a, **k: figures.append(real(*a, **k)))
+    args = ["sweep", str(tmp_path / "c.yaml"), "optimizer.lr=1.0,0.001", "--jobs", "1",
+            "--out", str(tmp_path / "sw")]
+    assert main(args) == 1
+    rows = read_csv(tmp_path / "sw" / "sweep.csv")
+    assert [r["status"] for r in rows] == ["failed", "done"]
+    error = rows[0]["error"]
+    assert "training diverged" in error and "\n" not in error
+    # the diverged trial's loss (1e6 times the first epoch's) would flatten the other curve
+    assert figures[0].axes[0].get_yscale() == "log"
+    capsys.readouterr()
+
+    assert main(args) == 1  # resumed, it would diverge again: it is not resumed to "done"
+    again = read_csv(tmp_path / "sw" / "sweep.csv")
+    assert [r["status"] for r in again] == ["failed", "skipped"]
+    assert again[0]["error"] == error
+    assert not (tmp_path / "sw" / rows[0]["trial"] / "summary.json").exists()
+
+
+# -- BLAS threads of trials on Dask workers ---------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:Port .* is already in use")  # the dashboard's port
+def test_dask_trials_share_their_host_cores_among_all_its_worker_threads(monkeypatch):
+    workers = {"tcp://10.0.0.1:1": {"host": "10.0.0.1", "nthreads": 1},
+               "tcp://10.0.0.1:2": {"host": "10.0.0.1", "nthreads": 1},
+               "tcp://10.0.0.2:1": {"host": "10.0.0.2", "nthreads": 4}}
+    assert sweep_cli.threads_per_trial(2, "10.0.0.1", workers) == 1  # not 2 each
+    assert sweep_cli.threads_per_trial(8, "10.0.0.1", workers) == 4
+    assert sweep_cli.threads_per_trial(8, "10.0.0.2", workers) == 2
+    assert sweep_cli.threads_per_trial(2, "10.0.0.2", workers) == 1  # never 0
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.setattr(sweep_cli, "_cores", lambda: 8)  # the workers are threads of this process
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  protocol="tcp", host="127.0.0.1",
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster, set_as_default=False) as client:
+        info = client.scheduler_info()["workers"]  # what the sweep passes to its trials
+        addresses = list(info)
+        shares = client.gather([client.submit(sweep_cli._worker_threads, info, workers=[a],
+                                              pure=False) for a in addresses])
+    assert len(addresses) == 2 and shares == [4, 4]  # 8 cores // 2 worker threads on the host
+
+
+# -- Ctrl-C that reaches the trials but not the sweep ------------------------------------
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("target", ["trials", "sweep"])
+def test_a_signal_to_the_trials_alone_or_sigterm_to_the_sweep_stops_it(target, tmp_path):
+    # SIGINT that reaches the trials but not the sweep (a sweep ignoring SIGINT, as a
+    # background job of a script does), or SIGTERM to the sweep alone (a batch system)
+    import signal
+    import subprocess
+    import time
+
+    out = tmp_path / "sw"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from bprop.cli import main; sys.exit(main())",
+         "sweep", os.path.abspath(XOR),
+         "optimizer.lr=0.01,0.02,0.03", "data.n_samples=20000", "train.epochs=300",
+         "--jobs", "2", "--out", str(out)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # both trials trained an epoch: a checkpoint
+            locks = list(out.glob(".*.lock")) if out.exists() else []
+            if len(locks) == 2 and all(
+                    (out / lock.name[1:-5] / "checkpoint.npz").exists() for lock in locks):
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the trials did not start")
+        if target == "trials":  # SIGINT to the trials' processes, not to the sweep's
+            for lock in locks:
+                os.kill(json.loads(lock.read_text())["pid"], signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=90) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = proc.stdout.read()
+    rows = read_csv(out / "sweep.csv")
+    assert [r["status"] for r in rows] == ["interrupted"] * 3, text
+    name = "SIGINT" if target == "trials" else "SIGTERM"
+    assert sum(f"{name}: checkpoint of epoch" in r["error"] for r in rows) == 2, text
+    assert not (out / "optimizer.lr=0.03").exists()  # the third never started

@@ -1,4 +1,4 @@
-"""``bprop eval RUN_DIR [--data NAME|FILE] [--split test|val|train]``: a run's metrics."""
+"""``bprop eval RUN_DIR [--data NAME|FILE] [--y Y.npy] [--split test|val|train]``: metrics."""
 
 from __future__ import annotations
 
@@ -33,9 +33,15 @@ def add_parser(subparsers: Any) -> None:
                     "row of another data set or csv/npz file, preprocessed as in training.")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--data", metavar="NAME|FILE",
-                   help="a data set name (iris, moons, ...) or a .csv/.npz file")
+                   help="a data set name (iris, moons, ...), a .csv file, an .npz archive "
+                        "(np.savez, arrays X and y, or a sparse matrix from "
+                        "scipy.sparse.save_npz with --y), or an svmlight / libsvm file "
+                        "(.svm, .svmlight, .libsvm)")
     p.add_argument("--target", metavar="COLUMN",
                    help="the target column of a --data csv (name or index)")
+    p.add_argument("--y", metavar="FILE.npy",
+                   help="the targets of a --data sparse matrix (.npz from "
+                        "scipy.sparse.save_npz), one per row")
     p.add_argument("--split", choices=("test", "val", "train"), default=None,
                    help="which part of the run's own data (default: test; test and val are "
                         "stored in the run directory, train is rebuilt from the data file)")
@@ -50,13 +56,21 @@ def _other_data(args: argparse.Namespace, cfg: dict[str, Any],
 
     A csv file's features are matched by name when it has a header (as
     ``bprop predict`` does), by position otherwise; its target is the
-    ``--target`` column, or the training target's name (or index).
+    ``--target`` column, or the training target's name (or index). A sparse
+    matrix (``scipy.sparse.save_npz``, its targets in ``--y``) or an svmlight
+    file is read as training reads it, with the training features' count
+    and ``zero_based``, and stays sparse.
     """
     spec = args.data
     suffix = Path(spec).suffix.lower()
     if os.path.isdir(os.path.expanduser(spec)):
         raise ConfigError("--data", f"{spec!r} is a directory; give a data set name or a "
-                                    ".csv / .npz file")
+                                    ".csv / .npz / .svm file")
+    sparse_npz = suffix == ".npz" and datasets.is_sparse_npz(find_file(spec, ".", "--data"))
+    if args.y is not None and not sparse_npz:
+        raise ConfigError("--y", "gives the targets of a --data sparse matrix (.npz from "
+                                 "scipy.sparse.save_npz); a csv's target is --target, an npz "
+                                 "archive's its y array, an svmlight file's its first column")
     if suffix == ".csv":
         path = find_file(spec, ".", "--data")
         delimiter = args.delimiter or cfg["data"].get("delimiter", ",")
@@ -89,6 +103,19 @@ def _other_data(args: argparse.Namespace, cfg: dict[str, Any],
                                    header=header is not None)
         y = datasets.target_values(rows, col, names[col], path=path, key=path,
                                    header=header is not None)
+    elif suffix in datasets.SVMLIGHT_SUFFIXES or sparse_npz:
+        # kept sparse, read as in training, with the training features' columns
+        path = find_file(spec, ".", "--data")
+        if sparse_npz:
+            X = datasets.read_sparse_matrix(path, "--data")
+            if args.y is None:
+                raise ConfigError("--y", f"{spec!r} is a sparse matrix (scipy.sparse.save_npz), "
+                                         "which holds no targets: give them with --y FILE.npy "
+                                         "(one per row, as data.y in training)")
+            y = datasets.read_targets(find_file(args.y, ".", "--y"), X.shape[0], "--y")
+        else:
+            X, y, _ = datasets.read_svmlight(path, "--data", n_features=len(prep.x_scale),
+                                             zero_based=cfg["data"].get("zero_based"))
     else:
         dcfg: dict[str, Any] = ({"name": "npz", "path": find_file(spec, ".", "--data")}
                                 if suffix == ".npz" else {"name": spec})
@@ -126,6 +153,8 @@ def run(args: argparse.Namespace) -> int:
     if args.data is not None and args.split is not None:
         raise ConfigError("--split", "chooses a part of the run's own data; with --data every "
                                      "row of that data is evaluated: give one or the other")
+    if args.y is not None and args.data is None:
+        raise ConfigError("--y", "gives the targets of a --data sparse matrix; give --data too")
     args.split = args.split or "test"
     cfg, model, prep = load_run(args.run_dir)
     if args.data is None:

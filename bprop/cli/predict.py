@@ -1,7 +1,8 @@
 """``bprop predict RUN_DIR INPUT [-o OUT.csv]``: a trained run's predictions.
 
-INPUT is a csv file, or a sparse matrix saved with ``scipy.sparse.save_npz``
-(``.npz``: TF-IDF or one-hot features, predicted without a dense copy).
+INPUT is a csv file, a sparse matrix saved with ``scipy.sparse.save_npz``
+(``.npz``: TF-IDF or one-hot features, predicted without a dense copy), or an
+svmlight / libsvm file (``.svm``, ``.svmlight``, ``.libsvm``; kept sparse too).
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from typing import Any
 import numpy as np
 from scipy.sparse import issparse
 
-from ..config.datasets import float_columns, match_columns, read_csv
+from ..config.datasets import (
+    SVMLIGHT_SUFFIXES,
+    float_columns,
+    match_columns,
+    read_csv,
+    read_sparse_matrix,
+    read_svmlight,
+)
 from ..config.entries import build
 from ..config.fields import ConfigError
 from ..layers.activations import class_probabilities
@@ -36,15 +44,17 @@ def add_parser(subparsers: Any) -> None:
         "predict", help="predict the rows of a csv file with a trained run",
         description="Read INPUT.csv (with a header naming the training features, matched by "
                     "name, or without a header and exactly as many columns as there were "
-                    "features, in training order), or INPUT.npz (a sparse matrix saved "
+                    "features, in training order), INPUT.npz (a sparse matrix saved "
                     "with scipy.sparse.save_npz, one column per feature, kept sparse), "
+                    "or INPUT.svm / .svmlight / .libsvm (svmlight text, kept sparse), "
                     "preprocess it as in training "
                     "and write one prediction per row: the class label and each class's "
                     "probability, or the regression targets in their original units.")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("input", metavar="INPUT.csv",
-                   help="a csv file, or a sparse matrix saved with scipy.sparse.save_npz "
-                        "(.npz: one column per training feature, kept sparse)")
+                   help="a csv file, a sparse matrix saved with scipy.sparse.save_npz "
+                        "(.npz: one column per training feature, kept sparse), or an "
+                        "svmlight / libsvm file (.svm, .svmlight, .libsvm)")
     p.add_argument("-o", "--output", metavar="OUT.csv", help="default: standard output")
     p.add_argument("--delimiter", metavar="CHAR",
                    help="the column separator of INPUT.csv (default: the training file's)")
@@ -88,16 +98,26 @@ def read_features(path: str, names: list[str], *, delimiter: str = ",",
                          header=header is not None)
 
 
-def read_sparse_features(path: str, names: list[str]) -> Any:
-    """A sparse feature matrix saved with ``scipy.sparse.save_npz``, kept sparse.
+def read_sparse_features(path: str, names: list[str], *,
+                         zero_based: bool | None = None) -> Any:
+    """Sparse features, kept sparse: a ``scipy.sparse.save_npz`` file, or svmlight text.
+
+    The readers of ``bprop train`` (`bprop.config.datasets.read_sparse_matrix`,
+    `bprop.config.datasets.read_svmlight`); an svmlight file is read with the
+    training features' count, so that its columns line up with them (its
+    labels are not used).
 
     Parameters
     ----------
     path : str
-        An ``.npz`` file written by ``scipy.sparse.save_npz``.
+        An ``.npz`` file written by ``scipy.sparse.save_npz``, or an svmlight /
+        libsvm file (``.svm``, ``.svmlight``, ``.libsvm``).
     names : list of str
         The features the model was trained on: the matrix has one column each,
         in this order.
+    zero_based : bool or None
+        Whether an svmlight file's indices count from 0 (the run's
+        ``data.zero_based``); None: as scikit-learn's "auto".
 
     Returns
     -------
@@ -109,22 +129,14 @@ def read_sparse_features(path: str, names: list[str]) -> Any:
         Naming the file: unreadable, not a 2-D numeric matrix, another number
         of columns, or a non-finite value (its row and feature).
     """
-    import zipfile
-
-    import scipy.sparse
-
-    try:
-        X = scipy.sparse.load_npz(path)
-    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as err:
-        raise ConfigError(path, f"cannot read it as a sparse matrix "
-                                f"(scipy.sparse.save_npz writes one): {err}") from None
-    if X.ndim != 2 or X.dtype.kind not in "fiub":
-        raise ConfigError(path, f"must hold a 2-D numeric matrix, got shape {X.shape}, "
-                                f"dtype {X.dtype}")
+    if path.lower().endswith(SVMLIGHT_SUFFIXES):
+        X = read_svmlight(path, path, n_features=len(names), zero_based=zero_based)[0]
+    else:
+        X = read_sparse_matrix(path, path)
     if X.shape[1] != len(names):
         raise ConfigError(path, f"has {X.shape[1]} feature columns; the model was trained on "
                                 f"{len(names)}")
-    X = X.tocsr().astype(np.float64)
+    X = X.astype(np.float64)
     bad = np.flatnonzero(~np.isfinite(X.data))
     if len(bad):
         row = int(np.searchsorted(X.indptr, bad[0], side="right")) - 1
@@ -135,7 +147,8 @@ def read_sparse_features(path: str, names: list[str]) -> Any:
 
 #: what a run directory holds (`bprop.cli.rundir`): never overwritten by predictions
 RUN_FILES = ("config.yaml", "model.npz", "checkpoint.npz", "history.csv", "summary.json",
-             "splits.npz", "loss_curve.png", "diagnostics.csv", "diagnostics.png")
+             "splits.npz", "loss_curve.png", "diagnostics.csv", "diagnostics.png",
+             "diverged.json")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -168,8 +181,9 @@ def run(args: argparse.Namespace) -> int:
                                 "write predictions elsewhere")
     cfg, model, prep = load_run(args.run_dir)
     delimiter = args.delimiter or cfg["data"].get("delimiter", ",")
-    if args.input.endswith(".npz"):  # sparse features stay sparse, as in training
-        X = read_sparse_features(args.input, prep.feature_names)
+    if args.input.lower().endswith((".npz", *SVMLIGHT_SUFFIXES)):  # kept sparse, as in training
+        X = read_sparse_features(args.input, prep.feature_names,
+                                 zero_based=cfg["data"].get("zero_based"))
     else:
         X = read_features(args.input, prep.feature_names, delimiter=delimiter,
                           extra=tuple(prep.target_names))

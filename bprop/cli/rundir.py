@@ -11,6 +11,7 @@ A run directory holds::
     loss_curve.png   training and validation loss per epoch, the learning rate, accuracy
     diagnostics.csv  per-layer gradient norms and activation statistics (train.diagnostics)
     diagnostics.png  the gradient norm per layer over the epochs (train.diagnostics)
+    diverged.json    only when training diverged: the error and the last good epoch
 
 A finished run directory needs nothing outside itself: it may be moved or
 copied to another machine, and ``eval`` and ``predict`` still work (the
@@ -43,6 +44,7 @@ from ..config.loader import load_yaml, resolve
 from ..layers.base import Layer, leaf_layers
 from ..metrics import evaluate
 from ..modelfile import atomic_write
+from ..plots import wide_range
 from ..training import checkpoints
 from ..training.callbacks import Callback
 from ..training.history import columns_of
@@ -51,11 +53,13 @@ if TYPE_CHECKING:
     from ..config.build import Run
     from ..training.trainer import Trainer
 
-__all__ = ["CHECKPOINT", "Recorder", "SavedRun", "load_run", "load_splits",
-           "new_run_dir", "read_checkpoint", "save_checkpoint", "save_splits", "write_results"]
+__all__ = ["CHECKPOINT", "DIVERGED", "Recorder", "SavedRun", "load_run", "load_splits",
+           "mark_diverged", "new_run_dir", "read_checkpoint", "read_diverged",
+           "save_checkpoint", "save_splits", "unmake_run_dir", "write_results"]
 
 CHECKPOINT = "checkpoint.npz"
 SPLITS = "splits.npz"
+DIVERGED = "diverged.json"
 save_checkpoint = checkpoints.save_checkpoint
 
 
@@ -112,6 +116,71 @@ def new_run_dir(name: str, out: str | None, root: str = "runs") -> Path:
             raise ConfigError("--out", f"cannot make the run directory {str(path)!r}: "
                                        f"{os_reason(err)}") from None
     raise ConfigError("--out", f"cannot find a free run directory name under {root!r}")
+
+
+def unmake_run_dir(run_dir: Path, made: bool) -> None:
+    """Take back a run directory in which nothing was trained.
+
+    A run refused before its first epoch (or stopped by an unexpected error)
+    leaves only its config.yaml: that is removed, and the directory too when
+    ``new_run_dir`` made it, so that the same ``--out`` can be used again. A
+    directory with a history or a checkpoint is left as it is.
+
+    Parameters
+    ----------
+    run_dir : Path
+    made : bool
+        Whether the directory did not exist before this run.
+    """
+    if (run_dir / "history.csv").exists() or (run_dir / CHECKPOINT).exists():
+        return
+    try:
+        (run_dir / "config.yaml").unlink(missing_ok=True)
+        if made:
+            run_dir.rmdir()  # only when empty: an OSError otherwise, and it stays
+    except OSError:
+        pass
+
+
+def mark_diverged(run_dir: Path, error: str, epoch: int | None) -> None:
+    """Record in ``diverged.json`` that the run diverged: the error and the last good epoch.
+
+    ``bprop train --resume`` then refuses the run (it would diverge the same
+    way), a sweep keeps the trial failed with this error, and ``bprop eval``
+    says why there is no model.
+
+    Parameters
+    ----------
+    run_dir : Path
+    error : str
+        The one-line `DivergedError` message.
+    epoch : int or None
+        The epoch of the checkpoint kept (None or 0: no epoch was trained).
+    """
+    atomic_write(run_dir / DIVERGED, json.dumps({"error": error, "checkpoint_epoch": epoch},
+                                                indent=2) + "\n")
+
+
+def read_diverged(run_dir: str | os.PathLike) -> str | None:
+    """The error of a run that diverged (`mark_diverged`), or None.
+
+    Parameters
+    ----------
+    run_dir : str or PathLike
+
+    Returns
+    -------
+    str or None
+        One line; a damaged file still counts as a diverged run.
+    """
+    path = Path(run_dir) / DIVERGED
+    if not path.is_file():
+        return None
+    try:
+        error = json.loads(path.read_text(encoding="utf-8")).get("error")
+    except (OSError, ValueError, AttributeError):
+        error = None
+    return str(error) if error else f"training diverged ({path})"
 
 
 def os_reason(err: OSError) -> str:
@@ -400,12 +469,15 @@ def load_run(run_dir: str) -> SavedRun:
     Raises
     ------
     ConfigError
-        If ``run_dir`` is not a run directory, has no model.npz yet, or the
-        model cannot be read.
+        If ``run_dir`` is not a run directory, diverged (``diverged.json``),
+        has no model.npz yet, or the model cannot be read.
     """
     path = Path(run_dir)
     if not (path / "config.yaml").is_file():
         raise ConfigError(run_dir, "not a run directory (no config.yaml)")
+    diverged = read_diverged(path)
+    if diverged is not None:
+        raise ConfigError(run_dir, f"the run diverged, so it has no trained model: {diverged}")
     # the training file need not be there: a run directory stands on its own
     cfg = resolve(load_yaml(str(path / "config.yaml")), find_files=False)
     try:
@@ -545,7 +617,7 @@ def plot_history(records: list[dict[str, float]], path: str | os.PathLike, title
     ax.plot(epochs, loss, label="training (mean over the epoch)")
     if val:
         ax.plot(epochs, val, label="validation (end of epoch)")
-    if _spans(loss + (val or []), 100):
+    if wide_range(loss + (val or [])):
         ax.set_yscale("log")
     watched = val or loss
     if best_epoch is None and watched and not all(math.isnan(v) for v in watched):
@@ -564,7 +636,7 @@ def plot_history(records: list[dict[str, float]], path: str | os.PathLike, title
         ax2 = ax.twinx()
         (line,) = ax2.step(epochs, lr, where="post", color="0.55", linestyle="--", lw=1)
         ax2.set_ylabel("learning rate", color="0.4")
-        if _spans(lr, 100):
+        if wide_range(lr):
             ax2.set_yscale("log")
         else:  # from 0: a constant rate is a flat line, not a zoomed-in wiggle
             ax2.set_ylim(0, 1.15 * max(v for v in lr if math.isfinite(v)))
@@ -585,12 +657,6 @@ def plot_history(records: list[dict[str, float]], path: str | os.PathLike, title
     finally:
         plt.close(fig)
     return fig
-
-
-def _spans(values: list[float], factor: float) -> bool:
-    """Whether the positive finite values span more than ``factor`` times."""
-    pos = [v for v in values if v > 0 and math.isfinite(v)]
-    return bool(pos) and max(pos) > factor * min(pos)
 
 
 def np_nanargmin(values: list[float]) -> int:

@@ -44,7 +44,7 @@ NOT_RUN = "interrupted before it finished; run the sweep again to resume it"
 STOP_WAIT_S = 60.0
 KEY_ERRORS = ("has no key", "unknown key", "is not an index in", "not a mapping or list")
 RUN_FILES = ("config.yaml", "history.csv", "checkpoint.npz", "model.npz", "summary.json",
-             "loss_curve.png")
+             "loss_curve.png", "diverged.json")
 
 
 def add_parser(subparsers: Any) -> None:
@@ -119,11 +119,12 @@ def run(args: argparse.Namespace) -> int:
     results: dict[str, dict[str, Any]] = {}
     stopped = False
     try:
-        # A finished trial is only read (and its config compared), here, not trained.
-        done = (run_trial(*task, threads=1) for task in finished)
-        for i, result in enumerate(itertools.chain(done, runner(pending)), 1):
-            results[result["trial"]] = result
-            print(f"[{i}/{len(trials)}] {_line(result)}", flush=True)
+        with _sigterm_as_ctrl_c():
+            # A finished trial is only read (and its config compared), here, not trained.
+            done = (run_trial(*task, threads=1) for task in finished)
+            for i, result in enumerate(itertools.chain(done, runner(pending)), 1):
+                results[result["trial"]] = result
+                print(f"[{i}/{len(trials)}] {_line(result)}", flush=True)
     except KeyboardInterrupt:  # the runner stopped its trials; the summary still gets written
         stopped = True
         print("bprop: interrupted; the trials that did not finish are marked interrupted "
@@ -139,6 +140,33 @@ def run(args: argparse.Namespace) -> int:
     print(", ".join(f"{n} {s}" for s, n in counts.items() if n)
           + f"; sweep.csv and sweep.png in {out}")
     return 130 if stopped else 1 if failed else 0
+
+
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """While the trials run, SIGTERM stops the sweep as Ctrl-C does (a batch system's
+    time limit, ``kill``): the trials checkpoint and sweep.csv is written.
+
+    Yields
+    ------
+    None
+        The old handler is back when the block ends. Nothing changes outside the
+        main thread, or where SIGTERM is ignored.
+    """
+    import signal
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    old = None
+    with contextlib.suppress(ValueError):  # signal only works in the main thread
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:
+            old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
 
 
 def _out_dir(out: str) -> Path:
@@ -256,7 +284,12 @@ def _on_processes(jobs: int | None, n: int) -> Any:
 
     Every trial gets a process of its own: one that dies (killed, out of
     memory) fails that trial only, never the sweep. With one job at a time the
-    trials run in this process.
+    trials run in this process. A trial stopped by SIGINT or SIGTERM (it
+    checkpointed, status ``interrupted``) stops the sweep: no further trial
+    starts, the running ones are waited for, and the runner raises
+    KeyboardInterrupt, as if this process had seen the signal too (it need
+    not have: the signal may have reached the trials alone, or this process
+    may ignore SIGINT, as a background job of a script does).
     """
     cores = _cores()
     if jobs is not None and jobs > cores:
@@ -271,7 +304,10 @@ def _on_processes(jobs: int | None, n: int) -> Any:
               f"thread(s) each", flush=True)
         if jobs == 1:
             for task in tasks:
-                yield run_trial(*task, threads=threads)
+                result = run_trial(*task, threads=threads)
+                yield result
+                if result["status"] == "interrupted":  # Ctrl-C reached the trial: stop here
+                    raise KeyboardInterrupt
             return
         yield from _in_processes(tasks, jobs, threads)
 
@@ -287,9 +323,10 @@ def _in_processes(tasks: list[tuple], jobs: int, threads: int) -> Iterator[dict[
     ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods()
                          else "spawn")
     queue, running = list(tasks), {}  # sentinel -> (process, receiving end, task)
+    stopping = False  # a trial was interrupted by a signal: start no more
     try:
-        while queue or running:
-            while queue and len(running) < jobs:
+        while running or (queue and not stopping):
+            while queue and len(running) < jobs and not stopping:
                 task = queue.pop(0)
                 recv, send = ctx.Pipe(duplex=False)
                 proc = ctx.Process(target=_child, args=(send, task, threads), daemon=True)
@@ -298,7 +335,11 @@ def _in_processes(tasks: list[tuple], jobs: int, threads: int) -> Iterator[dict[
                 running[proc.sentinel] = (proc, recv, task)
             for sentinel in wait(list(running)):
                 proc, recv, task = running.pop(sentinel)
-                yield _collect(proc, recv, task)
+                result = _collect(proc, recv, task)
+                stopping = stopping or result["status"] == "interrupted"
+                yield result
+        if stopping:  # the trials saw Ctrl-C (or SIGTERM), this process did not
+            raise KeyboardInterrupt
     except KeyboardInterrupt:
         # Ctrl-C reached the trials too (one process group): each saves a checkpoint.
         # A SIGINT sent to this process alone does not: pass it on after a moment.
@@ -366,8 +407,12 @@ def _on_dask(address: str) -> Any:
             print(f"running {len(tasks)} trial(s) on the Dask cluster at {address}",
                   flush=True)
             stop = f"bprop-sweep-stop-{uuid.uuid4().hex}"
+            # every worker's host and threads: a trial's BLAS threads are its host's share
+            cluster = {address: {"host": w.get("host"), "nthreads": w.get("nthreads")}
+                       for address, w in client.scheduler_info()["workers"].items()}
             # pure=False: a trial is run for its files, never taken from a cache.
-            futures = {client.submit(run_trial, *task, stop=stop, pure=False): task
+            futures = {client.submit(run_trial, *task, stop=stop, cluster=cluster,
+                                     pure=False): task
                        for task in tasks}
             seen = set()
             try:
@@ -400,22 +445,68 @@ def _from_future(future: Any, task: tuple) -> dict[str, Any]:
     return _result(Path(task[2]), "failed", 0.0, f"worker died: {type(err).__name__}: {err}")
 
 
-def _worker_threads() -> int:
-    """BLAS threads for a trial on a Dask worker: the worker's cores shared by its threads."""
+def threads_per_trial(cores: int, host: str, workers: dict[str, dict[str, Any]]) -> int:
+    """BLAS threads for one trial on a Dask worker of ``host``: the host's cores shared
+    by every worker thread on that host (each thread may run a trial at once).
+
+    Parameters
+    ----------
+    cores : int
+        CPU cores of this host (this process may use).
+    host : str
+        The worker's host, as the scheduler names it.
+    workers : dict of str to dict
+        The scheduler's workers (``Client.scheduler_info()["workers"]``), each
+        with its ``host`` and ``nthreads``.
+
+    Returns
+    -------
+    int
+        ``max(1, cores // threads)``, ``threads`` the worker threads on
+        ``host``: trials x BLAS threads stay within its cores (two workers of
+        one thread each on 2 cores: 1 BLAS thread per trial, not 2).
+    """
+    total = sum(int(w.get("nthreads") or 1) for w in workers.values() if w.get("host") == host)
+    return max(1, cores // max(1, total))
+
+
+def _worker_threads(cluster: dict[str, dict[str, Any]] | None = None) -> int:
+    """BLAS threads for a trial on a Dask worker (`threads_per_trial`); all the cores
+    when not on a worker.
+
+    Parameters
+    ----------
+    cluster : dict of str to dict, optional
+        The scheduler's workers when the sweep submitted the trial
+        (``Client.scheduler_info()["workers"]``): the other workers of this
+        host share its cores. None: this worker's threads alone.
+
+    Returns
+    -------
+    int
+    """
     try:
         from distributed import get_worker
+        from distributed.comm import get_address_host
 
-        nthreads = get_worker().nthreads
+        worker = get_worker()
     except (ImportError, ValueError, AttributeError):  # not on a Dask worker
-        nthreads = 1
-    return max(1, _cores() // max(1, nthreads))
+        return _cores()
+    host = get_address_host(worker.address)
+    # Worker.state.nthreads (distributed >= 2022.11; Worker.nthreads before it)
+    nthreads = getattr(getattr(worker, "state", None), "nthreads", None) or getattr(
+        worker, "nthreads", 1)
+    return threads_per_trial(_cores(), host,
+                             {**(cluster or {}), worker.address: {"host": host,
+                                                                  "nthreads": nthreads}})
 
 
 # -- one trial ----------------------------------------------------------------
 
 
 def run_trial(config: str, overrides: list[str], run_dir: str,
-              threads: int | None = None, stop: str | None = None) -> dict[str, Any]:
+              threads: int | None = None, stop: str | None = None,
+              cluster: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Train one trial with ``bprop train`` (or resume it, or read its finished result).
 
     Runs in a worker process or thread; never raises, so that one trial's
@@ -434,6 +525,10 @@ def run_trial(config: str, overrides: list[str], run_dir: str,
     stop : str, optional
         On a Dask worker: the name of a `distributed.Event` that, once set, stops
         the trial as Ctrl-C would (a checkpoint, status ``interrupted``).
+    cluster : dict of str to dict, optional
+        On a Dask worker: the scheduler's workers (host and threads of each),
+        so that the trial's BLAS threads are its host's cores shared by every
+        worker thread there (`threads_per_trial`).
 
     Returns
     -------
@@ -448,7 +543,7 @@ def run_trial(config: str, overrides: list[str], run_dir: str,
     from threadpoolctl import threadpool_info, threadpool_limits
 
     path, start, rc = Path(run_dir), time.perf_counter(), None
-    threads = threads or _worker_threads()
+    threads = threads or _worker_threads(cluster)
     with threadpool_limits(limits=threads), _captured() as log:
         blas = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
         status = "failed"
@@ -581,8 +676,8 @@ def _differs(config: str, overrides: list[str], path: Path) -> str | None:
         inner = value if isinstance(value, dict) else {"": value}
         stored = have.get(key) if isinstance(value, dict) else {"": have.get(key)}
         for k, v in inner.items():
-            if (key, k, v) == ("data", "task", "auto"):  # decided by the data, like the loss
-                continue
+            if (key, k, v) in (("data", "task", "auto"), ("data", "zero_based", None)):
+                continue  # decided by the data, like the loss
             if not isinstance(stored, dict) or stored.get(k) != v:
                 return f"{key}.{k}" if k else key
     return None
@@ -844,14 +939,37 @@ def _table(trials: list, rows: list[dict[str, Any]], monitor: str) -> str:
 
 
 def plot_sweep(path: Path, trials: list, rows: list[dict[str, Any]], monitor: str,
-               title: str) -> None:
+               title: str) -> Any:
     """The trials' validation curves overlaid (the training loss where there is no
-    validation data), the best trials labelled; matplotlib's Agg backend."""
+    validation data), the best trials labelled; matplotlib's Agg backend.
+
+    The loss panel has a log axis when the trials' losses span more than 100
+    times (`bprop.plots.wide_range`, the rule of each run's loss_curve.png).
+
+    Parameters
+    ----------
+    path : Path
+        The PNG to write (atomically), in the sweep's directory.
+    trials : list of Trial
+        The sweep's trials, in order.
+    rows : list of dict
+        Their results (`run_trial`), in the same order.
+    monitor : str
+        The summary key that ranks them (the 8 best are labelled).
+    title : str
+        The base config's name.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure written (closed).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ..plots import wide_range
     from .rundir import read_history
 
     histories = [read_history(Path(path).parent / r["trial"] / "history.csv") for r in rows]
@@ -875,6 +993,10 @@ def plot_sweep(path: Path, trials: list, rows: list[dict[str, Any]], monitor: st
         what = "training loss" if key == "loss" else key.replace("val_", "validation ")
         ax.set(xlabel="epoch", ylabel=what, title=f"{title}: {what}")
         ax.grid(alpha=0.3)
+    # one diverged trial (a loss of 1e6) would flatten every other curve: the run's own
+    # loss plot's rule (bprop.plots.wide_range) puts the losses on a log axis then
+    if wide_range(h.get(loss_key, math.nan) for hist in histories for h in hist):
+        axes[0, 0].set_yscale("log")
     if axes[0, -1].get_legend_handles_labels()[0]:
         axes[0, -1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
@@ -882,3 +1004,4 @@ def plot_sweep(path: Path, trials: list, rows: list[dict[str, Any]], monitor: st
 
     atomic_write(path, lambda f: fig.savefig(f, format="png"))
     plt.close(fig)
+    return fig

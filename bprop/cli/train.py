@@ -25,7 +25,16 @@ from ..config.loader import (
 from ..modelfile import atomic_write
 from ..training.callbacks import DivergenceGuard, EpochLines
 from ..training.trainer import DivergedError
-from .rundir import CHECKPOINT, Recorder, new_run_dir, read_checkpoint, write_results
+from .rundir import (
+    CHECKPOINT,
+    Recorder,
+    mark_diverged,
+    new_run_dir,
+    read_checkpoint,
+    read_diverged,
+    unmake_run_dir,
+    write_results,
+)
 
 EXAMPLES = """examples:
   bprop train configs/digits.yaml
@@ -129,10 +138,16 @@ def run(args: argparse.Namespace) -> int:
         cfg = with_imports(cfg, args.imports)
     if not args.quiet:
         announce_reading(cfg)
-    prepared = prepare(cfg, progress=not args.quiet)  # every check happens before the directory
+    # every check happens before the directory (prepare runs the Trainer's own checks too)
+    prepared = prepare(cfg, progress=not args.quiet, callbacks=[DivergenceGuard()])
+    made = not (args.out is not None and Path(args.out).is_dir())
     run_dir = new_run_dir(cfg["name"], args.out)
-    atomic_write(run_dir / "config.yaml", dump(prepared.config))
-    return train_in(prepared, run_dir, quiet=args.quiet)
+    try:
+        atomic_write(run_dir / "config.yaml", dump(prepared.config))
+        return train_in(prepared, run_dir, quiet=args.quiet)
+    except BaseException:
+        unmake_run_dir(run_dir, made)  # a run that never trained leaves no directory behind
+        raise
 
 
 def resume(args: argparse.Namespace) -> int:
@@ -156,7 +171,8 @@ def resume(args: argparse.Namespace) -> int:
     Returns
     -------
     int
-        The exit status, as `run`.
+        The exit status, as `run`; 1 at once for a run that diverged (its
+        ``diverged.json``): resumed, it would diverge the same way.
 
     Raises
     ------
@@ -174,6 +190,12 @@ def resume(args: argparse.Namespace) -> int:
     if not (run_dir / "config.yaml").is_file():
         raise ConfigError("--resume", f"{str(run_dir)!r} is not a run directory "
                                       "(no config.yaml)")
+    diverged = read_diverged(run_dir)
+    if diverged is not None:
+        # a run is reproducible: resumed from its last good checkpoint, it diverges again
+        print(f"bprop: {diverged}\nbprop: {run_dir} diverged; --resume would diverge the same "
+              "way: start a new run with the change suggested above", file=sys.stderr)
+        return 1
     cfg = resolve(apply_overrides(load_yaml(str(run_dir / "config.yaml")), overrides))
     state, trained = read_checkpoint(run_dir / CHECKPOINT)
     if trained is not None:
@@ -190,7 +212,8 @@ def resume(args: argparse.Namespace) -> int:
                               "start a new run)")
     if not args.quiet:
         announce_reading(cfg)
-    prepared = prepare(cfg, progress=not args.quiet)
+    # the guard is there before the state is loaded: it resumes with its reference loss
+    prepared = prepare(cfg, progress=not args.quiet, callbacks=[DivergenceGuard()])
     try:
         prepared.trainer.load_state_dict(state)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
@@ -290,7 +313,10 @@ def train_in(prepared: Run, run_dir: Path, *, quiet: bool, state: dict | None = 
     """Train ``prepared`` in ``run_dir``, checkpointing; on SIGINT/SIGTERM save the last epoch.
 
     A `DivergenceGuard` stops a run whose loss explodes; the run directory then
-    keeps the checkpoint of the last good epoch.
+    keeps the checkpoint of the last good epoch (the guard's reference loss in
+    it, so that a resumed run stops where the uninterrupted one would) and
+    ``diverged.json``, the error. A ValueError before the first epoch (a
+    layer or the engine refusing the data) becomes a one-line `ConfigError`.
 
     Parameters
     ----------
@@ -307,10 +333,20 @@ def train_in(prepared: Run, run_dir: Path, *, quiet: bool, state: dict | None = 
     int
         The exit status, as `run`; the results are written (`write_results`)
         only when training finished.
+
+    Raises
+    ------
+    ConfigError
+        When the Trainer, the engine or a layer refuses the run before its
+        first epoch (a ValueError: sparse input into a layer other than
+        Linear, ...).
     """
     recorder = Recorder(run_dir, prepared.config["train"]["checkpoint_every"], state,
                         config=prepared.config)
-    prepared.trainer.callbacks += [DivergenceGuard(), recorder]
+    if not any(type(cb) is DivergenceGuard for cb in prepared.trainer.callbacks):
+        # `run` and `resume` pass one to `prepare`, so that a resumed run loads its state
+        prepared.trainer.callbacks.append(DivergenceGuard())
+    prepared.trainer.callbacks.append(recorder)
     if not quiet and not sys.stdout.isatty():
         prepared.trainer.callbacks.append(EpochLines())
     ds, start = prepared.data, time.perf_counter()
@@ -334,11 +370,19 @@ def train_in(prepared: Run, run_dir: Path, *, quiet: bool, state: dict | None = 
         return 128 + (err.signum if isinstance(err, Interrupted) else signal.SIGINT)
     except DivergedError as err:
         epoch = recorder.save()
+        mark_diverged(run_dir, str(err), epoch)
         kept = (f"the checkpoint of epoch {epoch}, the last good one" if epoch
                 else "no trained epoch")
         print(f"bprop: {err}\nbprop: {run_dir} keeps {kept}; start a new run with the change "
               "suggested above", file=sys.stderr)
         return 1
+    except ConfigError:
+        raise
+    except ValueError as err:
+        if prepared.trainer.epoch > resumed_at:
+            raise  # not a check before training: a fault in the middle of it
+        # the Trainer's (or a layer's) refusal of this run before its first epoch: one line
+        raise ConfigError("", str(err)) from None
     summary = write_results(prepared, run_dir, time.perf_counter() - start,
                             resumed_at=resumed_at)
     print(f"{prepared.config['name']}: {_shown(summary)} ({summary['epochs']} epochs, "

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import registry
+from .. import fused, registry
 from ..layers.sequential import Sequential
 from ..losses.base import Loss
 from ..optim.base import Optimizer
 from ..optim.schedules import Schedule
 from ..training.callbacks import Callback, EarlyStopping
-from ..training.trainer import Trainer
+from ..training.trainer import Trainer, check_sparse_input
 from . import data, entries
 from .fields import ConfigError, join_path
 from .loader import watched_metrics
@@ -229,9 +229,11 @@ def prepare(cfg: dict[str, Any], *, progress: bool = False,
     Raises
     ------
     ConfigError
-        If the data cannot be loaded, the pieces do not fit together, or a
-        constructor refuses its arguments (one line with the key path and
-        the class, whatever it raised).
+        If the data cannot be loaded, the pieces do not fit together (sparse
+        data into a first layer other than Linear; ``train.engine: fused``
+        with a part it does not support), or a constructor refuses its
+        arguments (one line with the key path and the class, whatever it
+        raised).
     """
     _, _, s_model, s_train = _seeds(cfg["seed"])
     ds = load_data(cfg, dtype=dtype)
@@ -261,6 +263,7 @@ def prepare(cfg: dict[str, Any], *, progress: bool = False,
         diagnostics = Diagnostics(ds.X_train)
     own = [schedule] + ([stopping] if stopping else []) + named
     own += [diagnostics] if diagnostics else []
+    _check_trainable(cfg, ds, model, loss, optimizer, [*own, *callbacks])
     trainer = Trainer(model, loss, optimizer, batch_size=t["batch_size"], shuffle=t["shuffle"],
                       rng=np.random.default_rng(s_train), callbacks=[*own, *callbacks],
                       progress=progress, engine=t["engine"], drop_last=t["drop_last"])
@@ -269,6 +272,36 @@ def prepare(cfg: dict[str, Any], *, progress: bool = False,
     except ValueError as err:
         raise ConfigError("train.batch_size", str(err)) from None
     return Run(cfg, ds, model, loss, optimizer, schedule, stopping, named, trainer, diagnostics)
+
+
+def _check_trainable(cfg: dict[str, Any], ds: data.Dataset, model: Sequential, loss: Loss,
+                     optimizer: Optimizer, callbacks: list[Any]) -> None:
+    """The Trainer's own refusals, as config errors, before a run directory is made.
+
+    Sparse data into a first layer that is not a Linear (`check_sparse_input`),
+    and ``train.engine: fused`` with a part, a callback or data the fused
+    engine does not support (`bprop.fused.unsupported`): `Trainer` and its
+    ``fit`` would raise a ValueError; here it is one line naming the key.
+    """
+    try:
+        check_sparse_input(model, ds.X_train)
+    except ValueError:
+        first = _name(cfg["model"][0]) if cfg["model"] else "no layer"
+        raise ConfigError("model[0]", f"data {cfg['data']['name']} is read as a sparse matrix, "
+                                      "which reaches the first layer as it is and only a "
+                                      f"Linear takes; the model starts with {first}: put a "
+                                      "Linear first (model: [{type: Linear, out: 64}, "
+                                      "...])") from None
+    if cfg["train"]["engine"] != "fused":
+        return
+    reason = fused.unsupported(model, loss, optimizer, ds.X_train)
+    readers = [type(cb).__name__ for cb in callbacks if getattr(cb, "reads_gradients", False)]
+    if reason is None and readers:
+        reason = f"callback {readers[0]} reads Parameter.grad, which the fused engine never fills"
+    if reason is not None:
+        raise ConfigError("train.engine", f"fused cannot train this run: {reason}; use "
+                                          "train.engine: auto (fused where it can, else the "
+                                          "reference) or reference")
 
 
 def standardizes_target(loss: str | dict[str, Any] | None) -> bool:

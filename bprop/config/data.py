@@ -111,7 +111,9 @@ def load(cfg: dict[str, Any], seed: int) -> RawData:
     ----------
     cfg : dict
         From `check_config`; a file's ``path`` is used as given
-        (`bprop.config.loader.resolve` makes it absolute).
+        (`bprop.config.loader.resolve` makes it absolute). A parameter left
+        null for the file to decide (svmlight's ``zero_based``) is filled in,
+        in place, so that the run's resolved config records the decision.
     seed : int
         For generated sets.
 
@@ -129,6 +131,9 @@ def load(cfg: dict[str, Any], seed: int) -> RawData:
     spec = datasets.SETS[cfg["name"]]
     params = {k: cfg[k] for k in spec.params}
     X, y, feature_names, target_names = spec.loader(params, seed)
+    for k, v in params.items():  # what a loader decided from the file (svmlight's zero_based)
+        if cfg.get(k) is None and v is not None:
+            cfg[k] = v
     if issparse(X):  # kept sparse: only the non-zeros are values
         X = X.tocsr().astype(np.float64, copy=False)
     elif not isinstance(X, np.memmap):  # a memory map is read in chunks, never whole

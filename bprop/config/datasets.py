@@ -18,7 +18,8 @@ import numpy as np
 from ..registry import did_you_mean
 from .fields import ConfigError, Field, short
 
-__all__ = ["SETS", "SetSpec"]
+__all__ = ["SETS", "SVMLIGHT_SUFFIXES", "SetSpec", "is_sparse_npz", "read_sparse_matrix",
+           "read_svmlight", "read_targets"]
 
 #: what ``data.task`` may say of a file's target ("auto": `bprop.config.data.guess_task`)
 TASKS = ("auto", "classification", "regression")
@@ -527,13 +528,36 @@ def _read_npy(path: str, key: str, *, mmap: bool = False) -> np.ndarray:
     return a
 
 
+def read_targets(path: str, n: int, key: str = "data.y") -> np.ndarray:
+    """A ``.npy`` file of targets: one per row of X (labels or numbers).
+
+    Parameters
+    ----------
+    path : str
+    n : int
+        The number of rows of X.
+    key : str, default="data.y"
+        Where the file was named, for messages (``--y`` for ``bprop eval``).
+
+    Returns
+    -------
+    ndarray, shape (n,) or (n, K)
+
+    Raises
+    ------
+    ConfigError
+        Naming ``key``: not an .npy file, or not one target per row.
+    """
+    y = _read_npy(path, key)
+    if y.ndim not in (1, 2) or len(y) != n:
+        raise ConfigError(key, f"{path!r} must hold one target per sample ({n}), got "
+                               f"shape {y.shape}")
+    return y
+
+
 def _targets(p: dict[str, Any], n: int) -> np.ndarray:
     """The ``data.y`` file: one target per row of X (labels or numbers)."""
-    y = _read_npy(p["y"], "data.y")
-    if y.ndim not in (1, 2) or len(y) != n:
-        raise ConfigError("data.y", f"{p['y']!r} must hold one target per sample ({n}), got "
-                                    f"shape {y.shape}")
-    return y
+    return read_targets(p["y"], n)
 
 
 def _target_names(y: np.ndarray) -> list[str]:
@@ -550,34 +574,138 @@ def _read_npy_pair(p: dict[str, Any], seed: int) -> Loaded:
     return X, y, _names(X.shape[1]), _target_names(y)
 
 
-def _read_sparse(p: dict[str, Any], seed: int) -> Loaded:
-    """A scipy.sparse matrix saved with ``scipy.sparse.save_npz``; targets from ``data.y``."""
+#: the suffixes ``bprop eval --data`` and ``bprop predict`` read as svmlight / libsvm text
+SVMLIGHT_SUFFIXES = (".svm", ".svmlight", ".libsvm")
+
+
+def is_sparse_npz(path: str) -> bool:
+    """Whether ``path`` is an archive written by ``scipy.sparse.save_npz``.
+
+    Parameters
+    ----------
+    path : str
+
+    Returns
+    -------
+    bool
+        True for a zip archive holding the ``format`` and ``shape`` arrays
+        that ``save_npz`` writes (``np.savez`` archives hold the caller's names).
+    """
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return {"format.npy", "shape.npy"} <= names
+
+
+def read_sparse_matrix(path: str, key: str = "data.path") -> Any:
+    """A sparse matrix saved with ``scipy.sparse.save_npz``, as CSR (never densified).
+
+    The one reader of such files: ``bprop train`` (``data: {name: sparse}``),
+    ``bprop eval --data`` and ``bprop predict`` use it.
+
+    Parameters
+    ----------
+    path : str
+    key : str, default="data.path"
+        Where the file was named, for messages.
+
+    Returns
+    -------
+    scipy.sparse CSR matrix, shape (N, D)
+        Of the file's numeric dtype.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``key``: unreadable, or not a 2-D numeric matrix.
+    """
     import scipy.sparse
 
-    path = p["path"]
     try:
         X = scipy.sparse.load_npz(path)
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as err:
-        raise ConfigError("data.path", f"cannot read {path!r} as a sparse matrix "
-                                       f"(scipy.sparse.save_npz writes one): {err}") from None
+        raise ConfigError(key, f"cannot read {path!r} as a sparse matrix "
+                               f"(scipy.sparse.save_npz writes one): {err}") from None
     if X.ndim != 2 or X.dtype.kind not in "fiub":
-        raise ConfigError("data.path", f"{path!r} must hold a 2-D numeric matrix, got shape "
-                                       f"{X.shape}, dtype {X.dtype}")
+        raise ConfigError(key, f"{path!r} must hold a 2-D numeric matrix, got shape "
+                               f"{X.shape}, dtype {X.dtype}")
+    return X.tocsr()
+
+
+def read_svmlight(path: str, key: str = "data.path", *, n_features: int | None = None,
+                  zero_based: bool | None = None) -> tuple[Any, np.ndarray, bool]:
+    """An svmlight / libsvm text file through scikit-learn's reader: X sparse (CSR).
+
+    The one reader of such files: ``bprop train`` (``data: {name: svmlight}``),
+    ``bprop eval --data`` and ``bprop predict`` use it, the last two with the
+    training data's ``n_features`` and ``zero_based``, so that the columns
+    line up with the ones the model was trained on.
+
+    Parameters
+    ----------
+    path : str
+    key : str, default="data.path"
+        Where the file was named, for messages.
+    n_features : int or None
+        The number of columns (None: the file's largest index decides).
+    zero_based : bool or None
+        Whether the file's feature indices count from 0 (libsvm's tools
+        count from 1). None decides as scikit-learn's ``zero_based="auto"``
+        does: from 1 when no index 0 appears in the file.
+
+    Returns
+    -------
+    X : scipy.sparse CSR matrix of float64, shape (N, D)
+    y : ndarray of float64, shape (N,)
+    zero_based : bool
+        What was decided (``zero_based`` itself when it was given).
+
+    Raises
+    ------
+    ConfigError
+        Naming ``key``: unreadable, not svmlight text, or an index past
+        ``n_features``.
+    """
+    from scipy.sparse import csr_matrix
+    from sklearn.datasets import load_svmlight_file
+
+    try:  # the indices as written; shifted below when they count from 1
+        X, y = load_svmlight_file(path, multilabel=False, zero_based=True)
+    except (OSError, ValueError, UnicodeDecodeError) as err:
+        raise ConfigError(key, f"cannot read {path!r} as svmlight / libsvm: {err}") from None
+    if zero_based is None:  # scikit-learn's "auto"
+        zero_based = not (X.nnz and X.indices.min() > 0)
+    d = X.shape[1]
+    if not zero_based:
+        if X.nnz and X.indices.min() == 0:
+            raise ConfigError(key, f"{path!r} has a feature index 0, but the indices count "
+                                   "from 1 (zero_based: false)")
+        d = max(d - 1, 0)
+        X = csr_matrix((X.data, X.indices - 1, X.indptr), shape=(X.shape[0], d))
+    if n_features:
+        if d > n_features:
+            top = d - 1 if zero_based else d
+            raise ConfigError(key, f"{path!r} has {d} feature columns (indices up to {top}, "
+                                   f"counting from {0 if zero_based else 1}), more than the "
+                                   f"{n_features} expected")
+        X = csr_matrix((X.data, X.indices, X.indptr), shape=(X.shape[0], n_features))
+    return X, y, bool(zero_based)
+
+
+def _read_sparse(p: dict[str, Any], seed: int) -> Loaded:
+    """A scipy.sparse matrix saved with ``scipy.sparse.save_npz``; targets from ``data.y``."""
+    X = read_sparse_matrix(p["path"])
     y = _targets(p, X.shape[0])
-    return X.tocsr(), y, _names(X.shape[1]), _target_names(y)
+    return X, y, _names(X.shape[1]), _target_names(y)
 
 
 def _read_svmlight(p: dict[str, Any], seed: int) -> Loaded:
-    """An svmlight / libsvm text file, through scikit-learn's reader: X sparse (CSR)."""
-    from sklearn.datasets import load_svmlight_file
-
-    path = p["path"]
-    try:
-        X, y = load_svmlight_file(path, n_features=p["n_features"] or None,
-                                  multilabel=False, zero_based="auto")
-    except (OSError, ValueError, UnicodeDecodeError) as err:
-        raise ConfigError("data.path", f"cannot read {path!r} as svmlight / libsvm: "
-                                       f"{err}") from None
+    """An svmlight / libsvm text file, X sparse (CSR); fills in ``p["zero_based"]`` when
+    it was left to the file (null), so that the resolved config records it."""
+    X, y, p["zero_based"] = read_svmlight(p["path"], n_features=p["n_features"] or None,
+                                          zero_based=p["zero_based"])
     return X, y, _names(X.shape[1]), ["target"]
 
 
@@ -698,6 +826,8 @@ SETS: dict[str, SetSpec] = {
         {
             "path": Field(str, ...),
             "n_features": Field(int, 0, low=0),
+            # null: from 1 when the file has no index 0 (filled in by the run)
+            "zero_based": Field(bool, None, nullable=True),
             "task": Field(str, "auto", choices=TASKS),
         },
         _read_svmlight,

@@ -31,12 +31,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from scipy.sparse import issparse
 
 from ..layers.activations import ReLU, Sigmoid, Tanh
 from ..layers.base import Layer, leaf_layers
 from ..modelfile import atomic_write
 from ..registry import register
-from ..validation import check_unit_interval
+from ..validation import RowSource, check_unit_interval
 from .callbacks import Callback
 
 if TYPE_CHECKING:
@@ -45,15 +46,37 @@ if TYPE_CHECKING:
 COLUMNS = ("epoch", "layer", "type", "quantity", "value")
 
 
+def probe_rows(x: Any, n: int) -> Any:
+    """The first ``n`` rows of ``x``, without reading or densifying the rest.
+
+    Parameters
+    ----------
+    x : array-like, scipy.sparse matrix or RowSource, shape (N, ...)
+    n : int
+
+    Returns
+    -------
+    ndarray, shape (min(n, N), ...), or a CSR matrix for a sparse x
+        A RowSource (a memory-mapped file) reads only these rows.
+    """
+    if issparse(x):
+        return x[:n].tocsr()
+    if isinstance(x, RowSource) and not isinstance(x, np.ndarray):
+        return np.asarray(x[:n])
+    return np.asarray(x)[:n]
+
+
 @register("callback")
 class Diagnostics(Callback):
     """Per-layer gradient norms and activation statistics, every epoch.
 
     Parameters
     ----------
-    x : array-like of shape (n_samples, n_features) or None
+    x : array-like, scipy.sparse matrix or RowSource, shape (n_samples, n_features), or None
         The probe batch for the activation statistics (the first
-        ``max_samples`` rows are used). None: only gradient norms are recorded,
+        ``max_samples`` rows are used: a sparse matrix's stay sparse, as the
+        first Linear takes them; a RowSource, such as a memory-mapped file,
+        reads only those). None: only gradient norms are recorded,
         unless the trainer exposes its current minibatch as ``trainer.batch_x``,
         whose first batch is then kept as the probe.
     max_samples : int, default=256
@@ -101,7 +124,7 @@ class Diagnostics(Callback):
         csv_path: str | Path | None = None,
         png_path: str | Path | None = None,
     ) -> None:
-        self.x = None if x is None else np.asarray(x)[:max_samples]
+        self.x = None if x is None else probe_rows(x, max_samples)
         self.max_samples = int(max_samples)
         self.saturation = check_unit_interval("saturation", saturation)
         self.csv_path, self.png_path = csv_path, png_path

@@ -29,6 +29,7 @@ from scipy.sparse import issparse
 from .. import fused
 from ..init import as_rng
 from ..layers.base import Layer, layer_rngs, leaf_layers
+from ..layers.linear import Linear
 from ..losses.base import Loss
 from ..metrics import CHUNK, evaluate, predict_raw
 from ..optim.base import Optimizer
@@ -370,9 +371,10 @@ class Trainer:
         Raises
         ------
         ValueError
-            For invalid data, ``epochs``, or batches a layer cannot train on
-            (`check_batches`); with ``engine="fused"``, for a part the fused
-            engine does not support.
+            For invalid data, ``epochs``, batches a layer cannot train on
+            (`check_batches`), or sparse X into a first layer that is not a
+            Linear (`check_sparse_input`); with ``engine="fused"``, for a part
+            the fused engine does not support. All before the first step.
         DivergedError
             When the loss becomes NaN or inf (names the epoch and batch).
         """
@@ -381,6 +383,8 @@ class Trainer:
         if validation_data is not None:
             validation_data = self.check_data(*validation_data, None, name="validation data")[:2]
         self.check_batches(X.shape[0])
+        if self.engine != "fused":  # engine="fused" says it itself, naming the engine
+            check_sparse_input(self.model, X)
         if 0 < epochs <= self.epoch:  # epochs counts the total, as Keras' with initial_epoch
             warnings.warn(
                 f"Trainer.fit trained nothing: the run already has {self.epoch} epochs and "
@@ -755,6 +759,36 @@ def _correct(pred: np.ndarray, t: np.ndarray, sw: np.ndarray | None) -> float:
     else:
         ok = pred == np.asarray(t).reshape(-1)
     return float(ok.sum()) if sw is None else float(np.dot(ok, sw))
+
+
+def check_sparse_input(model: Layer, X: Any) -> None:
+    """Refuse a sparse X for a model whose first layer cannot take it, before any step.
+
+    A sparse X reaches the first layer as it is (never densified): a `Linear`
+    multiplies it (``X @ W``, ``dW = X.T @ dy``); any other layer would fail
+    on the first batch. A layer class of your own that takes scipy.sparse
+    input says so with ``takes_sparse = True``.
+
+    Parameters
+    ----------
+    model : Layer
+    X : ndarray, scipy.sparse matrix or RowSource, shape (N, ...)
+
+    Raises
+    ------
+    ValueError
+        For a sparse X and a first layer that is neither a Linear nor marked
+        ``takes_sparse``, naming that layer.
+    """
+    if not issparse(X):
+        return
+    layers = leaf_layers(model)
+    first = layers[0] if layers else None
+    if not (isinstance(first, Linear) or getattr(first, "takes_sparse", False)):
+        name = type(first).__name__ if first is not None else "no layer"
+        raise ValueError(f"only Linear takes sparse input (it reaches the first layer as it "
+                         f"is), but the model starts with {name}: put a Linear first, or "
+                         "densify X if it fits in memory")
 
 
 def _check_finite_state(trainer: Trainer) -> None:
