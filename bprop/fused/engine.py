@@ -56,7 +56,7 @@ from ..optim import SGD, Adam
 from ..optim.base import Optimizer
 from . import blas, compiled
 from .blas import Mat, mat
-from .kernels import ELEMENTWISE, LOSSES
+from .kernels import ELEMENTWISE, LOSSES, loss_kernel
 from .packing import Layout
 
 
@@ -65,6 +65,15 @@ def flatten(model: Layer) -> list[Layer]:
     if type(model) is Sequential:
         return [inner for layer in model.layers for inner in flatten(layer)]
     return [model]
+
+
+def update_mode(opt: Optimizer) -> str:
+    """Which update a step makes: "sgd", "momentum", "nesterov" or "adam"."""
+    if isinstance(opt, Adam):
+        return "adam"
+    if not opt.momentum:
+        return "sgd"
+    return "nesterov" if opt.nesterov else "momentum"
 
 
 def unsupported(model: Layer, loss: Loss, optimizer: Optimizer, X: Any = None) -> str | None:
@@ -164,7 +173,7 @@ class FusedStep:
         n, d = X.shape
         B = min(batch_size, n)
         k = model.output_dim(d)
-        self.mode = self._mode(optimizer)
+        self.mode = update_mode(optimizer)
         self.values = self.layout.empty()
         self.flat = {"W": self.values}
         for name in {"momentum": ["v"], "nesterov": ["v", "g"], "adam": ["m", "v", "g"]}.get(
@@ -207,25 +216,11 @@ class FusedStep:
         self.first_linear = next(s for s in self.stages if isinstance(s, _Linear))
 
         # targets: checked once by the reference loss, then gathered per batch
-        zeros = np.zeros((min(n, 4096), k), dtype=dt)
-        for start in range(0, n, len(zeros)):  # in chunks: a few MB at most
-            chunk = y[start : start + len(zeros)]
-            loss.forward(zeros[: len(chunk)], chunk)
-        self.loss_kernel = LOSSES[type(loss)](B, k, dt)
+        self.loss_kernel = loss_kernel(loss, y, n, k, B, dt)
         if fast is not None and hasattr(self.loss_kernel, "use"):
             self.loss_kernel.use(fast)
-        self.T = self.loss_kernel.prepare_targets(y, n, k)
-        self.t_batch = np.empty((B, *self.T.shape[1:]), dtype=self.T.dtype)
         self._m = 0
         self._plans: dict[int, tuple[list, list]] = {}
-
-    @staticmethod
-    def _mode(opt: Optimizer) -> str:
-        if isinstance(opt, Adam):
-            return "adam"
-        if not opt.momentum:
-            return "sgd"
-        return "nesterov" if opt.nesterov else "momentum"
 
     # -- moving values in and out (the Parameters' own arrays keep their identity) --
 
@@ -331,12 +326,7 @@ class FusedStep:
                 stage.forward(x, y)
             else:
                 stage.forward_bias(y, extra)
-        t = np.take(self.T, idx, axis=0, out=self.t_batch[:m], mode="clip")
-        w = None
-        if sw is not None:
-            w = np.asarray(sw, dtype=self.dtype)
-            w = w / w.sum()
-        return self.loss_kernel(self.out[:m], t, w, self.dout[:m])
+        return self.loss_kernel.batch(idx, sw, self.out, self.dout)
 
     def backward(self) -> None:
         """Backpropagate and update every parameter (the optimizer's ``step()``)."""

@@ -164,6 +164,24 @@ class FusedLoss:
     def __init__(self, rows: int, cols: int, dtype: np.dtype) -> None:
         self.dtype = np.dtype(dtype)
 
+    def bind(self, y: np.ndarray, n: int, k: int, batch_size: int) -> None:
+        """Keep the fit's targets as the kernel reads them, and a batch's workspace."""
+        self.T = self.prepare_targets(y, n, k)
+        self.t_batch = np.empty((batch_size, *self.T.shape[1:]), dtype=self.T.dtype)
+
+    def batch(self, idx: np.ndarray, sw: np.ndarray | None, z: np.ndarray, dz: np.ndarray
+              ) -> float:
+        """The loss of the rows ``idx`` (weights ``sw`` or None) on the first ``len(idx)``
+        rows of ``z``, writing their ``dL/dz`` into ``dz``: the reference ``loss.forward``
+        then ``loss.backward`` of one batch."""
+        m = len(idx)
+        t = np.take(self.T, idx, axis=0, out=self.t_batch[:m], mode="clip")
+        w = None
+        if sw is not None:
+            w = np.asarray(sw, dtype=self.dtype)
+            w = w / w.sum()
+        return self(z[:m], t, w, dz[:m])
+
     def prepare_targets(self, y: np.ndarray, n: int, k: int) -> np.ndarray:
         """The whole target array, as the kernel reads it: (n, K) of the model's dtype."""
         return np.asarray(y, dtype=self.dtype).reshape(n, k)
@@ -275,3 +293,19 @@ LOSSES: dict[type, type[FusedLoss]] = {
     SigmoidCrossEntropy: FusedSigmoidCrossEntropy,
     PoissonDeviance: FusedPoissonDeviance,
 }
+
+
+def loss_kernel(loss: Any, y: np.ndarray, n: int, k: int, batch_size: int,
+                dtype: np.dtype) -> FusedLoss:
+    """The fused kernel of ``loss``, bound to the fit's targets ``y`` (n samples, K outputs).
+
+    The targets are checked once, by the reference ``loss.forward`` itself (in
+    chunks of a few MB), so a bad label gets the reference's own error.
+    """
+    zeros = np.zeros((min(n, 4096), k), dtype=dtype)
+    for start in range(0, n, len(zeros)):
+        chunk = y[start : start + len(zeros)]
+        loss.forward(zeros[: len(chunk)], chunk)
+    kernel = LOSSES[type(loss)](batch_size, k, dtype)
+    kernel.bind(y, n, k, batch_size)
+    return kernel

@@ -63,12 +63,11 @@ import numpy as np
 
 from ..layers import Layer, Linear
 from ..losses.base import Loss
-from ..optim import Adam
 from ..optim.base import Optimizer
 from . import blas
 from .blas import Mat, mat
-from .engine import flatten
-from .kernels import ELEMENTWISE, LOSSES
+from .engine import flatten, update_mode
+from .kernels import ELEMENTWISE, loss_kernel
 
 try:  # scipy's compiled kernels behind X @ W, X[idx] and X.tocsc() (private, stable since 0.x)
     from scipy.sparse import _sparsetools
@@ -240,14 +239,6 @@ class Rows:
         self.cdata[:nnz] = xc.data
 
 
-def _mode(opt: Optimizer) -> str:
-    """Which update a step makes: "sgd", "momentum", "nesterov" or "adam"."""
-    if isinstance(opt, Adam):
-        return "adam"
-    if not opt.momentum:
-        return "sgd"
-    return "nesterov" if opt.nesterov else "momentum"
-
 
 class _Dense:
     """A dense Linear after the first: its workspaces and gradient buffers."""
@@ -299,7 +290,7 @@ class SparseStep:
         n, d = X.shape
         B = min(batch_size, n)
         self.rows = Rows(X, B)
-        self.mode = _mode(optimizer)
+        self.mode = update_mode(optimizer)
         self.first_y = np.empty((B, self.first.n_out), dtype=dt)
         self.first_db = np.empty_like(self.first.bias.value)
         # the rest of the network: each stage reads ``cur`` and writes a workspace
@@ -324,13 +315,7 @@ class SparseStep:
         self.g_block = np.empty(min(self.block_rows, d) * h, dtype=dt)
 
         k = model.output_dim(d)
-        zeros = np.zeros((min(n, 4096), k), dtype=dt)
-        for start in range(0, n, len(zeros)):  # the targets, checked in chunks of a few MB
-            chunk = y[start : start + len(zeros)]
-            loss.forward(zeros[: len(chunk)], chunk)
-        self.loss_kernel = LOSSES[type(loss)](B, k, dt)
-        self.T = self.loss_kernel.prepare_targets(y, n, k)
-        self.t_batch = np.empty((B, *self.T.shape[1:]), dtype=self.T.dtype)
+        self.loss_kernel = loss_kernel(loss, y, n, k, B, dt)  # targets checked once
         self._m = 0
         # ||W||^2 of the first weights, summed block by block as the update leaves them
         # (while in cache), once the Trainer has asked for it (it does with an L2 penalty)
@@ -443,12 +428,7 @@ class SparseStep:
             else:
                 kernel, x, out = stage
                 kernel.forward(x[:m], out[:m])
-        t = np.take(self.T, idx, axis=0, out=self.t_batch[:m], mode="clip")
-        w = None
-        if sw is not None:
-            w = np.asarray(sw, dtype=self.dtype)
-            w = w / w.sum()
-        return self.loss_kernel(self.out[:m], t, w, self.dout[:m])
+        return self.loss_kernel.batch(idx, sw, self.out, self.dout)
 
     def backward(self) -> None:
         """Backpropagate and update every parameter (the optimizer's ``step()``).
