@@ -68,7 +68,18 @@ def flatten(model: Layer) -> list[Layer]:
 
 
 def update_mode(opt: Optimizer) -> str:
-    """Which update a step makes: "sgd", "momentum", "nesterov" or "adam"."""
+    """Which update a step makes, as the fused steps name it.
+
+    Parameters
+    ----------
+    opt : SGD or Adam
+        A supported optimizer (see `unsupported`).
+
+    Returns
+    -------
+    str
+        "sgd" (no momentum), "momentum", "nesterov" or "adam".
+    """
     if isinstance(opt, Adam):
         return "adam"
     if not opt.momentum:

@@ -297,10 +297,32 @@ LOSSES: dict[type, type[FusedLoss]] = {
 
 def loss_kernel(loss: Any, y: np.ndarray, n: int, k: int, batch_size: int,
                 dtype: np.dtype) -> FusedLoss:
-    """The fused kernel of ``loss``, bound to the fit's targets ``y`` (n samples, K outputs).
+    """The fused kernel of ``loss``, bound to the fit's targets ``y``.
 
     The targets are checked once, by the reference ``loss.forward`` itself (in
     chunks of a few MB), so a bad label gets the reference's own error.
+
+    Parameters
+    ----------
+    loss : Loss
+        One of `LOSSES`' keys.
+    y : ndarray, shape (n,) or (n, K)
+        The fit's targets.
+    n, k : int
+        Samples and model outputs.
+    batch_size : int
+        The largest batch (the size of the targets' workspace).
+    dtype : float32 or float64
+        The model's.
+
+    Returns
+    -------
+    FusedLoss
+
+    Raises
+    ------
+    ValueError
+        Whatever ``loss.forward`` raises for a bad target.
     """
     zeros = np.zeros((min(n, 4096), k), dtype=dtype)
     for start in range(0, n, len(zeros)):
