@@ -79,7 +79,7 @@ def save(model: Layer, path: str | os.PathLike, *, metadata: dict[str, Any] | No
     arrays = {f"param_{i}": p.value for i, p in enumerate(model.parameters())}
     arrays.update({f"buffer_{name}": b for name, b in model.buffers().items()})
     header = {"model": layer_config(model), "metadata": metadata or {}}
-    modules = {type(layer).__name__: type(layer).__module__
+    modules = {registry.name_of("layer", type(layer)): type(layer).__module__
                for layer in [model, *leaf_layers(model)]
                if not type(layer).__module__.startswith("bprop.")}
     if modules:  # where a user's layers are defined: `load` names the module to import

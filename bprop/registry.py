@@ -43,13 +43,15 @@ from typing import Any, TypeVar
 KINDS = ("layer", "loss", "optimizer", "schedule", "callback")
 
 _TABLES: dict[str, dict[str, type]] = {kind: {} for kind in KINDS}
+#: each registered class's name, for writing configs and model files back
+_NAMES: dict[str, dict[type, str]] = {kind: {} for kind in KINDS}
 _ALIASES: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
 
 T = TypeVar("T", bound=type)
 
 
 def register(
-    kind: str, name: str | None = None, *, aliases: tuple[str, ...] = ()
+    kind: str, name: str | None = None, *, aliases: tuple[str, ...] = (), override: bool = False
 ) -> Callable[[T], T]:
     """A class decorator: make ``cls`` available under ``name`` (default: its class name).
 
@@ -60,6 +62,10 @@ def register(
         The name used in configs and model files; the class name by default.
     aliases : tuple of str
         Other names for the same class (scikit-learn's ``"relu"`` for `ReLU`).
+    override : bool
+        Replace a different class already registered under one of these
+        names; without it that is an error (a plugin must not silently change
+        what a built-in name, or another plugin's, means).
 
     Returns
     -------
@@ -69,7 +75,8 @@ def register(
     Raises
     ------
     ValueError
-        For an unknown ``kind``, or a decorated object that is not a class.
+        For an unknown ``kind``, a decorated object that is not a class, or a name
+        (or alias) taken by another class, unless ``override``.
 
     Examples
     --------
@@ -89,12 +96,42 @@ def register(
     def decorate(cls: T) -> T:
         if not isinstance(cls, type):
             raise ValueError(f"register({kind!r}) decorates a class, got {cls!r}")
+        for key in (name or cls.__name__, *aliases):
+            taken = _TABLES[kind].get(key) or _TABLES[kind].get(_ALIASES[kind].get(key, ""))
+            # the same class defined again (a module re-imported or reloaded) is no clash
+            same = taken is not None and (taken.__module__, taken.__qualname__) == (
+                cls.__module__, cls.__qualname__)
+            if taken is not None and not same and not override:
+                raise ValueError(
+                    f"register({kind!r}): the name {key!r} is taken by "
+                    f"{taken.__module__}.{taken.__qualname__}; register "
+                    f"{cls.__qualname__} under another name, or pass override=True")
         _TABLES[kind][name or cls.__name__] = cls
+        _NAMES[kind][cls] = name or cls.__name__
         for alias in aliases:
             _ALIASES[kind][alias] = name or cls.__name__
         return cls
 
     return decorate
+
+
+def name_of(kind: str, cls: type) -> str:
+    """The name ``cls`` is registered under (what configs and model files write).
+
+    Parameters
+    ----------
+    kind : str
+        One of `KINDS`.
+    cls : type
+        A class; one registered as ``register(kind, "Name")`` gives "Name".
+
+    Returns
+    -------
+    str
+        The registered name, or the class's own name if it is not registered.
+    """
+    _check_kind(kind)
+    return _NAMES[kind].get(cls, cls.__name__)
 
 
 def lookup(kind: str, name: Any) -> type:

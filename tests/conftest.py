@@ -59,6 +59,7 @@ def clean_registry(monkeypatch):
 
     monkeypatch.setattr(registry, "_TABLES", {k: dict(v) for k, v in registry._TABLES.items()})
     monkeypatch.setattr(registry, "_ALIASES", {k: dict(v) for k, v in registry._ALIASES.items()})
+    monkeypatch.setattr(registry, "_NAMES", {k: dict(v) for k, v in registry._NAMES.items()})
 
 
 #: a user's plugin module, written without ``from __future__ import annotations``

@@ -388,6 +388,57 @@ def test_import_option_and_the_run_imports_again(tmp_path, capsys, monkeypatch, 
                                               "'fix11_missing_module'")
 
 
+PLUGIN_BESIDE_CONFIG = """
+import numpy as np
+from bprop.layers import Layer
+from bprop.registry import register
+
+
+@register("layer", "Twice", aliases=("twice",))
+class _TwiceImpl(Layer):
+    def __init__(self, k: float = 2.0):
+        super().__init__()
+        self.k = k
+
+    def forward(self, x):
+        return self.k * np.asarray(x, dtype=float)
+
+    def backward(self, dy):
+        return self.k * dy
+"""
+
+
+def test_a_module_beside_the_config_under_another_name_trains_and_reloads(
+        tmp_path, capsys, monkeypatch, clean_registry):
+    # a class registered as "Twice" was written back as '_TwiceImpl' (unknown); a module found
+    # beside the config was recorded by bare name, which eval run from elsewhere could not find
+    import sys
+
+    from bprop import registry
+
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    (folder / "twice_plugin.py").write_text(PLUGIN_BESIDE_CONFIG, encoding="utf-8")
+    (folder / "c.yaml").write_text(
+        "imports: [twice_plugin]\ndata: {name: iris}\ntrain: {epochs: 2}\n"
+        "model: [{type: Linear, out: 4}, {type: Twice, k: 0.5}, {type: Linear, out: 3}]\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delitem(sys.modules, "twice_plugin", raising=False)
+    run = tmp_path / "run"
+    assert main(["train", str(folder / "c.yaml"), "--out", str(run), "--quiet"]) == 0
+    saved = (run / "config.yaml").read_text()
+    assert str(folder / "twice_plugin.py") in saved and "type: Twice" in saved
+    want = json.loads((run / "summary.json").read_text())["test_loss"]
+    registry._TABLES["layer"].pop("Twice")  # as in a new process, from another directory
+    sys.modules.pop("twice_plugin")
+    monkeypatch.chdir(folder.parent.parent)
+    capsys.readouterr()
+    assert main(["eval", str(run)]) == 0
+    assert json.loads(capsys.readouterr().out)["loss"] == pytest.approx(want, rel=1e-12)
+    layer = modelfile.load(run / "model.npz")[1]
+    assert type(layer).__name__ == "_TwiceImpl" and layer.k == 0.5
+
+
 # -- a diverged run stays diverged: resumed, refused, evaluated -------------------------
 
 

@@ -266,6 +266,12 @@ def beside(tmp_path, user_plugin):
     folder = tmp_path / "project"
     folder.mkdir()
     shutil.copy(user_plugin.__file__, folder / "fix11_beside.py")
+    from bprop import registry
+
+    for table in registry._TABLES.values():  # the copy registers the same names again
+        for name, cls in list(table.items()):
+            if cls.__module__ == user_plugin.__name__:
+                del table[name]
     yield folder
     sys.modules.pop("fix11_beside", None)
 
@@ -275,14 +281,20 @@ def test_imports_register_classes_before_the_model_is_checked(beside, monkeypatc
 
     from bprop import registry
 
-    registry._TABLES["layer"].pop("Scale")
     monkeypatch.chdir(beside.parent)  # found beside the config, not in the working directory
     (beside / "c.yaml").write_text("imports: [fix11_beside]\nmodel: [{type: Scale, a: 0.5}, "
                                    "{type: Linear, out: 2}]\n")
     cfg = load_config(str(beside / "c.yaml"))
-    assert "fix11_beside" in sys.modules and cfg["imports"] == ["fix11_beside"]
+    # recorded as the file it was found as: a run's config.yaml imports it from anywhere
+    assert "fix11_beside" in sys.modules
+    assert cfg["imports"] == [str(beside / "fix11_beside.py")]
     assert list(cfg)[:3] == ["name", "seed", "imports"] and cfg["model"][0]["a"] == 0.5
-    assert "imports: [fix11_beside]" in dump(cfg)
+    assert str(beside / "fix11_beside.py") in dump(cfg)
+    assert load_config(str(beside / "c.yaml"))["imports"] == cfg["imports"]
+    sys.modules.pop("fix11_beside")
+    registry._TABLES["layer"].pop("Scale")
+    (beside / "again.yaml").write_text(dump(cfg))
+    assert load_config(str(beside / "again.yaml"))["imports"] == cfg["imports"]
 
 
 @pytest.mark.parametrize("imports,words", [

@@ -229,3 +229,44 @@ def test_register_refuses_what_it_cannot_register():
         registry.register_layer(int)
     assert math.isclose(registry.lookup("layer", "Linear")(2, 2, rng=0).weight.value.size, 4)
     assert registry.lookup("layer", "Linear") is Linear
+
+
+def test_a_plugin_cannot_silently_take_a_built_in_name(clean_registry):
+    # a user's class registered as "Linear" replaced the library's for every run, even
+    # those that never used the plugin
+    from bprop.layers import Layer, Linear
+    from bprop.registry import lookup, register
+
+    class Linear_(Layer):  # noqa: N801
+        pass
+
+    with pytest.raises(ValueError, match=r"'Linear' is taken by bprop\.layers\.linear\.Linear"):
+        register("layer", "Linear")(Linear_)
+    with pytest.raises(ValueError, match="'relu' is taken"):
+        register("layer", "MyReLU", aliases=("relu",))(Linear_)
+    assert lookup("layer", "Linear") is Linear
+    register("layer", "Linear", override=True)(Linear_)
+    assert lookup("layer", "Linear") is Linear_
+
+
+def test_a_user_class_taking_out_keeps_its_argument(clean_registry):
+    # `out` was renamed to the library's `n_out` for every class, a user's included
+    import numpy as np
+
+    from bprop.config.entries import build
+    from bprop.layers import Layer
+    from bprop.registry import register
+
+    @register("layer")
+    class TakesOut(Layer):
+        def __init__(self, n_in=None, out: int = 4):
+            super().__init__()
+            self.out = out
+
+        def forward(self, x):
+            return np.asarray(x)
+
+        def backward(self, dy):
+            return dy
+
+    assert build("layer", {"type": "TakesOut", "out": 5}, n_in=3).out == 5

@@ -138,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         if args.imports:
-            import_modules(args.imports, "--import")
+            args.imports = import_modules(args.imports, "--import")
         return int(args.run(args) or 0)
     except ConfigError as err:
         print(f"bprop: error: {err}", file=sys.stderr)

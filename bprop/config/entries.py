@@ -174,8 +174,9 @@ def _entry(path: str, value: Any, kind: str, default: str | None = None) -> tupl
                               extra=takes_any_key(cls))
 
 
-def _spec(cls: type, args: dict[str, Any]) -> str | dict[str, Any]:
-    return {"type": cls.__name__, **args} if args else cls.__name__
+def _spec(cls: type, args: dict[str, Any], kind: str) -> str | dict[str, Any]:
+    name = registry.name_of(kind, cls)
+    return {"type": name, **args} if args else name
 
 
 def check_model(value: Any, path: str = "model") -> list[str | dict[str, Any]]:
@@ -208,7 +209,7 @@ def check_model(value: Any, path: str = "model") -> list[str | dict[str, Any]]:
         if issubclass(cls, Sequential):
             raise ConfigError(join_path(where, "type"), "list the layers directly: the "
                                                         "model is already a Sequential")
-        out.append(_spec(cls, args))
+        out.append(_spec(cls, args, "layer"))
     return out
 
 
@@ -232,7 +233,7 @@ def check_loss(value: Any, path: str = "loss") -> str | dict[str, Any] | None:
     """
     if value is None:
         return None
-    return _spec(*_entry(path, value, "loss"))
+    return _spec(*_entry(path, value, "loss"), "loss")
 
 
 def check_optimizer(value: Any, path: str = "optimizer") -> dict[str, Any]:
@@ -254,7 +255,7 @@ def check_optimizer(value: Any, path: str = "optimizer") -> dict[str, Any]:
     ConfigError
     """
     cls, args = _entry(path, value, "optimizer", default="SGD")
-    return {"type": cls.__name__, **args}
+    return {"type": registry.name_of("optimizer", cls), **args}
 
 
 def check_schedule(value: Any, *, epochs: int, path: str = "schedule") -> str | dict[str, Any]:
@@ -280,7 +281,7 @@ def check_schedule(value: Any, *, epochs: int, path: str = "schedule") -> str | 
         value = {"type": value}
     if isinstance(value, dict) and value.get("type") == "Cosine" and "epochs" not in value:
         value = {**value, "epochs": epochs}  # anneal over the whole run by default
-    return _spec(*_entry(path, value, "schedule", default="Constant"))
+    return _spec(*_entry(path, value, "schedule", default="Constant"), "schedule")
 
 
 def check_callbacks(value: Any, path: str = "callbacks") -> list[str | dict[str, Any]]:
@@ -302,7 +303,8 @@ def check_callbacks(value: Any, path: str = "callbacks") -> list[str | dict[str,
     """
     if not isinstance(value, list):
         raise ConfigError(path, f"must be a list of callbacks, got {short(value)}")
-    return [_spec(*_entry(join_path(path, i), item, "callback")) for i, item in enumerate(value)]
+    return [_spec(*_entry(join_path(path, i), item, "callback"), "callback")
+            for i, item in enumerate(value)]
 
 
 def build(kind: str, spec: str | dict[str, Any], path: str | None = None, **context: Any) -> Any:
@@ -333,11 +335,16 @@ def build(kind: str, spec: str | dict[str, Any], path: str | None = None, **cont
     """
     path = path or kind
     spec = {"type": spec} if isinstance(spec, str) else dict(spec)
-    kwargs = {_ORIGINAL.get(k, k): v for k, v in spec.items()}
-    fields = fields_of(registry.lookup(kind, spec["type"]))
+    cls = registry.lookup(kind, spec["type"])
+    params = inspect.signature(cls.__init__).parameters
+    # `out` is the config's name of the library's `n_out`; a user's class taking `out` keeps it
+    kwargs = {(_ORIGINAL[k] if k in _ORIGINAL and k not in params else k): v
+              for k, v in spec.items()}
+    fields = fields_of(cls)
     for key, value in spec.items():  # YAML has lists only; a tuple argument gets a tuple
         if key in fields and fields[key].kind is tuple and isinstance(value, list):
-            kwargs[_ORIGINAL.get(key, key)] = tuple(value)
+            kwargs[_ORIGINAL[key] if key in _ORIGINAL and key not in params else key] = \
+                tuple(value)
     name = str(spec.get("type"))
     try:
         return registry.build(kind, kwargs, **context)

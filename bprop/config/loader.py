@@ -256,24 +256,64 @@ def import_modules(names: Any, path: str = "imports", *, search: tuple[str, ...]
 
     if not isinstance(names, list):
         raise ConfigError(path, f"must be a list of module names, got {short(names)}")
+    out = []
     for i, name in enumerate(names):
         where = join_path(path, i) if path == "imports" else path
-        if not isinstance(name, str) or not _MODULE.fullmatch(name):
+        is_file = isinstance(name, str) and name.endswith(".py")
+        if not isinstance(name, str) or not (is_file or _MODULE.fullmatch(name)):
             raise ConfigError(where, f"must be a module name such as my_layers or "
-                                     f"pkg.layers, got {short(name)}")
-        if name in sys.modules:
+                                     f"pkg.layers, or a .py file, got {short(name)}")
+        if is_file:
+            out.append(_import_file(name, where, search))
             continue
+        out.append(name)
         extra = [d for d in dict.fromkeys([*search, os.getcwd()]) if d not in sys.path]
-        sys.path.extend(extra)  # after sys.path: an installed module of that name wins
-        try:
-            importlib.import_module(name)
-        except Exception as err:  # the user's code: whatever it raises is one line
-            raise ConfigError(where, f"cannot import {name!r}: {type(err).__name__}: "
-                                     f"{err}") from None
-        finally:
-            for d in extra:
-                sys.path.remove(d)
-    return list(names)
+        module = sys.modules.get(name)
+        if module is None:
+            sys.path.extend(extra)  # after sys.path: an installed module of that name wins
+            try:
+                module = importlib.import_module(name)
+            except Exception as err:  # the user's code: whatever it raises is one line
+                raise ConfigError(where, f"cannot import {name!r}: {type(err).__name__}: "
+                                         f"{err}") from None
+            finally:
+                for d in extra:
+                    sys.path.remove(d)
+        file = getattr(module, "__file__", None)
+        on_path = {os.path.abspath(d or ".") for d in sys.path}
+        if "." not in name and file and os.path.dirname(os.path.abspath(file)) not in on_path:
+            # found beside the config (or in the working directory), not on sys.path: the
+            # run records the file, so that eval, predict and --resume (from anywhere, with
+            # the run's own config.yaml) find it again
+            out[-1] = os.path.abspath(file)
+    return out
+
+
+def _import_file(name: str, where: str, search: tuple[str, ...]) -> str:
+    """Import a module from a ``.py`` file (relative to the config's folder, then the
+    working directory); returns its absolute path."""
+    import importlib.util
+    import sys
+
+    candidates = [name] if os.path.isabs(name) else [
+        os.path.join(d, name) for d in dict.fromkeys([*search, os.getcwd()])]
+    file = next((os.path.abspath(c) for c in candidates if os.path.isfile(c)), None)
+    if file is None:
+        raise ConfigError(where, f"no file {name!r} (looked in "
+                                 f"{', '.join(os.path.dirname(c) or '.' for c in candidates)})")
+    stem = os.path.splitext(os.path.basename(file))[0]
+    loaded = sys.modules.get(stem)
+    if loaded is not None and os.path.abspath(getattr(loaded, "__file__", "") or "") == file:
+        return file
+    spec = importlib.util.spec_from_file_location(stem, file)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[stem] = module  # as `import stem` would: its classes pickle and name it
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:
+        del sys.modules[stem]
+        raise ConfigError(where, f"cannot import {name!r}: {type(err).__name__}: {err}") from None
+    return file
 
 
 def load_yaml(path: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import registry
 from ..parameter import Parameter
 from ..registry import register
 from .base import Layer
@@ -222,7 +223,7 @@ def layer_config(layer: Layer) -> dict[str, Any]:
         cannot hold.
     """
     config = layer.get_config()
-    name = type(layer).__name__
+    name = registry.name_of("layer", type(layer))
     for key, value in config.items():
         try:
             json.dumps(value)
