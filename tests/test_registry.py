@@ -270,3 +270,22 @@ def test_a_user_class_taking_out_keeps_its_argument(clean_registry):
             return dy
 
     assert build("layer", {"type": "TakesOut", "out": 5}, n_in=3).out == 5
+
+
+@pytest.mark.parametrize("error, said", [(RuntimeError("boom\nsecond line"),
+                                          "model[0] (Boom): RuntimeError: boom second line"),
+                                         (ValueError(""), "model[0]: Boom: ValueError")])
+def test_a_constructor_error_is_one_line(clean_registry, error, said):
+    from bprop.config.entries import build
+    from bprop.config.fields import ConfigError
+    from bprop.layers import Layer
+    from bprop.registry import register
+
+    @register("layer")
+    class Boom(Layer):
+        def __init__(self, n_in=None):
+            raise error
+
+    with pytest.raises(ConfigError) as info:
+        build("layer", {"type": "Boom"}, path="model[0]", n_in=3)
+    assert str(info.value) == said

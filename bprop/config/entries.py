@@ -349,13 +349,15 @@ def build(kind: str, spec: str | dict[str, Any], path: str | None = None, **cont
     try:
         return registry.build(kind, kwargs, **context)
     except ValueError as err:
-        msg = str(err).removeprefix(f"{name}: ")
+        msg = " ".join(str(err).split()).removeprefix(f"{name}: ")  # one line, always
         first = msg.split(" ", 1)[0]
         if first in kwargs and first != "type":
             raise ConfigError(join_path(path, RENAMED.get(first, first)), msg) from None
-        raise ConfigError(path, f"{name}: {msg}") from None
+        raise ConfigError(path, f"{name}: {msg or 'ValueError'}") from None
     except Exception as err:  # a user's constructor: one line with where it is configured
-        raise ConfigError(f"{path} ({name})", f"{type(err).__name__}: {err}") from None
+        msg = " ".join(str(err).split())
+        raise ConfigError(f"{path} ({name})",
+                          f"{type(err).__name__}: {msg}" if msg else type(err).__name__) from None
 
 
 def build_model(layers: list[str | dict[str, Any]], n_in: int, *, dtype: str,
