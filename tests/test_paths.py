@@ -121,3 +121,21 @@ def test_loss_sample_weights_use_the_estimators_check():
     w = np.array([1.0, 0.0, 3.0])
     loss = SoftmaxNLL().forward(pred, target, sample_weight=w)
     assert loss == pytest.approx(math.log(2))  # uniform logits: every sample costs log 2
+
+
+# The rows of README's "Where things live", lowest first: a module imports only from its own
+# row or those below (layout case l: optim/schedules.py imported the training loop's callbacks)
+ROWS = [{"parameter", "init", "gradcheck", "registry", "validation", "metrics"},
+        {"layers", "losses", "optim"}, {"fused"}, {"modelfile"}, {"training"}]
+
+
+@pytest.mark.parametrize("row", range(len(ROWS)))
+def test_each_lower_package_imports_only_from_below(row, bprop_imports):
+    allowed = set().union(*ROWS[: row + 1])
+    for name in sorted(ROWS[row]):
+        package = bprop_imports.root / name
+        files = sorted(package.rglob("*.py")) if package.is_dir() else [package.with_suffix(".py")]
+        for path in files:
+            above = bprop_imports(path) - allowed
+            where = path.relative_to(bprop_imports.root)
+            assert not above, f"{where} imports bprop.{sorted(above)}"
