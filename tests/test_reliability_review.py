@@ -13,28 +13,21 @@ import warnings
 
 import numpy as np
 import pytest
+import test_reliability
 from sklearn.datasets import load_iris
-from test_reliability import BASE, wine_table, write_csv
+from test_reliability import wine_table, write_csv
 
 import bprop
 from bprop.cli import main
 from bprop.estimators import MLPClassifier, MLPRegressor
 from bprop.training.trainer import DivergedError
 
+wine = test_reliability.wine  # the fixture: wine.csv and base.yaml in a fresh folder
+
 SKLEARN_NON_FINITE = re.escape(
     "Solver produced non-finite parameter weights. The input data may contain large values "
     "and need to be preprocessed."
 )
-
-
-@pytest.fixture
-def wine(tmp_path, monkeypatch):
-    """wine.csv (13 named features, string labels) and base.yaml in a fresh folder."""
-    monkeypatch.chdir(tmp_path)
-    names, X, labels = wine_table()
-    write_csv(tmp_path / "wine.csv", names, X, labels)
-    (tmp_path / "base.yaml").write_text(BASE)
-    return tmp_path
 
 
 # ------------------------------------------------ 1. huge inputs, non-finite solver state
